@@ -1,0 +1,2 @@
+//! The `hotline` command.
+fn main() {}

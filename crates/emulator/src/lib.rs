@@ -1,0 +1,1 @@
+//! The Twilio call emulator (to be implemented).

@@ -1,0 +1,1 @@
+//! REST live-call updates (to be implemented).

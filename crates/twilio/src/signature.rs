@@ -1,0 +1,1 @@
+//! `X-Twilio-Signature`: compute and validate (to be implemented).

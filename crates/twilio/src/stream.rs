@@ -1,0 +1,1 @@
+//! Media Streams WebSocket messages (to be implemented).

@@ -1,0 +1,1 @@
+//! Voice webhook request parameters (to be implemented).
