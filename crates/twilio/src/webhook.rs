@@ -1,1 +1,175 @@
-//! Voice webhook request parameters (to be implemented).
+//! Voice webhook request parameters, as Twilio sends them.
+//!
+//! [`CallInfo`] describes a call; [`CallInfo::params`] produces the form parameters Twilio posts
+//! to the voice URL, `<Gather action>`, `<Redirect>` and the rest, in a stable order. Extra
+//! per-request parameters (`Digits`, `SpeechResult`, …) are appended by the caller of this
+//! module. Pure: no I/O.
+
+use std::fmt;
+
+/// The API version Twilio reports in every request.
+pub const API_VERSION: &str = "2010-04-01";
+
+/// `CallStatus` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallStatus {
+    /// The call is waiting to be placed.
+    Queued,
+    /// Outbound: Twilio has started dialling (status-callback event `initiated`).
+    Initiated,
+    /// The phone is ringing.
+    Ringing,
+    /// The call was answered and is live.
+    InProgress,
+    /// The call ended normally.
+    Completed,
+    /// The callee was busy (or the call was rejected with `reason="busy"`).
+    Busy,
+    /// The call could not be placed.
+    Failed,
+    /// Nobody answered (or the call was rejected).
+    NoAnswer,
+    /// The call was canceled before it was answered.
+    Canceled,
+}
+
+impl CallStatus {
+    /// The wire spelling (`in-progress`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Queued => "queued",
+            CallStatus::Initiated => "initiated",
+            CallStatus::Ringing => "ringing",
+            CallStatus::InProgress => "in-progress",
+            CallStatus::Completed => "completed",
+            CallStatus::Busy => "busy",
+            CallStatus::Failed => "failed",
+            CallStatus::NoAnswer => "no-answer",
+            CallStatus::Canceled => "canceled",
+        }
+    }
+}
+
+impl fmt::Display for CallStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Call direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Direction {
+    /// A caller dialled the Twilio number.
+    #[default]
+    Inbound,
+    /// The call was created through the REST API.
+    OutboundApi,
+    /// A child leg created by `<Dial>`.
+    OutboundDial,
+}
+
+impl Direction {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::OutboundApi => "outbound-api",
+            Direction::OutboundDial => "outbound-dial",
+        }
+    }
+}
+
+/// What Twilio knows about a call, the source of every webhook's standard parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    /// `CallSid`, `CA` + 32 hex digits.
+    pub call_sid: String,
+    /// `AccountSid`, `AC` + 32 hex digits.
+    pub account_sid: String,
+    /// `From`: the caller, E.164 or `client:name`.
+    pub from: String,
+    /// `To`: the called number.
+    pub to: String,
+    /// `Direction`.
+    pub direction: Direction,
+    /// `CallerName` (caller ID name), when known.
+    pub caller_name: Option<String>,
+    /// `ForwardedFrom`, when the call was forwarded.
+    pub forwarded_from: Option<String>,
+    /// `FromCountry` / `CallerCountry`, when known (e.g. `FR`).
+    pub from_country: Option<String>,
+    /// `ToCountry` / `CalledCountry`, when known.
+    pub to_country: Option<String>,
+}
+
+impl CallInfo {
+    /// The standard parameters of a voice request with the given `CallStatus`, in the order
+    /// Twilio's documentation lists them. Legacy duplicates (`Caller`, `Called`) are included.
+    pub fn params(&self, status: CallStatus) -> Vec<(String, String)> {
+        let mut p: Vec<(String, String)> = Vec::with_capacity(16);
+        let mut push = |k: &str, v: &str| p.push((k.to_owned(), v.to_owned()));
+        push("AccountSid", &self.account_sid);
+        push("ApiVersion", API_VERSION);
+        push("CallSid", &self.call_sid);
+        push("CallStatus", status.as_str());
+        push("Called", &self.to);
+        push("Caller", &self.from);
+        push("Direction", self.direction.as_str());
+        push("From", &self.from);
+        push("To", &self.to);
+        if let Some(name) = &self.caller_name {
+            push("CallerName", name);
+        }
+        if let Some(fwd) = &self.forwarded_from {
+            push("ForwardedFrom", fwd);
+        }
+        if let Some(c) = &self.from_country {
+            push("FromCountry", c);
+            push("CallerCountry", c);
+        }
+        if let Some(c) = &self.to_country {
+            push("ToCountry", c);
+            push("CalledCountry", c);
+        }
+        p
+    }
+}
+
+/// Builds a Twilio-style SID: a two-letter prefix and 32 lowercase hex digits from `bits`.
+pub fn sid(prefix: &str, bits: u128) -> String {
+    format!("{prefix}{bits:032x}")
+}
+
+/// Whether `s` looks like a SID with the given prefix (`CA`, `AC`, `MZ`, …).
+pub fn is_sid(s: &str, prefix: &str) -> bool {
+    s.len() == 34 && s.starts_with(prefix) && s.bytes().skip(2).all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_carry_the_standard_fields() {
+        let call = CallInfo {
+            call_sid: sid("CA", 1),
+            account_sid: sid("AC", 2),
+            from: "+33612345678".into(),
+            to: "+33970000000".into(),
+            direction: Direction::Inbound,
+            caller_name: None,
+            forwarded_from: None,
+            from_country: Some("FR".into()),
+            to_country: None,
+        };
+        let p = call.params(CallStatus::Ringing);
+        let get = |k: &str| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("CallStatus"), Some("ringing"));
+        assert_eq!(get("Caller"), get("From"));
+        assert_eq!(get("Called"), get("To"));
+        assert_eq!(get("ApiVersion"), Some("2010-04-01"));
+        assert_eq!(get("CallerCountry"), Some("FR"));
+        assert!(is_sid(&call.call_sid, "CA"));
+        assert!(!is_sid("CA123", "CA"));
+    }
+}
