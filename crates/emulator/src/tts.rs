@@ -1,0 +1,150 @@
+//! The caller's voice: turns scripted words and WAV files into 8 kHz mu-law audio for media
+//! streams.
+//!
+//! Words are synthesised by a local text-to-speech program when one is installed: `flite`
+//! (natural-sounding, English) is preferred, `espeak-ng` (many languages) is the fallback and is
+//! used for non-English languages. Nothing is downloaded; when neither program exists the error
+//! says how to install one or to use `--audio FILE.wav` instead.
+
+use hotline_audio::wav::{read_wav, to_telephone_ulaw};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Why audio for the caller could not be produced.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VoiceError {
+    /// No synthesiser is installed.
+    #[error(
+        "cannot speak \"{0}\" into a media stream: neither flite nor espeak-ng is installed \
+         (install one with `apt-get install flite espeak-ng`, or script the caller with `--audio FILE.wav`)"
+    )]
+    NoSynthesiser(String),
+    /// The synthesiser failed.
+    #[error("text-to-speech failed for \"{text}\": {message}")]
+    Synthesis {
+        /// The words.
+        text: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A WAV file could not be used.
+    #[error("cannot use audio file {path}: {message}")]
+    Audio {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// Produces caller audio, caching synthesised phrases.
+#[derive(Debug, Default, Clone)]
+pub struct Voice {
+    cache: Arc<Mutex<HashMap<(String, String), Arc<Vec<u8>>>>>,
+}
+
+impl Voice {
+    /// A voice with an empty cache.
+    pub fn new() -> Self {
+        Voice::default()
+    }
+
+    /// Reads a WAV file and converts it to 8 kHz mu-law.
+    pub fn file(&self, path: &Path) -> Result<Arc<Vec<u8>>, VoiceError> {
+        let bytes = std::fs::read(path).map_err(|e| VoiceError::Audio {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let wav = read_wav(&bytes).map_err(|e| VoiceError::Audio {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        to_telephone_ulaw(&wav)
+            .map(Arc::new)
+            .map_err(|e| VoiceError::Audio {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })
+    }
+
+    /// Speaks `text` in `language` (BCP-47, e.g. `en-US`, `fr-FR`) as 8 kHz mu-law.
+    pub async fn speak(&self, text: &str, language: &str) -> Result<Arc<Vec<u8>>, VoiceError> {
+        let key = (language.to_owned(), text.to_owned());
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(hit);
+        }
+        let english = language.to_ascii_lowercase().starts_with("en");
+        let mut engines: Vec<&str> = Vec::new();
+        if english && which("flite") {
+            engines.push("flite");
+        }
+        if which("espeak-ng") {
+            engines.push("espeak-ng");
+        }
+        let Some(engine) = engines.first().copied() else {
+            return Err(VoiceError::NoSynthesiser(text.to_owned()));
+        };
+        let out =
+            std::env::temp_dir().join(format!("hotline-tts-{}.wav", crate::ids::random_hex(8)));
+        let mut cmd = tokio::process::Command::new(engine);
+        if engine == "flite" {
+            cmd.arg("-voice")
+                .arg("slt")
+                .arg("-t")
+                .arg(text)
+                .arg("-o")
+                .arg(&out);
+        } else {
+            let voice = language
+                .split(['-', '_'])
+                .next()
+                .unwrap_or("en")
+                .to_ascii_lowercase();
+            cmd.arg("-v")
+                .arg(voice)
+                .arg("-s")
+                .arg("150")
+                .arg("-w")
+                .arg(&out)
+                .arg("--")
+                .arg(text);
+        }
+        let status = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .await
+            .map_err(|e| VoiceError::Synthesis {
+                text: text.to_owned(),
+                message: format!("{engine}: {e}"),
+            })?;
+        if !status.status.success() {
+            let _ = std::fs::remove_file(&out);
+            return Err(VoiceError::Synthesis {
+                text: text.to_owned(),
+                message: format!(
+                    "{engine} exited with {}: {}",
+                    status.status,
+                    String::from_utf8_lossy(&status.stderr).trim()
+                ),
+            });
+        }
+        let audio = self.file(&out);
+        let _ = std::fs::remove_file(&out);
+        let audio = audio.map_err(|e| VoiceError::Synthesis {
+            text: text.to_owned(),
+            message: e.to_string(),
+        })?;
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(key, audio.clone());
+        }
+        Ok(audio)
+    }
+}
+
+/// Whether a program is on the PATH.
+pub fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
