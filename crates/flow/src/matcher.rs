@@ -1,0 +1,428 @@
+//! Pure keyword/phrase matching for caller answers (speech transcripts or typed text).
+//!
+//! Normalization: lowercase, accent folding (own table for Latin-1 and Latin Extended-A),
+//! `n't` → ` not`, anything that is not a letter or digit separates words, and sentence
+//! punctuation (`. , ; : ! ?`) plus `but`/`mais` start a new clause.
+//! Matching is whole-word (a number may be glued on: `covid19` matches `covid`); a phrase also matches when written with or without spaces
+//! (`corona virus` ~ `coronavirus`, `covid 19` ~ `covid19`). A match is rejected when a
+//! negation cue of the call's language (`no`, `not`, `pas`, `sans`, `aucun`...) appears within
+//! [`NEGATION_WINDOW`] words before it in the same clause, unless the keyword is itself
+//! negative (`pas du tout`, `no`). No I/O, no allocation-heavy regex: this runs per answer.
+
+/// How many words before a keyword are searched for a negation cue.
+pub const NEGATION_WINDOW: usize = 3;
+
+/// Most words of a phrase glued together when comparing without spaces.
+const MAX_GLUE: usize = 3;
+
+/// Folds one lowercase character to ASCII when it is a Latin letter with a diacritic.
+/// Returns `None` when the character has no folding (it is kept as is).
+pub fn fold_char(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'æ' => "ae",
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
+        'ð' | 'ď' | 'đ' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
+        'ĥ' | 'ħ' => "h",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
+        'ĳ' => "ij",
+        'ĵ' => "j",
+        'ķ' | 'ĸ' => "k",
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
+        'ñ' | 'ń' | 'ņ' | 'ň' | 'ŉ' | 'ŋ' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
+        'œ' => "oe",
+        'ŕ' | 'ŗ' | 'ř' => "r",
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ſ' => "s",
+        'ß' => "ss",
+        'ţ' | 'ť' | 'ŧ' => "t",
+        'þ' => "th",
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
+        'ŵ' => "w",
+        'ý' | 'ÿ' | 'ŷ' => "y",
+        'ź' | 'ż' | 'ž' => "z",
+        _ => return None,
+    })
+}
+
+/// Lowercases and folds accents: `"Fièvre"` → `"fievre"`.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match fold_char(c) {
+            Some(s) => out.push_str(s),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// A text split into normalized words, with clause boundaries.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Normalized {
+    /// The words, lowercase and accent-folded.
+    pub words: Vec<String>,
+    /// `clause[i]` is the clause number of `words[i]`; negation never crosses clauses.
+    pub clause: Vec<usize>,
+}
+
+const CLAUSE_WORDS: &[&str] = &["but", "however", "mais", "cependant", "pourtant"];
+
+/// Normalizes `text` into words (see the module documentation).
+pub fn normalize(text: &str) -> Normalized {
+    let folded = fold(text)
+        .replace(['\u{2019}', '\u{2bc}', '`', '\u{b4}'], "'")
+        .replace("n't", " not");
+    let mut out = Normalized::default();
+    let mut clause = 0usize;
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut Normalized, clause: &mut usize| {
+        if word.is_empty() {
+            return;
+        }
+        let w = std::mem::take(word);
+        if CLAUSE_WORDS.contains(&w.as_str()) {
+            *clause += 1;
+        }
+        out.words.push(w);
+        out.clause.push(*clause);
+    };
+    for c in folded.chars() {
+        if c.is_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out, &mut clause);
+            if matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '\n') {
+                clause += 1;
+            }
+        }
+    }
+    flush(&mut word, &mut out, &mut clause);
+    out
+}
+
+/// Negation cue words for a language tag (`fr-FR`, `en`...). Unknown languages get the
+/// English and French cues together.
+pub fn negation_cues(language: &str) -> &'static [&'static str] {
+    const EN: &[&str] = &["no", "not", "never", "without", "none", "nor", "neither"];
+    const FR: &[&str] = &[
+        "ne", "n", "pas", "sans", "aucun", "aucune", "ni", "jamais", "rien",
+    ];
+    const ALL: &[&str] = &[
+        "no", "not", "never", "without", "none", "nor", "neither", "ne", "n", "pas", "sans",
+        "aucun", "aucune", "ni", "jamais", "rien",
+    ];
+    let primary = language
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match primary.as_str() {
+        "en" => EN,
+        "fr" => FR,
+        _ => ALL,
+    }
+}
+
+/// One keyword or phrase, normalized once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phrase {
+    /// The phrase as written in the flow.
+    pub original: String,
+    words: Vec<String>,
+    glued: String,
+}
+
+impl Phrase {
+    /// Normalizes a phrase. Returns `None` when it holds no word at all.
+    pub fn new(text: &str) -> Option<Self> {
+        let n = normalize(text);
+        if n.words.is_empty() {
+            return None;
+        }
+        Some(Self {
+            original: text.to_owned(),
+            glued: n.words.concat(),
+            words: n.words,
+        })
+    }
+
+    fn is_negative(&self, cues: &[&str]) -> bool {
+        self.words.iter().any(|w| cues.contains(&w.as_str()))
+    }
+
+    /// Positions `(start, len)` where the phrase occurs in `text`.
+    fn occurrences(&self, text: &Normalized) -> Vec<(usize, usize)> {
+        let mut found = Vec::new();
+        let n = text.words.len();
+        for start in 0..n {
+            let k = self.words.len();
+            if start + k <= n && text.words[start..start + k] == self.words[..] {
+                found.push((start, k));
+                continue;
+            }
+            // Same letters, different spacing: "corona virus" vs "coronavirus".
+            let mut glued = String::new();
+            for len in 1..=MAX_GLUE.min(n - start) {
+                glued.push_str(&text.words[start + len - 1]);
+                if glued.len() > self.glued.len() && len > 1 {
+                    break;
+                }
+                if glued == self.glued {
+                    found.push((start, len));
+                    break;
+                }
+                // A number glued to a word: "covid19" for "covid".
+                if len == 1
+                    && self.glued.ends_with(|c: char| c.is_alphabetic())
+                    && glued.strip_prefix(self.glued.as_str()).is_some_and(|rest| {
+                        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit())
+                    })
+                {
+                    found.push((start, len));
+                    break;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// A match of a keyword in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// The keyword as written in the flow.
+    pub keyword: String,
+    /// Index of the first matched word in the normalized text.
+    pub word: usize,
+}
+
+/// A set of alternative keywords/phrases (synonyms already expanded).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeywordSet {
+    /// The phrases, in the order written.
+    pub phrases: Vec<Phrase>,
+    /// Whether negation cues before a keyword cancel the match (default true).
+    pub negation: bool,
+}
+
+impl KeywordSet {
+    /// Builds a set from phrases (empty phrases are skipped), with negation detection on.
+    pub fn new<S: AsRef<str>>(phrases: &[S]) -> Self {
+        Self {
+            phrases: phrases
+                .iter()
+                .filter_map(|p| Phrase::new(p.as_ref()))
+                .collect(),
+            negation: true,
+        }
+    }
+
+    /// Finds the first non-negated occurrence of any phrase in `text`, said in `language`.
+    pub fn find(&self, text: &Normalized, language: &str) -> Option<Match> {
+        let cues = negation_cues(language);
+        let mut best: Option<Match> = None;
+        for phrase in &self.phrases {
+            let check_negation = self.negation && !phrase.is_negative(cues);
+            for (start, _) in phrase.occurrences(text) {
+                if check_negation && is_negated(text, start, cues) {
+                    continue;
+                }
+                if best.as_ref().is_none_or(|b| start < b.word) {
+                    best = Some(Match {
+                        keyword: phrase.original.clone(),
+                        word: start,
+                    });
+                }
+                break;
+            }
+        }
+        best
+    }
+
+    /// Convenience: normalizes `text` and tells whether any phrase matches.
+    pub fn matches(&self, text: &str, language: &str) -> bool {
+        self.find(&normalize(text), language).is_some()
+    }
+}
+
+fn is_negated(text: &Normalized, start: usize, cues: &[&str]) -> bool {
+    let Some(&clause) = text.clause.get(start) else {
+        return false;
+    };
+    let from = start.saturating_sub(NEGATION_WINDOW);
+    (from..start).any(|i| {
+        text.clause.get(i) == Some(&clause)
+            && text
+                .words
+                .get(i)
+                .is_some_and(|w| cues.contains(&w.as_str()))
+    })
+}
+
+/// The first number in an answer (`"j'ai 72 ans"` → 72, `"37,5"` → 37.5), for numeric
+/// comparisons. Digits only: speech recognizers return numbers as digits.
+pub fn extract_number(text: &str) -> Option<f64> {
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if !c.is_ascii_digit() {
+            continue;
+        }
+        let negative = text[..i].ends_with('-');
+        let mut end = i + c.len_utf8();
+        let mut seen_sep = false;
+        while let Some(&(j, d)) = chars.peek() {
+            if d.is_ascii_digit() {
+                end = j + 1;
+                chars.next();
+            } else if (d == '.' || d == ',') && !seen_sep {
+                let next_is_digit = text[j + 1..].starts_with(|x: char| x.is_ascii_digit());
+                if !next_is_digit {
+                    break;
+                }
+                seen_sep = true;
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let number: String = text[i..end]
+            .chars()
+            .map(|x| if x == ',' { '.' } else { x })
+            .collect();
+        return number
+            .parse::<f64>()
+            .ok()
+            .map(|v| if negative { -v } else { v });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(words: &[&str]) -> KeywordSet {
+        KeywordSet::new(words)
+    }
+
+    #[test]
+    fn folds_accents_and_case() {
+        assert_eq!(fold("Fièvre À Œuf ÇA Łódź"), "fievre a oeuf ca lodz");
+        assert_eq!(fold("Straße"), "strasse");
+    }
+
+    #[test]
+    fn normalizes_words_and_clauses() {
+        let n = normalize("Non, j'ai de la fièvre.");
+        assert_eq!(n.words, ["non", "j", "ai", "de", "la", "fievre"]);
+        assert_eq!(n.clause, [0, 1, 1, 1, 1, 1]);
+        assert_eq!(normalize("I don't know").words, ["i", "do", "not", "know"]);
+    }
+
+    #[test]
+    fn french_yes_no() {
+        let oui = set(&["oui", "ouais", "bien sûr", "tout à fait"]);
+        let non = set(&["non", "nan", "pas du tout", "n'ai pas"]);
+        assert!(oui.matches("Oui", "fr-FR"));
+        assert!(oui.matches("ouais ouais", "fr-FR"));
+        assert!(oui.matches("Bien sur !", "fr-FR"));
+        assert!(oui.matches("Tout à fait.", "fr-FR"));
+        assert!(!oui.matches("non", "fr-FR"));
+        assert!(non.matches("Non.", "fr-FR"));
+        assert!(non.matches("non merci", "fr-FR"));
+        assert!(non.matches("Pas du tout", "fr-FR"));
+        assert!(non.matches("je n'ai pas de fièvre", "fr-FR"));
+        assert!(!non.matches("oui", "fr-FR"));
+        // Whole words only: "oui" is not in "ouistiti", "non" not in "nonante".
+        assert!(!oui.matches("ouistiti", "fr-FR"));
+        assert!(!non.matches("nonante", "fr-FR"));
+    }
+
+    #[test]
+    fn french_negation() {
+        let fever = set(&["fièvre"]);
+        assert!(fever.matches("j'ai de la fièvre", "fr-FR"));
+        assert!(fever.matches("J'ai de la FIEVRE", "fr-FR"));
+        assert!(!fever.matches("je n'ai pas de fièvre", "fr-FR"));
+        assert!(!fever.matches("pas de fièvre", "fr-FR"));
+        assert!(!fever.matches("sans fièvre", "fr-FR"));
+        assert!(!fever.matches("aucune fièvre", "fr-FR"));
+        assert!(!fever.matches("ni toux ni fièvre", "fr-FR"));
+        // A new clause resets negation.
+        assert!(fever.matches("je ne tousse pas, mais j'ai de la fièvre", "fr-FR"));
+        assert!(fever.matches("pas de toux mais fièvre", "fr-FR"));
+        // Outside the window the cue no longer applies.
+        assert!(fever.matches("je n'ai jamais eu autant de fièvre", "fr-FR"));
+    }
+
+    #[test]
+    fn english_negation() {
+        let fever = set(&["fever"]);
+        assert!(fever.matches("I have a fever", "en-US"));
+        assert!(!fever.matches("no fever", "en-US"));
+        assert!(!fever.matches("I don't have a fever", "en-US"));
+        assert!(!fever.matches("I do not have any fever", "en-US"));
+        assert!(!fever.matches("without fever", "en-US"));
+        assert!(fever.matches("no cough, but a fever", "en-US"));
+        let mut plain = set(&["fever"]);
+        plain.negation = false;
+        assert!(plain.matches("no fever", "en-US"));
+    }
+
+    #[test]
+    fn negative_keywords_are_not_negated() {
+        let no = set(&["no", "not really"]);
+        assert!(no.matches("no", "en-US"));
+        assert!(no.matches("Not really.", "en-US"));
+        assert!(no.matches("no no no", "en-US"));
+    }
+
+    #[test]
+    fn covid_spellings() {
+        let covid = set(&["covid", "coronavirus"]);
+        assert!(covid.matches("C'est pour le Covid-19", "fr-FR"));
+        assert!(covid.matches("le coronavirus", "fr-FR"));
+        assert!(covid.matches("le corona virus", "fr-FR"));
+        assert!(covid.matches("CORONA-VIRUS", "fr-FR"));
+        assert!(covid.matches("covid19", "fr-FR"));
+        assert!(!covid.matches("une chute dans l'escalier", "fr-FR"));
+        let covid19 = set(&["covid 19"]);
+        assert!(covid19.matches("covid19", "en-US"));
+        assert!(covid19.matches("COVID-19", "en-US"));
+        assert!(!covid19.matches("covid", "en-US"));
+    }
+
+    #[test]
+    fn multi_word_phrases_and_first_match() {
+        let s = set(&["chest pain", "pain"]);
+        let n = normalize("I feel pain in my chest pain");
+        let m = s.find(&n, "en-US");
+        assert_eq!(
+            m,
+            Some(Match {
+                keyword: "pain".into(),
+                word: 2
+            })
+        );
+        assert!(set(&["difficulté à respirer"]).matches("j'ai une difficulte a respirer", "fr"));
+    }
+
+    #[test]
+    fn extracts_numbers() {
+        assert_eq!(extract_number("j'ai 72 ans"), Some(72.0));
+        assert_eq!(extract_number("37,5 degrés"), Some(37.5));
+        assert_eq!(extract_number("about 38.2."), Some(38.2));
+        assert_eq!(extract_number("-3"), Some(-3.0));
+        assert_eq!(extract_number("soixante"), None);
+    }
+
+    #[test]
+    fn cues_per_language() {
+        assert!(negation_cues("fr-CA").contains(&"pas"));
+        assert!(!negation_cues("en-GB").contains(&"pas"));
+        assert!(negation_cues("es-ES").contains(&"not"));
+    }
+}
