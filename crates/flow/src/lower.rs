@@ -147,6 +147,15 @@ impl<'y> Fields<'y> {
     }
 }
 
+/// `route` → "`route`"; already quoted descriptions (node `x`) are kept.
+fn quote(what: &str) -> String {
+    if what.contains('`') {
+        what.to_owned()
+    } else {
+        format!("`{what}`")
+    }
+}
+
 fn is_language_tag(tag: &str) -> bool {
     let mut parts = tag.split('-');
     let first_ok = parts
@@ -223,7 +232,7 @@ impl<'a> Lowerer<'a> {
                 self.error_help(
                     codes::DUPLICATE_KEY,
                     k.span,
-                    format!("`{}` appears twice in `{what}`", k.text),
+                    format!("`{}` appears twice in {}", k.text, quote(what)),
                     "duplicate key",
                     Some(help),
                 );
@@ -233,7 +242,8 @@ impl<'a> Lowerer<'a> {
             if !allowed.is_empty() && !allowed.contains(&k.text.as_str()) {
                 let help = did_you_mean(&k.text, allowed.iter().copied()).or_else(|| {
                     Some(format!(
-                        "`{what}` accepts: {}",
+                        "{} accepts: {}",
+                        quote(what),
                         allowed
                             .iter()
                             .map(|a| format!("`{a}`"))
@@ -244,7 +254,7 @@ impl<'a> Lowerer<'a> {
                 self.error_help(
                     codes::UNKNOWN_FIELD,
                     k.span,
-                    format!("unknown field `{}` in `{what}`", k.text),
+                    format!("unknown field `{}` in {}", k.text, quote(what)),
                     "unknown field",
                     help,
                 );
@@ -257,7 +267,7 @@ impl<'a> Lowerer<'a> {
         self.error_help(
             codes::MISSING_FIELD,
             at,
-            format!("`{what}` is missing the required field `{field}`"),
+            format!("{} is missing the required field `{field}`", quote(what)),
             &format!("`{field}` missing here"),
             Some(help.to_owned()),
         );
@@ -793,7 +803,12 @@ impl<'a> Lowerer<'a> {
                 Some("use a folder, an `https://` prefix or `s3://bucket/prefix`".into()),
             );
         } else {
-            let dir = self.base_dir.join(v);
+            let rel = v.trim_start_matches("./");
+            let dir = if rel.is_empty() {
+                self.base_dir.to_path_buf()
+            } else {
+                self.base_dir.join(rel)
+            };
             if dir.is_dir() {
                 let mut listing: Vec<String> = std::fs::read_dir(&dir)
                     .map(|rd| {
@@ -964,7 +979,7 @@ impl<'a> Lowerer<'a> {
             }
             Some("ask") => {
                 let ask = self.ask(key, &f);
-                if routes.is_empty() && !has_next {
+                if !f.has("routes") && !has_next {
                     no_way_out(
                         self,
                         format!("node `{}` asks a question but has no routes", key.text),
@@ -1520,8 +1535,8 @@ impl<'a> Lowerer<'a> {
     }
 
     fn route(&mut self, y: &Yaml) -> Option<Route> {
-        let f = self.fields(y, "route", ROUTE_FIELDS)?;
         let errors_before = self.error_count();
+        let f = self.fields(y, "route", ROUTE_FIELDS)?;
         let negation = match f.get("negation") {
             Some(v) => self.boolean(v, "negation").unwrap_or(true),
             None => true,
@@ -2195,7 +2210,7 @@ pub(crate) fn parse_condition(text: &str) -> Option<Condition> {
     let (left, op, right) = split_op(text.trim())?;
     let var = left.trim();
     let right = right.trim();
-    if !is_var_name(var) || right.is_empty() {
+    if !is_var_name(var) || right.is_empty() || right.starts_with(['<', '>', '=', '!']) {
         return None;
     }
     let value = if let Some(q) = right
@@ -2285,6 +2300,7 @@ mod tests {
         assert!(parse_condition("score >=").is_none());
         assert!(parse_condition("4 >= score x").is_none());
         assert!(parse_condition("score").is_none());
+        assert!(parse_condition("score >> 4").is_none());
         assert_eq!(
             parse_comparison(">= 65"),
             Some(Comparison {

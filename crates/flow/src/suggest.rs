@@ -1,19 +1,31 @@
 //! "Did you mean …?" suggestions by edit distance. Pure string code.
 
-/// Levenshtein distance in characters.
+/// Edit distance in characters (optimal string alignment: insertions, deletions,
+/// substitutions and swaps of two neighbours each cost 1).
 pub(crate) fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j - 1] + cost)
+                .min(d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
 }
 
 /// The closest candidate to `word`, if close enough to be a plausible typo.
@@ -46,6 +58,8 @@ mod tests {
     #[test]
     fn suggests_close_names() {
         assert_eq!(distance("symtom-2", "symptom-2"), 1);
+        assert_eq!(distance("scroe", "score"), 1);
+        assert_eq!(distance("", "abc"), 3);
         assert_eq!(
             closest("symtom-2", ["symptom-1", "symptom-2", "intro"]),
             Some("symptom-2")
