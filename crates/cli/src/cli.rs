@@ -27,6 +27,7 @@ pub(crate) enum Command {
     /// Examples:
     ///   hotline call http://127.0.0.1:8080/voice --say "oui" --silence 6s
     ///   hotline call http://127.0.0.1:8080/voice --press 1 --press 42#
+    ///   hotline call --bin examples/twiml/seed-bin/index.xml --silence 20s
     ///   hotline call --scenario tests/scenarios/silent-caller.yaml --json
     #[command(verbatim_doc_comment)]
     Call(CallArgs),
@@ -35,7 +36,12 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct CallArgs {
     /// The voice webhook URL (overrides the scenario's `url`).
+    #[arg(conflicts_with = "bin")]
     pub url: Option<String>,
+    /// Call a local TwiML Bin instead of a URL: serve FILE's folder of static TwiML and audio on
+    /// loopback (as Twilio hosts bins) and call FILE. Relative URLs resolve inside the folder.
+    #[arg(long, value_name = "FILE")]
+    pub bin: Option<PathBuf>,
     /// HTTP method for the voice URL.
     #[arg(short = 'X', long, value_parser = ["GET", "POST"])]
     pub method: Option<String>,

@@ -150,7 +150,7 @@ impl CallRun {
                         None => Next::End(EndReason::Limit),
                     };
                 }
-                () = clock.sleep_until(deadline) => {
+                () = clock.reached(deadline) => {
                     if deadline_reason == EndReason::CallerHangup {
                         self.rec.push(Event::Caller { action: "hangs up (--hangup-after)".to_owned() });
                     } else {
@@ -608,7 +608,7 @@ impl CallRun {
                     purpose: "gather action",
                     extra: vec![
                         ("SpeechResult".to_owned(), text),
-                        ("Confidence".to_owned(), format!("{confidence:.8}")),
+                        ("Confidence".to_owned(), confidence.to_string()),
                         ("Language".to_owned(), g.language_or_default().to_owned()),
                     ],
                 })

@@ -129,6 +129,22 @@ impl Clock {
         }
     }
 
+    /// Waits, without moving time, until emulated time reaches `target_ms` (a deadline: in
+    /// fast mode it never jumps the clock itself).
+    pub async fn reached(&self, target_ms: u64) {
+        match self.inner.pace {
+            Pace::Realtime => self.sleep_until(target_ms).await,
+            Pace::Fast { .. } => {
+                let mut rx = self.inner.tick.subscribe();
+                while self.now_ms() < target_ms {
+                    if rx.changed().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
     /// Claims the right to drive fast time from a stream's audio; `None` if another stream
     /// already drives it (or in real-time mode, where nothing needs to).
     pub fn drive(&self) -> Option<Driver> {
@@ -196,5 +212,22 @@ mod tests {
         drop(driver);
         c.sleep(Duration::from_secs(1)).await;
         assert_eq!(c.now_ms(), 1100);
+    }
+
+    #[tokio::test]
+    async fn deadlines_do_not_move_time() {
+        let c = Clock::new(Pace::FAST);
+        let deadline = {
+            let c = c.clone();
+            tokio::spawn(async move { c.reached(5_000).await })
+        };
+        tokio::task::yield_now().await;
+        assert_eq!(c.now_ms(), 0);
+        assert!(!deadline.is_finished());
+        c.sleep(Duration::from_secs(6)).await;
+        tokio::time::timeout(Duration::from_secs(1), deadline)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

@@ -10,6 +10,7 @@
 //! open streams. Nothing here prints; the CLI renders transcripts.
 
 pub mod api;
+pub mod bins;
 mod call;
 pub mod clock;
 pub mod duration;

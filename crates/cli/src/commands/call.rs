@@ -20,11 +20,24 @@ pub(crate) async fn run(args: CallArgs, matches: &ArgMatches) -> anyhow::Result<
         Some(path) => Some(Scenario::load(path)?),
         None => None,
     };
-    let url_text = args
-        .url
-        .clone()
-        .or_else(|| scenario.as_ref().and_then(|s| s.url.clone()))
-        .context("no URL to call: give one as an argument or as `url` in the scenario")?;
+    // Keep the bin server alive for the whole call.
+    let mut _bin_server = None;
+    let url_text = match &args.bin {
+        Some(file) => {
+            let (dir, name) = split_bin_path(file)?;
+            let server = hotline_emulator::bins::BinServer::start(&dir, &args.auth_token)
+                .await
+                .context("cannot serve the TwiML bin")?;
+            let url = server.url_of(&name);
+            _bin_server = Some(server);
+            url
+        }
+        None => args
+            .url
+            .clone()
+            .or_else(|| scenario.as_ref().and_then(|s| s.url.clone()))
+            .context("no URL to call: give one as an argument, as `url` in the scenario, or use --bin FILE")?,
+    };
     let url = parse_http_url(&url_text, "the voice URL")?;
 
     let mut spec = CallSpec::new(url);
@@ -155,6 +168,24 @@ pub(crate) async fn run(args: CallArgs, matches: &ArgMatches) -> anyhow::Result<
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The folder to serve and the entry file's name, for `--bin FILE`.
+fn split_bin_path(file: &std::path::Path) -> anyhow::Result<(PathBuf, String)> {
+    if !file.is_file() {
+        bail!("--bin: no such file {}", file.display());
+    }
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("--bin: {} has no usable file name", file.display()))?
+        .to_owned();
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok((dir, name))
 }
 
 fn parse_http_url(text: &str, what: &str) -> anyhow::Result<Url> {
