@@ -62,8 +62,6 @@ pub const INVALID_LANGUAGE: &str = "F0042";
 pub const UNREACHABLE_NODE: &str = "W0001";
 /// A template or condition reads a variable that is never declared nor set.
 pub const UNKNOWN_VARIABLE: &str = "W0002";
-/// A route can never be taken because an earlier route always matches first.
-pub const SHADOWED_ROUTE: &str = "W0003";
 
 /// Every code with a one-line summary, for documentation and `hotline check --explain`.
 pub const ALL: &[(&str, &str)] = &[
@@ -102,8 +100,4 @@ pub const ALL: &[(&str, &str)] = &[
     (INVALID_LANGUAGE, "invalid language tag"),
     (UNREACHABLE_NODE, "unreachable node"),
     (UNKNOWN_VARIABLE, "unknown variable"),
-    (
-        SHADOWED_ROUTE,
-        "route shadowed by an earlier catch-all route",
-    ),
 ];
