@@ -169,9 +169,24 @@ impl Sources {
 ///    = help: did you mean `symptom-2`?
 /// ```
 pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources) -> String {
+    render_diagnostics_with(diagnostics, sources, false)
+}
+
+/// Like [`render_diagnostics`], with ANSI colors when `color` is true (for terminals; the CLI
+/// decides, e.g. from `--color` and whether stderr is a TTY).
+pub fn render_diagnostics_with(
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    color: bool,
+) -> String {
     let mut out = String::new();
     for d in diagnostics {
-        render_one(&mut out, d, sources);
+        let mut one = String::new();
+        render_one(&mut one, d, sources);
+        if color {
+            one = colorize(&one, d.severity);
+        }
+        out.push_str(&one);
         out.push('\n');
     }
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
@@ -186,6 +201,47 @@ pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources) -> Stri
             warnings,
             plural(warnings)
         );
+    }
+    out
+}
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const BLUE: &str = "\x1b[1;34m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+/// Colors a rendered diagnostic: the header in red/yellow, gutters in blue, carets in the
+/// severity color.
+fn colorize(text: &str, severity: Severity) -> String {
+    let accent = match severity {
+        Severity::Error => RED,
+        Severity::Warning => YELLOW,
+    };
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            match line.split_once(": ") {
+                Some((head, msg)) => {
+                    let _ = write!(out, "{accent}{head}{RESET}{BOLD}: {msg}{RESET}");
+                }
+                None => out.push_str(line),
+            }
+        } else if let Some(pos) = line
+            .find(" | ")
+            .or_else(|| line.find(" |").filter(|p| p + 2 == line.len()))
+        {
+            let (gutter, rest) = line.split_at(pos + 2);
+            let rest = if rest.trim_start().starts_with('^') {
+                format!("{accent}{rest}{RESET}")
+            } else {
+                rest.to_owned()
+            };
+            let _ = write!(out, "{BLUE}{gutter}{RESET}{rest}");
+        } else {
+            let _ = write!(out, "{BLUE}{line}{RESET}");
+        }
+        out.push('\n');
     }
     out
 }
@@ -280,5 +336,18 @@ mod tests {
         let text = render_diagnostics(&[d], &sources);
         let expected = "error[F0010]: unknown node\n --> f.yaml:3:11\n  |\n3 |     next: symtom-2\n  |           ^^^^^^^^ no such node\n  |\n  = help: did you mean `symptom-2`?\n\nerror: 1 error, 0 warnings emitted\n";
         assert_eq!(text, expected);
+        let colored = render_diagnostics_with(&[d_again()], &sources, true);
+        assert!(colored.contains("\x1b[1;31merror[F0010]\x1b[0m"));
+        assert!(colored.contains("^^^^^^^^ no such node"));
+    }
+
+    fn d_again() -> Diagnostic {
+        let span = Span {
+            start: 22,
+            end: 30,
+            line: 3,
+            column: 11,
+        };
+        Diagnostic::error("F0010", "f.yaml", span, "unknown node", "no such node")
     }
 }

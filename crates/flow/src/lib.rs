@@ -29,7 +29,9 @@ mod yaml;
 
 use std::path::Path;
 
-pub use diagnostic::{Diagnostic, Severity, Sources, Span, Spanned, render_diagnostics};
+pub use diagnostic::{
+    Diagnostic, Severity, Sources, Span, Spanned, render_diagnostics, render_diagnostics_with,
+};
 pub use lower::MAX_NODES;
 pub use model::*;
 
