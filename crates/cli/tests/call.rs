@@ -274,3 +274,20 @@ async fn usage_errors_are_clear() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a phone key"));
 }
+
+/// Every scenario under `tests/scenarios/` passes.
+#[tokio::test]
+async fn scenario_files_pass() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios");
+    let mut ran = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let (code, json) = hotline(&["--scenario", path.to_str().unwrap()]).await;
+        assert_eq!(code, 0, "{}: {}", path.display(), json["checks"]);
+        ran += 1;
+    }
+    assert!(ran >= 3, "expected the scenario files, found {ran}");
+}

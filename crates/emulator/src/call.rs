@@ -170,31 +170,29 @@ impl CallRun {
         self.finish(reason).await;
     }
 
-    fn step(&mut self, next: Next) -> impl std::future::Future<Output = Next> + '_ {
-        async move {
-            match next {
-                Next::End(r) => Next::End(r),
-                Next::Inline(twiml) => match twiml::parse(&twiml) {
-                    Ok(parsed) => {
-                        self.warn_all(&parsed.warnings);
-                        let base = self.spec.url.clone();
-                        self.run_document(parsed.response, base).await
-                    }
-                    Err(e) => {
-                        self.application_error(AppError {
-                            code: 12100,
-                            message: format!("document parse failure at {e}"),
-                        })
-                        .await
-                    }
-                },
-                Next::Fetch {
-                    url,
-                    method,
-                    purpose,
-                    extra,
-                } => self.fetch_and_run(url, method, purpose, extra).await,
-            }
+    async fn step(&mut self, next: Next) -> Next {
+        match next {
+            Next::End(r) => Next::End(r),
+            Next::Inline(twiml) => match twiml::parse(&twiml) {
+                Ok(parsed) => {
+                    self.warn_all(&parsed.warnings);
+                    let base = self.spec.url.clone();
+                    self.run_document(parsed.response, base).await
+                }
+                Err(e) => {
+                    self.application_error(AppError {
+                        code: 12100,
+                        message: format!("document parse failure at {e}"),
+                    })
+                    .await
+                }
+            },
+            Next::Fetch {
+                url,
+                method,
+                purpose,
+                extra,
+            } => self.fetch_and_run(url, method, purpose, extra).await,
         }
     }
 

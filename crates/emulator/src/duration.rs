@@ -49,7 +49,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 fn secs_to_duration(secs: f64, original: &str) -> Result<Duration, String> {
     const MAX_SECS: f64 = 24.0 * 3600.0;
-    if !secs.is_finite() || secs < 0.0 || secs > MAX_SECS {
+    if !secs.is_finite() || !(0.0..=MAX_SECS).contains(&secs) {
         return Err(format!("`{original}` is out of range (0 to 24h)"));
     }
     Ok(Duration::from_secs_f64(secs))

@@ -453,7 +453,7 @@ impl Runner {
                         continue;
                     }
                     // One key press every 100 ms (5 frames).
-                    if chunk % 5 == 0 && let Some(digit) = source.dtmf.pop_front() {
+                    if chunk.is_multiple_of(5) && let Some(digit) = source.dtmf.pop_front() {
                         seq += 1;
                         let dtmf = format!(
                             r#"{{"event":"dtmf","streamSid":"{}","sequenceNumber":"{seq}","dtmf":{{"track":"inbound_track","digit":"{digit}"}}}}"#,

@@ -127,6 +127,9 @@ pub struct Scenario {
     /// The voice URL to call (the command line may override it).
     #[serde(default)]
     pub url: Option<String>,
+    /// Instead of `url`: a local TwiML Bin file, relative to the scenario file.
+    #[serde(default)]
+    pub bin: Option<PathBuf>,
     /// HTTP method for the voice URL (default POST).
     #[serde(default)]
     pub method: Option<String>,
@@ -225,6 +228,11 @@ impl Scenario {
             message,
         })?;
         let base = path.parent().unwrap_or_else(|| Path::new("."));
+        if let Some(bin) = &mut scenario.bin
+            && bin.is_relative()
+        {
+            *bin = base.join(&*bin);
+        }
         for step in &mut scenario.caller {
             if let ScenarioStep::Audio { file, .. } = step
                 && file.is_relative()

@@ -38,10 +38,13 @@ pub enum VoiceError {
     },
 }
 
+/// Synthesised phrases by (language, text).
+type PhraseCache = HashMap<(String, String), Arc<Vec<u8>>>;
+
 /// Produces caller audio, caching synthesised phrases.
 #[derive(Debug, Default, Clone)]
 pub struct Voice {
-    cache: Arc<Mutex<HashMap<(String, String), Arc<Vec<u8>>>>>,
+    cache: Arc<Mutex<PhraseCache>>,
 }
 
 impl Voice {

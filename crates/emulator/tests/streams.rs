@@ -269,13 +269,11 @@ async fn connect_stream_speaks_twilios_protocol() {
     assert_eq!(start["start"]["callSid"], report.call_sid.as_str());
 
     // Sequence numbers are strings counting every message; chunks and timestamps are strings.
-    let mut expected_seq = 2u64;
     let mut chunk = 1u64;
     let mut digits = String::new();
-    for f in &frames[2..] {
+    for (expected_seq, f) in (2u64..).zip(&frames[2..]) {
         let v: Value = serde_json::from_str(f).unwrap();
         assert_eq!(v["sequenceNumber"], expected_seq.to_string(), "{f}");
-        expected_seq += 1;
         match v["event"].as_str().unwrap() {
             "media" => {
                 assert_eq!(v["media"]["chunk"], chunk.to_string());

@@ -22,7 +22,14 @@ pub(crate) async fn run(args: CallArgs, matches: &ArgMatches) -> anyhow::Result<
     };
     // Keep the bin server alive for the whole call.
     let mut _bin_server = None;
-    let url_text = match &args.bin {
+    let bin = args.bin.clone().or_else(|| {
+        if args.url.is_some() {
+            None
+        } else {
+            scenario.as_ref().and_then(|s| s.bin.clone())
+        }
+    });
+    let url_text = match &bin {
         Some(file) => {
             let (dir, name) = split_bin_path(file)?;
             let server = hotline_emulator::bins::BinServer::start(&dir, &args.auth_token)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what Hotline's build and tests need, idempotently. Today that is only the Rust
+# toolchain pinned in rust-toolchain.toml (rustup installs it on first use) and a C compiler.
+# Optional tools (`--audio-tools`): espeak-ng, flite and sox, used to regenerate audio fixtures and
+# by `hotline call` to synthesise a caller's voice on media streams.
+set -euo pipefail
+need_apt=()
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+if [[ "${1:-}" == "--audio-tools" ]]; then
+  command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
+  command -v flite >/dev/null 2>&1 || need_apt+=(flite)
+  command -v sox >/dev/null 2>&1 || need_apt+=(sox)
+fi
+if ((${#need_apt[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "error: cargo not found; install Rust with rustup (https://rustup.rs) first" >&2
+  exit 1
+fi
