@@ -1699,9 +1699,24 @@ impl<'a> Lowerer<'a> {
         if self.error_count() > errors_before {
             return None;
         }
+        let mut label = labels.join(" / ");
+        let effects: Vec<String> = assign
+            .iter()
+            .map(|a| match &a.op {
+                AssignOp::Add(n) if *n >= 0.0 => {
+                    format!("{} +{}", a.var, Literal::Number(*n).to_text())
+                }
+                AssignOp::Add(n) => format!("{} {}", a.var, Literal::Number(*n).to_text()),
+                AssignOp::Set(SetValue::Literal(l)) => format!("{} = {}", a.var, l.to_text()),
+                AssignOp::Set(SetValue::Text(t)) => format!("{} = {}", a.var, t.source()),
+            })
+            .collect();
+        if !effects.is_empty() {
+            label.push_str(&format!(" [{}]", effects.join(", ")));
+        }
         Some(Route {
             span: y.span,
-            label: labels.join(" / "),
+            label,
             answer,
             conditions,
             assign,
