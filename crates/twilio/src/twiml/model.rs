@@ -229,12 +229,34 @@ impl GatherInput {
     };
 
     /// The attribute spelling: `dtmf`, `speech` or `dtmf speech`.
+    ///
+    /// A value with neither input set renders as `dtmf`, Twilio's default.
     pub fn as_str(self) -> &'static str {
         match (self.dtmf, self.speech) {
             (true, true) => "dtmf speech",
             (false, true) => "speech",
             _ => "dtmf",
         }
+    }
+
+    /// Parses the attribute value: `dtmf` and/or `speech`, separated by whitespace, in any
+    /// order, case-insensitively (`"speech dtmf"` is [`GatherInput::BOTH`]). Returns `None` for
+    /// an empty value or any other word.
+    pub fn parse(s: &str) -> Option<GatherInput> {
+        let mut input = GatherInput {
+            dtmf: false,
+            speech: false,
+        };
+        for word in s.split([' ', '\t', '\n', '\r']).filter(|w| !w.is_empty()) {
+            if word.eq_ignore_ascii_case("dtmf") {
+                input.dtmf = true;
+            } else if word.eq_ignore_ascii_case("speech") {
+                input.speech = true;
+            } else {
+                return None;
+            }
+        }
+        (input.dtmf || input.speech).then_some(input)
     }
 }
 
@@ -245,6 +267,30 @@ pub enum SpeechTimeout {
     Seconds(u32),
     /// `auto`: Twilio decides when the caller has finished.
     Auto,
+}
+
+impl SpeechTimeout {
+    /// Parses the attribute value: a whole number of seconds, or `auto` (case-insensitive).
+    /// Surrounding whitespace is ignored; anything else gives `None`.
+    pub fn parse(s: &str) -> Option<SpeechTimeout> {
+        let s = s.trim_matches([' ', '\t', '\n', '\r']);
+        if s.eq_ignore_ascii_case("auto") {
+            Some(SpeechTimeout::Auto)
+        } else if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            s.parse().ok().map(SpeechTimeout::Seconds)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for SpeechTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpeechTimeout::Seconds(n) => write!(f, "{n}"),
+            SpeechTimeout::Auto => f.write_str("auto"),
+        }
+    }
 }
 
 /// A prompt nested inside `<Gather>`.
