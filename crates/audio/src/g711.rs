@@ -32,7 +32,10 @@
 //!   (three samples just inside each of the 127 negative decision thresholds, e.g. -1, -2, -3)
 //!   audioop picks the neighbouring code of larger magnitude, which is always the farther level
 //!   (-1 becomes 0x7E = -8 instead of 0x7F = 0). `tests/g711_audioop.rs` checks all of this
-//!   against a committed fixture of audioop's complete output.
+//!   against a committed fixture of audioop's complete output. Clipping is not a difference:
+//!   audioop clips the 14-bit magnitude at 8159 (32,636 on the 16-bit scale, then segment 8 maps
+//!   to the top code) where Sun clips at 32,635; both give `0x80` / `0x00` for every sample past
+//!   the last decision threshold, as the full-range comparison confirms.
 //! - SoX (14.4.2) rounds to the nearest 14-bit value first, `(x + 2) >> 2`, then uses the same
 //!   14-bit encoder. Modelled that way it differs from this module at 383 samples of both signs
 //!   (never with ours the farther level); `tests/wav_fixtures.rs` checks the model against a

@@ -2,9 +2,9 @@
 //!
 //! - [`g711`]: mu-law (PCMU, what Twilio Media Streams carry: 8 kHz, 160 bytes per 20 ms) and
 //!   A-law (PCMA), table-driven, checked against a reference implementation on every input.
-//! - [`resample`]: streaming 8 kHz ⇄ 16 kHz half-band converters for the live call path (VAD and
-//!   ASR models want 16 kHz, often as `f32`), and an offline converter for any pair of rates
-//!   (espeak-ng's 22,050 Hz, 44.1 kHz and 48 kHz files, …).
+//! - [`resample`](mod@resample): streaming 8 kHz ⇄ 16 kHz half-band converters for the live call
+//!   path (VAD and ASR models want 16 kHz, often as `f32`), and an offline converter for any pair
+//!   of rates (espeak-ng's 22,050 Hz, 44.1 kHz and 48 kHz files, …).
 //! - [`wav`]: a hostile-input-safe WAV reader (PCM 8/16/24/32-bit, float, mu-law, A-law,
 //!   `WAVE_FORMAT_EXTENSIBLE`) and writers for 16-bit PCM and mu-law files, plus
 //!   [`to_telephone_ulaw`], which turns any decoded WAV into what Twilio expects.
