@@ -68,7 +68,11 @@ fn twilio_python_vector_with_unsorted_params() {
     );
     let v = Validator::new(TOKEN);
     assert_eq!(
-        v.validate_form(URL, &python_params(), header("RSOYDt4T1cUTdK1PDd93/VVr8B8=")),
+        v.validate_form(
+            URL,
+            &python_params(),
+            header("RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+        ),
         Ok(())
     );
 }
@@ -84,10 +88,7 @@ fn repeated_keys_sorted_and_deduplicated() {
     ]);
     assert_eq!(compute(TOKEN, URL, &p), "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
     // Without the duplicate pair the signature is the same.
-    assert_eq!(
-        compute(TOKEN, URL, &p[..4]),
-        "IK+Dwps556ElfBT0I3Rgjkr1wJU="
-    );
+    assert_eq!(compute(TOKEN, URL, &p[..4]), "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
 }
 
 #[test]
@@ -99,7 +100,11 @@ fn http_url_with_explicit_port() {
     );
     let v = Validator::new(TOKEN);
     assert_eq!(
-        v.validate_form(url, &python_params(), header("Zmvh+3yNM1Phv2jhDCwEM3q5ebU=")),
+        v.validate_form(
+            url,
+            &python_params(),
+            header("Zmvh+3yNM1Phv2jhDCwEM3q5ebU=")
+        ),
         Ok(())
     );
 }
@@ -111,13 +116,21 @@ fn https_port_removed_when_signature_has_none() {
     let v = Validator::new(TOKEN);
     let url = "https://mycompany.com:1234/myapp.php?foo=1&bar=2";
     assert_eq!(
-        v.validate_form(url, &python_params(), header("RSOYDt4T1cUTdK1PDd93/VVr8B8=")),
+        v.validate_form(
+            url,
+            &python_params(),
+            header("RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+        ),
         Ok(())
     );
     // And the default port.
     let url = "https://mycompany.com:443/myapp.php?foo=1&bar=2";
     assert_eq!(
-        v.validate_form(url, &python_params(), header("RSOYDt4T1cUTdK1PDd93/VVr8B8=")),
+        v.validate_form(
+            url,
+            &python_params(),
+            header("RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+        ),
         Ok(())
     );
 }
@@ -135,13 +148,21 @@ fn default_port_added_when_signature_has_it() {
         "kvajT1Ptam85bY51eRf/AJRuM3w="
     );
     assert_eq!(
-        v.validate_form(URL, &python_params(), header("kvajT1Ptam85bY51eRf/AJRuM3w=")),
+        v.validate_form(
+            URL,
+            &python_params(),
+            header("kvajT1Ptam85bY51eRf/AJRuM3w=")
+        ),
         Ok(())
     );
     // twilio-python `test_validation_adds_port_on_http`: signed with :80.
     let http = "http://mycompany.com/myapp.php?foo=1&bar=2";
     assert_eq!(
-        v.validate_form(http, &python_params(), header("0ZXoZLH/DfblKGATFgpif+LLRf4=")),
+        v.validate_form(
+            http,
+            &python_params(),
+            header("0ZXoZLH/DfblKGATFgpif+LLRf4=")
+        ),
         Ok(())
     );
 }
@@ -206,7 +227,11 @@ fn body_tampering_and_missing_hash() {
     let url = format!("{URL}&bodySHA256={}", body_sha256_hex(body));
     let sig = compute(TOKEN, &url, &[]);
     assert_eq!(
-        v.validate_body(&url, br#"{"property":"value","boolean":true}"#, header(&sig)),
+        v.validate_body(
+            &url,
+            br#"{"property":"value","boolean":true}"#,
+            header(&sig)
+        ),
         Err(SignatureError::BodyHashMismatch)
     );
     let sig = compute(TOKEN, URL, &[]);
@@ -221,10 +246,7 @@ fn body_tampering_and_missing_hash() {
         Err(SignatureError::MalformedBodyHash)
     );
     // A forged hash in the URL breaks the HMAC.
-    let forged = format!(
-        "{URL}&bodySHA256={}",
-        body_sha256_hex(br#"{"evil":true}"#)
-    );
+    let forged = format!("{URL}&bodySHA256={}", body_sha256_hex(br#"{"evil":true}"#));
     assert_eq!(
         v.validate_body(&forged, br#"{"evil":true}"#, header(&sig)),
         Err(SignatureError::Mismatch)
@@ -271,11 +293,17 @@ fn websocket_handshake_signed_over_wss() {
 fn public_base_rebuilds_urls() {
     let base = PublicBase::parse("http://localhost:3000").unwrap();
     assert_eq!(base.websocket_url("/media"), "ws://localhost:3000/media");
-    assert_eq!(base.http_url("/voice?x=1"), "http://localhost:3000/voice?x=1");
+    assert_eq!(
+        base.http_url("/voice?x=1"),
+        "http://localhost:3000/voice?x=1"
+    );
 
     let base: PublicBase = "HTTPS://example.com/hotline/".parse().unwrap();
     assert_eq!(base.http_url("/voice"), "https://example.com/hotline/voice");
-    assert_eq!(base.websocket_url("media"), "wss://example.com/hotline/media");
+    assert_eq!(
+        base.websocket_url("media"),
+        "wss://example.com/hotline/media"
+    );
 
     assert_eq!(
         PublicBase::parse("ftp://example.com"),
@@ -380,7 +408,14 @@ fn header_problems() {
 fn long_and_non_ascii_tokens() {
     // Keys longer than SHA-1's 64-byte block are hashed first (RFC 2104); a validator built
     // from the token must agree with `compute`.
-    for token in ["", "k", &"x".repeat(64), &"y".repeat(65), &"z".repeat(300), "ключ"] {
+    for token in [
+        "",
+        "k",
+        &"x".repeat(64),
+        &"y".repeat(65),
+        &"z".repeat(300),
+        "ключ",
+    ] {
         let sig = compute(token, URL, &docs_params());
         assert_eq!(
             Validator::new(token).validate_form(URL, &docs_params(), header(&sig)),
@@ -388,7 +423,8 @@ fn long_and_non_ascii_tokens() {
             "{token:?}"
         );
         // Cross-check against the hmac crate's own key handling.
-        let mut mac = <hmac::Hmac<sha1::Sha1> as hmac::KeyInit>::new_from_slice(token.as_bytes()).unwrap();
+        let mut mac =
+            <hmac::Hmac<sha1::Sha1> as hmac::KeyInit>::new_from_slice(token.as_bytes()).unwrap();
         hmac::Mac::update(&mut mac, URL.as_bytes());
         let expected = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,

@@ -185,7 +185,8 @@ fn bad_numbers_are_errors() {
 
 #[test]
 fn optional_fields_may_be_missing() {
-    let minimal_start = r#"{"event":"start","sequenceNumber":"1","start":{"streamSid":"MZ1","callSid":"CA1"}}"#;
+    let minimal_start =
+        r#"{"event":"start","sequenceNumber":"1","start":{"streamSid":"MZ1","callSid":"CA1"}}"#;
     assert_eq!(
         Inbound::decode(minimal_start).unwrap(),
         Inbound::Start(Start {
@@ -462,34 +463,78 @@ fn inbound() -> impl Strategy<Value = Inbound> {
             prop::collection::btree_map(text(), text(), 0..4),
             prop::option::of((text(), any::<u32>(), any::<u16>())),
         )
-            .prop_map(|(sequence_number, stream_sid, account_sid, call_sid, tracks, custom_parameters, format)| {
-                Inbound::Start(Start {
+            .prop_map(
+                |(
                     sequence_number,
                     stream_sid,
                     account_sid,
                     call_sid,
                     tracks,
                     custom_parameters,
-                    media_format: format.map(|(encoding, sample_rate, channels)| MediaFormat {
-                        encoding,
-                        sample_rate,
-                        channels,
-                    }),
+                    format,
+                )| {
+                    Inbound::Start(Start {
+                        sequence_number,
+                        stream_sid,
+                        account_sid,
+                        call_sid,
+                        tracks,
+                        custom_parameters,
+                        media_format: format.map(|(encoding, sample_rate, channels)| MediaFormat {
+                            encoding,
+                            sample_rate,
+                            channels,
+                        }),
+                    })
+                }
+            ),
+        (
+            seq,
+            text(),
+            opt_text(),
+            prop::option::of(any::<u64>()),
+            prop::option::of(any::<u64>()),
+            payload()
+        )
+            .prop_map(
+                |(sequence_number, stream_sid, track, chunk, timestamp, payload)| {
+                    Inbound::Media(Media {
+                        sequence_number,
+                        stream_sid,
+                        track,
+                        chunk,
+                        timestamp,
+                        payload,
+                    })
+                }
+            ),
+        (seq, text(), opt_text(), text()).prop_map(
+            |(sequence_number, stream_sid, track, digit)| {
+                Inbound::Dtmf(Dtmf {
+                    sequence_number,
+                    stream_sid,
+                    track,
+                    digit,
                 })
-            }),
-        (seq, text(), opt_text(), prop::option::of(any::<u64>()), prop::option::of(any::<u64>()), payload())
-            .prop_map(|(sequence_number, stream_sid, track, chunk, timestamp, payload)| {
-                Inbound::Media(Media { sequence_number, stream_sid, track, chunk, timestamp, payload })
-            }),
-        (seq, text(), opt_text(), text()).prop_map(|(sequence_number, stream_sid, track, digit)| {
-            Inbound::Dtmf(Dtmf { sequence_number, stream_sid, track, digit })
-        }),
+            }
+        ),
         (seq, text(), text()).prop_map(|(sequence_number, stream_sid, name)| {
-            Inbound::Mark(Mark { sequence_number, stream_sid, name })
+            Inbound::Mark(Mark {
+                sequence_number,
+                stream_sid,
+                name,
+            })
         }),
-        (seq, text(), opt_text(), opt_text()).prop_map(|(sequence_number, stream_sid, account_sid, call_sid)| {
-            Inbound::Stop(Stop { sequence_number, stream_sid, account_sid, call_sid })
-        }),
+        (seq, text(), opt_text(), opt_text()).prop_map(
+            |(sequence_number, stream_sid, account_sid, call_sid)| {
+                Inbound::Stop(Stop {
+                    sequence_number,
+                    stream_sid,
+                    account_sid,
+                    call_sid,
+                })
+            }
+        ),
         text()
             .prop_filter("unknown events only", |e| !known(e))
             .prop_map(|event| Inbound::Unknown { event }),
@@ -498,7 +543,10 @@ fn inbound() -> impl Strategy<Value = Inbound> {
 
 fn outbound() -> impl Strategy<Value = Outbound> {
     prop_oneof![
-        (text(), payload()).prop_map(|(stream_sid, payload)| Outbound::Media { stream_sid, payload }),
+        (text(), payload()).prop_map(|(stream_sid, payload)| Outbound::Media {
+            stream_sid,
+            payload
+        }),
         (text(), text()).prop_map(|(stream_sid, name)| Outbound::Mark { stream_sid, name }),
         text().prop_map(|stream_sid| Outbound::Clear { stream_sid }),
         text()
