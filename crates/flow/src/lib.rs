@@ -1,9 +1,10 @@
 //! The Hotline flow language: YAML call flows (say, ask, route, compute, act) parsed with
 //! spans, validated like a compiler, and lowered to a typed [`Flow`] the runtime steps through.
 //!
-//! This crate is the *language*, not the runtime: it never places calls, renders TwiML or
-//! fetches webhooks. Its only I/O is reading the flow file and checking that prompt files exist
-//! in a local prompt folder. The format is documented in `docs/flows.md`.
+//! It also holds the sans-IO [`runtime`] that steps a call through a flow, one Twilio webhook
+//! at a time, and builds the TwiML answer. Neither part places calls, opens sockets or fetches
+//! webhooks: the only I/O is reading the flow file and checking that prompt files exist in a
+//! local prompt folder. The format is documented in `docs/flows.md`.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -22,6 +23,7 @@ pub mod graph;
 mod lower;
 pub mod matcher;
 mod model;
+pub mod runtime;
 mod suggest;
 pub mod template;
 mod validate;

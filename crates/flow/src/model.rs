@@ -501,8 +501,10 @@ impl Comparison {
     }
 }
 
-/// A literal value.
-#[derive(Debug, Clone, PartialEq)]
+/// A literal value. Serialises "untagged" (a JSON number, boolean or string), which is how
+/// call variables are stored in a runtime session.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
 pub enum Literal {
     /// A number.
     Number(f64),

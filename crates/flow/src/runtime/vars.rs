@@ -1,0 +1,170 @@
+//! Call variables: looking them up (built-ins first), applying `set`/`add`, rendering
+//! templates, and converting to and from JSON for webhooks.
+//!
+//! Pure functions over a [`Session`]; they never fail and never panic. Numbers stay finite (a
+//! session must always serialise to JSON).
+
+use super::session::Session;
+use super::turn::StepEvent;
+use crate::template::Template;
+use crate::{AssignOp, Assignment, Literal, SetValue};
+
+/// The value of variable `name` for `session` in flow `flow_id`: session-derived built-ins
+/// (`caller`, `called`, `call_sid`, `language`, `flow`, `node`, `attempt`), then the stored
+/// variables (including `answer`, `digits`, `confidence`, `intent`).
+pub(crate) fn lookup(session: &Session, name: &str) -> Option<Literal> {
+    let text = |s: &str| Some(Literal::Text(s.to_owned()));
+    match name {
+        "caller" => text(&session.caller),
+        "called" => text(&session.called),
+        "call_sid" => text(&session.call_sid),
+        "language" => text(&session.language),
+        "flow" => text(&session.flow_id),
+        "node" => text(&session.node),
+        "attempt" => Some(Literal::Number(f64::from(session.attempt()))),
+        _ => session.vars.get(name).cloned(),
+    }
+}
+
+/// Renders a template with the session's variables (unknown ones render as nothing).
+pub(crate) fn render(template: &Template, session: &Session) -> String {
+    template.render(|name| lookup(session, name).map(|l| l.to_text()))
+}
+
+/// The numeric value of a literal for `add`: numbers, and text that reads as a number.
+pub(crate) fn as_number(value: &Literal) -> Option<f64> {
+    match value {
+        Literal::Number(n) => Some(*n),
+        Literal::Text(t) => t
+            .trim()
+            .replace(',', ".")
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite()),
+        Literal::Bool(_) => None,
+    }
+}
+
+/// Applies assignments in order, recording a `Set` event for each.
+pub(crate) fn apply(
+    assignments: &[Assignment],
+    session: &mut Session,
+    events: &mut Vec<StepEvent>,
+) {
+    for a in assignments {
+        let value = match &a.op {
+            AssignOp::Set(SetValue::Literal(l)) => l.clone(),
+            AssignOp::Set(SetValue::Text(t)) => Literal::Text(render(t, session)),
+            AssignOp::Add(n) => {
+                let current = lookup(session, &a.var)
+                    .as_ref()
+                    .and_then(as_number)
+                    .unwrap_or(0.0);
+                let sum = current + n;
+                Literal::Number(if sum.is_finite() { sum } else { current })
+            }
+        };
+        set(session, &a.var, value, events);
+    }
+}
+
+/// Sets one variable and records it.
+pub(crate) fn set(session: &mut Session, var: &str, value: Literal, events: &mut Vec<StepEvent>) {
+    let value = match value {
+        Literal::Number(n) if !n.is_finite() => Literal::Number(0.0),
+        other => other,
+    };
+    events.push(StepEvent::Set {
+        var: var.to_owned(),
+        value: value.clone(),
+    });
+    session.vars.insert(var.to_owned(), value);
+}
+
+/// A literal as JSON: whole numbers as integers (`3`, not `3.0`).
+pub(crate) fn to_json(value: &Literal) -> serde_json::Value {
+    match value {
+        Literal::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+            serde_json::Value::from(*n as i64)
+        }
+        Literal::Number(n) => serde_json::Number::from_f64(*n)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
+        Literal::Bool(b) => serde_json::Value::Bool(*b),
+        Literal::Text(t) => serde_json::Value::String(t.clone()),
+    }
+}
+
+/// A JSON value from a webhook reply as a literal: strings, finite numbers and booleans only.
+pub(crate) fn from_json(value: &serde_json::Value) -> Option<Literal> {
+    match value {
+        serde_json::Value::String(s) => Some(Literal::Text(s.clone())),
+        serde_json::Value::Bool(b) => Some(Literal::Bool(*b)),
+        serde_json::Value::Number(n) => n.as_f64().filter(|f| f.is_finite()).map(Literal::Number),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::session::{CallFacts, Session};
+
+    fn session() -> Session {
+        let flow = crate::load_flow_str(
+            "flow: t\nlanguage: en-US\nvariables: { score: 0 }\nnodes:\n  a:\n    hangup: true\n",
+            "t.yaml",
+            std::path::Path::new("."),
+        )
+        .map(|l| l.flow);
+        let Ok(flow) = flow else {
+            panic!("test flow must load");
+        };
+        Session::new(
+            &flow,
+            &CallFacts {
+                call_sid: "CA1".into(),
+                from: "+33600000000".into(),
+                to: "+33100000000".into(),
+                now_unix_ms: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn builtins_and_add() {
+        let mut s = session();
+        assert_eq!(
+            lookup(&s, "caller"),
+            Some(Literal::Text("+33600000000".into()))
+        );
+        assert_eq!(lookup(&s, "attempt"), Some(Literal::Number(1.0)));
+        let mut ev = Vec::new();
+        let add = |n| Assignment {
+            var: "score".into(),
+            op: AssignOp::Add(n),
+        };
+        apply(&[add(2.0), add(1.5)], &mut s, &mut ev);
+        assert_eq!(s.vars.get("score"), Some(&Literal::Number(3.5)));
+        apply(&[add(f64::MAX), add(f64::MAX)], &mut s, &mut ev);
+        assert!(
+            s.vars
+                .get("score")
+                .and_then(as_number)
+                .is_some_and(f64::is_finite)
+        );
+        assert_eq!(ev.len(), 4);
+    }
+
+    #[test]
+    fn json_round_trip() {
+        assert_eq!(to_json(&Literal::Number(3.0)), serde_json::json!(3));
+        assert_eq!(to_json(&Literal::Number(2.5)), serde_json::json!(2.5));
+        assert_eq!(
+            from_json(&serde_json::json!("x")),
+            Some(Literal::Text("x".into()))
+        );
+        assert_eq!(from_json(&serde_json::json!([1])), None);
+        assert_eq!(from_json(&serde_json::json!(null)), None);
+    }
+}

@@ -1,0 +1,1071 @@
+//! End-to-end simulation of calls through the shipped example flows with the sans-IO runtime:
+//! scripted answers (speech, silence, garbage, digits), asserting the path taken, the final
+//! outcome and, for a few golden cases, the exact TwiML.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use hotline_flow::runtime::{
+    self, Awaiting, CallFacts, Effect, Input, Links, Outcome, SeqCheck, Session, StepEvent, Turn,
+};
+use hotline_flow::{Audio, Flow, Literal, load_flow, load_flow_str};
+
+struct TestLinks;
+
+impl Links for TestLinks {
+    fn action(&self, s: &Session) -> String {
+        format!("https://ivr.test/calls/{}/step?seq={}", s.call_sid, s.seq)
+    }
+    fn prompt(&self, _flow: &Flow, audio: &Audio, _language: &str) -> Option<String> {
+        Some(match audio {
+            Audio::Url(u) => u.clone(),
+            Audio::File { resolved, .. } => format!("https://ivr.test/prompts/{resolved}"),
+        })
+    }
+    fn flow_entry(&self, flow_id: &str) -> String {
+        format!("https://ivr.test/flows/{flow_id}/start")
+    }
+}
+
+fn example(name: &str) -> Flow {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/flows")
+        .join(name);
+    load_flow(&path).expect("example flow loads").flow
+}
+
+fn inline(source: &str) -> Flow {
+    match load_flow_str(source, "inline.yaml", Path::new(".")) {
+        Ok(l) => l.flow,
+        Err(d) => panic!("{d:#?}"),
+    }
+}
+
+fn facts() -> CallFacts {
+    CallFacts {
+        call_sid: "CA42".into(),
+        from: "+33612345678".into(),
+        to: "+33199000000".into(),
+        now_unix_ms: 1_700_000_000_000,
+    }
+}
+
+/// A simulated call: every turn is checked for the basic invariants.
+struct Call {
+    flow: Flow,
+    session: Session,
+    last: Turn,
+    events: Vec<StepEvent>,
+}
+
+impl Call {
+    fn new(flow: Flow) -> Call {
+        let (session, turn) = runtime::start(&flow, facts(), &TestLinks);
+        let mut call = Call {
+            flow,
+            session,
+            last: turn.clone(),
+            events: Vec::new(),
+        };
+        call.check(turn);
+        call
+    }
+
+    fn check(&mut self, turn: Turn) {
+        assert!(
+            !turn.response.verbs.is_empty() || turn.effect.is_some(),
+            "empty turn at {}",
+            self.session.node
+        );
+        // The session always survives a JSON round trip.
+        let json = serde_json::to_string(&self.session).unwrap();
+        let back: Session = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, self.session);
+        self.events.extend(turn.events.iter().cloned());
+        self.last = turn;
+    }
+
+    fn input(&mut self, input: Input) -> String {
+        let seq = self.session.seq;
+        assert!(runtime::is_current(&self.session, seq));
+        let turn = runtime::step(&self.flow, &mut self.session, input, &TestLinks);
+        assert_eq!(self.session.seq, seq + 1);
+        self.check(turn);
+        self.xml()
+    }
+
+    fn xml(&self) -> String {
+        self.last.response.to_xml()
+    }
+
+    fn say(&mut self, text: &str) -> String {
+        self.input(Input::Gathered {
+            speech: Some((text.into(), 0.9)),
+            digits: None,
+        })
+    }
+
+    fn press(&mut self, digits: &str) -> String {
+        self.input(Input::Gathered {
+            speech: None,
+            digits: Some(digits.into()),
+        })
+    }
+
+    fn silence(&mut self) -> String {
+        self.input(Input::NoInput)
+    }
+
+    fn dial_ended(&mut self, status: &str) -> String {
+        self.input(Input::DialEnded {
+            status: status.into(),
+        })
+    }
+
+    fn at(&self) -> &str {
+        &self.session.node
+    }
+
+    fn path(&self) -> Vec<&str> {
+        self.session.path.iter().map(String::as_str).collect()
+    }
+
+    fn var(&self, name: &str) -> Option<&Literal> {
+        self.session.vars.get(name)
+    }
+
+    fn outcome(&self) -> Option<&Outcome> {
+        self.session.ended.as_ref()
+    }
+}
+
+/// The words a caller uses, per language.
+struct Lang {
+    file: &'static str,
+    yes: &'static str,
+    no: &'static str,
+    about_covid: &'static str,
+    not_covid: &'static str,
+    question: &'static str,
+    symptoms: &'static str,
+    garbage: &'static str,
+    negated_fever: &'static str,
+    // node ids
+    welcome: &'static str,
+    queue_node: &'static str,
+    classify: &'static str,
+    info: &'static str,
+    info_busy: &'static str,
+    q: [&'static str; 6],
+    assess: &'static str,
+    emergency: &'static str,
+    students: &'static str,
+    goodbye: &'static str,
+    // numbers
+    info_number: &'static str,
+    emergency_number: &'static str,
+    students_number: &'static str,
+    // texts
+    total_text: &'static str,
+    no_match_text: &'static str,
+    language: &'static str,
+    error_01: &'static str,
+    error_02: &'static str,
+}
+
+const FR: Lang = Lang {
+    file: "covid-triage-fr.yaml",
+    yes: "oui",
+    no: "non",
+    about_covid: "Oui, c'est pour le Covid-19",
+    not_covid: "non, ce n'est pas le covid, c'est un accident",
+    question: "j'ai juste une question",
+    symptoms: "je suis inquiet pour des symptômes",
+    garbage: "la météo est belle aujourd'hui",
+    negated_fever: "je n'ai pas de fièvre",
+    welcome: "accueil",
+    queue_node: "file-samu",
+    classify: "classification",
+    info: "numero-vert",
+    info_busy: "numero-vert-occupe",
+    q: [
+        "symptome-1",
+        "symptome-2",
+        "symptome-3",
+        "symptome-4",
+        "symptome-5",
+        "symptome-6",
+    ],
+    assess: "orientation",
+    emergency: "samu-urgence",
+    students: "etudiants-medecine",
+    goodbye: "au-revoir",
+    info_number: "+33800130000",
+    emergency_number: "15",
+    students_number: "+33199001234",
+    total_text: "Vos réponses totalisent",
+    no_match_text: "Je n&apos;ai pas compris votre réponse.",
+    language: "fr-FR",
+    error_01: "https://ivr.test/prompts/error-01.wav",
+    error_02: "https://ivr.test/prompts/error-02.wav",
+};
+
+const EN: Lang = Lang {
+    file: "covid-triage-en.yaml",
+    yes: "yes",
+    no: "no",
+    about_covid: "yes it's about covid",
+    not_covid: "no, it's something else, an accident",
+    question: "I just have a question",
+    symptoms: "I'm worried about symptoms",
+    garbage: "the weather is lovely today",
+    negated_fever: "I don't have a fever",
+    welcome: "welcome",
+    queue_node: "samu-queue",
+    classify: "classify",
+    info: "info-line",
+    info_busy: "info-line-busy",
+    q: [
+        "symptom-1",
+        "symptom-2",
+        "symptom-3",
+        "symptom-4",
+        "symptom-5",
+        "symptom-6",
+    ],
+    assess: "assess",
+    emergency: "emergency",
+    students: "medical-students",
+    goodbye: "goodbye",
+    info_number: "+12025550142",
+    emergency_number: "+12025550100",
+    students_number: "+12025550177",
+    total_text: "Your answers add up to",
+    no_match_text: "Sorry, I did not understand.",
+    language: "en-US",
+    error_01: "https://ivr.test/prompts/error-01-en.wav",
+    error_02: "https://ivr.test/prompts/error-02-en.wav",
+};
+
+fn triage(l: &Lang) -> Call {
+    let call = Call::new(example(l.file));
+    assert_eq!(call.at(), l.welcome);
+    assert_eq!(
+        call.session.awaiting,
+        Awaiting::Gather {
+            node: l.welcome.into()
+        }
+    );
+    call
+}
+
+fn to_symptoms(l: &Lang) -> Call {
+    let mut call = triage(l);
+    call.say(l.about_covid);
+    assert_eq!(call.at(), l.classify);
+    call.say(l.symptoms);
+    assert_eq!(call.at(), l.q[0]);
+    call
+}
+
+fn dialed(target: &str) -> Outcome {
+    Outcome::Dialed {
+        target: target.into(),
+    }
+}
+
+// ----- the triage flows, every route, both languages -------------------------------------
+
+#[test]
+fn triage_not_about_the_coronavirus_stays_in_the_samu_queue() {
+    for l in [&FR, &EN] {
+        let mut call = triage(l);
+        let xml = call.say(l.not_covid);
+        assert_eq!(call.path(), [l.welcome, l.queue_node]);
+        assert!(xml.contains(">samu</Enqueue>"), "{xml}");
+        assert!(
+            xml.contains("<Enqueue action=\"https://ivr.test/calls/CA42/step?seq=2\""),
+            "{xml}"
+        );
+        assert_eq!(
+            call.outcome(),
+            Some(&Outcome::Enqueued {
+                queue: "samu".into()
+            })
+        );
+        // The caller is bridged to a dispatcher later: Twilio's callback gets a hangup.
+        let xml = call.input(Input::QueueLeft {
+            result: "bridged".into(),
+        });
+        assert!(xml.ends_with("<Response><Hangup/></Response>"), "{xml}");
+    }
+}
+
+#[test]
+fn triage_simple_question_goes_to_the_green_number() {
+    for l in [&FR, &EN] {
+        let mut call = triage(l);
+        call.say(l.about_covid);
+        let xml = call.say(l.question);
+        assert_eq!(call.path(), [l.welcome, l.classify, l.info]);
+        assert!(
+            xml.contains(&format!("<Number>{}</Number>", l.info_number)),
+            "{xml}"
+        );
+        assert!(xml.contains("timeout=\"30\""), "{xml}");
+        assert_eq!(
+            call.outcome(),
+            None,
+            "the dial has a fallback: not over yet"
+        );
+        let xml = call.dial_ended("completed");
+        assert!(xml.contains("<Hangup/>"));
+        assert_eq!(call.outcome(), Some(&dialed(l.info_number)));
+    }
+}
+
+#[test]
+fn triage_green_number_busy_takes_the_fallback() {
+    for l in [&FR, &EN] {
+        let mut call = triage(l);
+        call.say(l.about_covid);
+        call.say(l.question);
+        let xml = call.dial_ended("busy");
+        assert_eq!(call.path(), [l.welcome, l.classify, l.info, l.info_busy]);
+        assert!(xml.ends_with("<Hangup/></Response>"), "{xml}");
+        assert_eq!(call.outcome(), Some(&Outcome::HungUp));
+    }
+}
+
+#[test]
+fn triage_red_flag_breathing_goes_to_the_emergency_service() {
+    for l in [&FR, &EN] {
+        let mut call = to_symptoms(l);
+        call.say(l.yes);
+        call.say(l.no);
+        let breathless = if l.language == "fr-FR" {
+            "oui, j'ai du mal à respirer"
+        } else {
+            "yes I'm short of breath"
+        };
+        let xml = call.say(breathless);
+        assert_eq!(
+            call.path(),
+            [l.welcome, l.classify, l.q[0], l.q[1], l.q[2], l.emergency]
+        );
+        assert!(
+            xml.contains(&format!("<Number>{}</Number>", l.emergency_number)),
+            "{xml}"
+        );
+        let flag = if l.language == "fr-FR" {
+            "signe_gravite"
+        } else {
+            "red_flag"
+        };
+        assert!(call.var(flag).is_some());
+        assert_eq!(call.var("score"), Some(&Literal::Number(1.0)));
+        call.dial_ended("completed");
+        assert_eq!(call.outcome(), Some(&dialed(l.emergency_number)));
+    }
+}
+
+#[test]
+fn triage_red_flag_chest_pain_goes_to_the_emergency_service() {
+    for l in [&FR, &EN] {
+        let mut call = to_symptoms(l);
+        for _ in 0..3 {
+            call.say(l.no);
+        }
+        call.say(l.yes);
+        assert_eq!(
+            call.path(),
+            [
+                l.welcome,
+                l.classify,
+                l.q[0],
+                l.q[1],
+                l.q[2],
+                l.q[3],
+                l.emergency
+            ]
+        );
+    }
+}
+
+#[test]
+fn triage_high_score_goes_to_the_emergency_service() {
+    for l in [&FR, &EN] {
+        let mut call = to_symptoms(l);
+        // fever +1, cough +1, no, no, chronic illness +2, no → 4 points
+        for answer in [l.yes, l.yes, l.no, l.no, l.yes, l.no] {
+            call.say(answer);
+        }
+        assert_eq!(call.var("score"), Some(&Literal::Number(4.0)));
+        let mut expected = vec![l.welcome, l.classify];
+        expected.extend(l.q);
+        expected.extend([l.assess, l.emergency]);
+        assert_eq!(call.path(), expected);
+        assert!(call.events.iter().any(|e| matches!(e,
+            StepEvent::Matched { node, route, target }
+                if node == l.assess && route.contains("score >= 4") && target == l.emergency)));
+    }
+}
+
+#[test]
+fn triage_low_score_goes_to_the_medical_students_with_the_total() {
+    for l in [&FR, &EN] {
+        let mut call = to_symptoms(l);
+        // fever (negated: counts as no), cough +1, no, no, no, taste +1 → 2 points
+        for answer in [l.negated_fever, l.yes, l.no, l.no, l.no, l.yes] {
+            call.say(answer);
+        }
+        assert_eq!(call.var("score"), Some(&Literal::Number(2.0)));
+        let xml = call.xml();
+        assert_eq!(call.at(), l.students);
+        assert!(xml.contains(&format!("{} 2 points", l.total_text)), "{xml}");
+        assert!(
+            xml.contains(&format!("<Number>{}</Number>", l.students_number)),
+            "{xml}"
+        );
+        // Nobody answers: the fallback is the SAMU queue.
+        call.dial_ended("no-answer");
+        assert_eq!(call.at(), l.queue_node);
+        assert_eq!(
+            call.outcome(),
+            Some(&Outcome::Enqueued {
+                queue: "samu".into()
+            })
+        );
+    }
+}
+
+#[test]
+fn triage_silence_twice_says_goodbye_as_the_seed_did() {
+    for l in [&FR, &EN] {
+        let mut call = triage(l);
+        let xml = call.silence();
+        // Reprompt: error-01 then a beep, inside a new <Gather>, attempt 2.
+        let gather = xml.split("<Gather").nth(1).unwrap();
+        assert!(
+            gather.contains(&format!(
+                "<Play>{}</Play><Play>https://ivr.test/prompts/beep.wav</Play>",
+                l.error_01
+            )),
+            "{xml}"
+        );
+        assert!(!gather.contains("<Say"), "repeat-question is off: {xml}");
+        assert!(xml.contains("seq=2"), "{xml}");
+        assert_eq!(call.session.no_input, 1);
+        assert!(call.last.events.contains(&StepEvent::Asked {
+            node: l.welcome.into(),
+            attempt: 2
+        }));
+        let xml = call.silence();
+        assert_eq!(call.path(), [l.welcome, l.goodbye]);
+        assert!(
+            xml.ends_with(&format!(
+                "<Response><Play>{}</Play><Hangup/></Response>",
+                l.error_02
+            )),
+            "{xml}"
+        );
+        assert_eq!(call.outcome(), Some(&Outcome::HungUp));
+        assert!(call.events.contains(&StepEvent::Exhausted {
+            node: l.welcome.into(),
+            target: l.goodbye.into()
+        }));
+    }
+}
+
+#[test]
+fn triage_garbage_speech_is_reprompted_then_exhausted() {
+    for l in [&FR, &EN] {
+        let mut call = triage(l);
+        let xml = call.say(l.garbage);
+        assert_eq!(call.at(), l.welcome);
+        assert!(xml.contains(l.no_match_text), "{xml}");
+        assert!(call.last.events.contains(&StepEvent::NoMatch {
+            node: l.welcome.into(),
+            count: 1
+        }));
+        // A no-match and a no-input both use up an attempt (attempts: 2).
+        call.silence();
+        assert_eq!(call.at(), l.goodbye);
+        assert_eq!(call.outcome(), Some(&Outcome::HungUp));
+    }
+}
+
+#[test]
+fn triage_garbage_then_a_real_answer_resets_the_counters() {
+    for l in [&FR, &EN] {
+        let mut call = triage(l);
+        call.say(l.garbage);
+        call.say(l.about_covid);
+        assert_eq!(call.at(), l.classify);
+        assert_eq!((call.session.no_input, call.session.no_match), (0, 0));
+        call.silence();
+        assert_eq!(
+            call.at(),
+            l.classify,
+            "a fresh attempt budget at the new question"
+        );
+    }
+}
+
+#[test]
+fn triage_keys_are_not_understood_by_a_speech_only_flow() {
+    // The triage flows listen for speech only and have no `digits` routes: keys pressed
+    // anyway are a no-match, then the question is asked again.
+    for l in [&FR, &EN] {
+        let mut call = triage(l);
+        let xml = call.press("1");
+        assert_eq!(call.at(), l.welcome);
+        assert!(xml.contains("input=\"speech\""), "{xml}");
+        assert_eq!(call.session.no_match, 1);
+        assert_eq!(call.var("answer"), Some(&Literal::Text("1".into())));
+    }
+}
+
+#[test]
+fn golden_first_turn_french() {
+    let call = triage(&FR);
+    let expected = concat!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>",
+        "<Gather input=\"speech\" action=\"https://ivr.test/calls/CA42/step?seq=1\" method=\"POST\" ",
+        "timeout=\"5\" speechTimeout=\"3\" language=\"fr-FR\" hints=\"oui, non, coronavirus, covid\" ",
+        "actionOnEmptyResult=\"true\">",
+        "<Say voice=\"Polly.Lea\" language=\"fr-FR\">Bonjour, vous êtes bien au SAMU. ",
+        "En raison de l&apos;épidémie de coronavirus, nous devons orienter votre appel. ",
+        "Votre appel concerne-t-il le coronavirus ? Répondez par oui ou par non après le bip.</Say>",
+        "<Play>https://ivr.test/prompts/beep.wav</Play>",
+        "</Gather></Response>"
+    );
+    assert_eq!(call.xml(), expected);
+}
+
+#[test]
+fn golden_next_question_english() {
+    let mut call = to_symptoms(&EN);
+    let xml = call.say("yes, I have a fever");
+    let expected = concat!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>",
+        "<Gather input=\"speech\" action=\"https://ivr.test/calls/CA42/step?seq=4\" method=\"POST\" ",
+        "timeout=\"5\" speechTimeout=\"3\" language=\"en-US\" actionOnEmptyResult=\"true\">",
+        "<Say voice=\"Polly.Joanna\" language=\"en-US\">Second question. Do you have a cough, ",
+        "or is your usual cough worse?</Say>",
+        "<Play>https://ivr.test/prompts/beep.wav</Play>",
+        "</Gather></Response>"
+    );
+    assert_eq!(xml, expected);
+    assert_eq!(call.var("score"), Some(&Literal::Number(1.0)));
+    assert_eq!(
+        call.var("answer"),
+        Some(&Literal::Text("yes, I have a fever".into()))
+    );
+}
+
+// ----- the sales menu ----------------------------------------------------------------------
+
+#[test]
+fn sales_press_one_dials_sales() {
+    let mut call = Call::new(example("sales-menu.yaml"));
+    let first = call.xml();
+    assert!(first.contains("input=\"dtmf speech\""), "{first}");
+    assert!(first.contains("numDigits=\"1\""), "{first}");
+    assert!(first.contains("hints=\"sales, support\""), "{first}");
+    let xml = call.press("1");
+    assert_eq!(call.path(), ["menu", "sales"]);
+    assert!(
+        xml.contains(
+            "<Say voice=\"Polly.Joanna\" language=\"en-US\">Connecting you to sales.</Say>"
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains("<Number>+12025550123</Number>"), "{xml}");
+    call.dial_ended("completed");
+    assert_eq!(call.outcome(), Some(&dialed("+12025550123")));
+}
+
+#[test]
+fn sales_say_support_then_voicemail() {
+    let mut call = Call::new(example("sales-menu.yaml"));
+    let xml = call.say("I need help, my thing is broken");
+    assert_eq!(call.at(), "support");
+    assert!(
+        xml.contains("<Sip>sip:support@pbx.example.com</Sip>"),
+        "{xml}"
+    );
+    let xml = call.dial_ended("no-answer");
+    assert_eq!(call.at(), "voicemail");
+    assert!(
+        xml.contains("<Record action=\"https://ivr.test/calls/CA42/step?seq=3\""),
+        "{xml}"
+    );
+    assert!(xml.contains("maxLength=\"120\""), "{xml}");
+    assert!(xml.contains("finishOnKey=\"#\""), "{xml}");
+    let xml = call.input(Input::Recorded {
+        url: "https://api.twilio.com/rec/RE1".into(),
+        duration_secs: 12,
+    });
+    assert_eq!(call.path(), ["menu", "support", "voicemail", "thanks"]);
+    assert_eq!(
+        call.var("voicemail_url"),
+        Some(&Literal::Text("https://api.twilio.com/rec/RE1".into()))
+    );
+    assert!(
+        xml.contains("we will call you back at +33612345678. Goodbye."),
+        "{xml}"
+    );
+    assert_eq!(call.outcome(), Some(&Outcome::HungUp));
+}
+
+#[test]
+fn sales_silence_three_times_goes_to_the_operator() {
+    let mut call = Call::new(example("sales-menu.yaml"));
+    let xml = call.silence();
+    // repeat-question: the reprompt, then the question again.
+    let gather = xml.split("<Gather").nth(1).unwrap();
+    let sorry = gather.find("Sorry, I didn&apos;t hear anything.").unwrap();
+    let question = gather.find("Thanks for calling Example Corp.").unwrap();
+    assert!(sorry < question, "{xml}");
+    call.silence();
+    assert_eq!(call.at(), "menu");
+    let xml = call.silence();
+    assert_eq!(call.path(), ["menu", "operator"]);
+    assert!(
+        xml.contains("Please hold for the next available operator."),
+        "{xml}"
+    );
+    assert!(xml.contains(">front-desk</Enqueue>"), "{xml}");
+    assert_eq!(
+        call.outcome(),
+        Some(&Outcome::Enqueued {
+            queue: "front-desk".into()
+        })
+    );
+}
+
+#[test]
+fn sales_garbage_then_keys() {
+    let mut call = Call::new(example("sales-menu.yaml"));
+    let xml = call.say("what are your opening hours");
+    assert!(xml.contains("Sorry, I didn&apos;t get that."), "{xml}");
+    call.press("7");
+    assert_eq!(call.session.no_match, 2);
+    call.press("2");
+    assert_eq!(call.path(), ["menu", "support"]);
+}
+
+#[test]
+fn sales_queue_full_apologises() {
+    let mut call = Call::new(example("sales-menu.yaml"));
+    for _ in 0..3 {
+        call.silence();
+    }
+    let xml = call.input(Input::QueueLeft {
+        result: "queue-full".into(),
+    });
+    assert!(xml.contains("nobody can take your call"), "{xml}");
+    assert!(xml.ends_with("<Hangup/></Response>"));
+}
+
+// ----- seq, serialisation, robustness ------------------------------------------------------
+
+#[test]
+fn seq_detects_retries_and_stale_webhooks() {
+    let mut call = triage(&FR);
+    assert_eq!(call.session.seq, 1);
+    call.say(FR.about_covid);
+    assert_eq!(call.session.check_seq(2), SeqCheck::Current);
+    assert_eq!(call.session.check_seq(1), SeqCheck::Retry);
+    assert_eq!(call.session.check_seq(0), SeqCheck::Stale);
+    assert_eq!(call.session.check_seq(9), SeqCheck::Stale);
+    assert!(!runtime::is_current(&call.session, 1));
+    assert!(call.xml().contains("seq=2"));
+}
+
+#[test]
+fn unexpected_input_apologises_in_the_call_language() {
+    let mut call = triage(&FR);
+    let xml = call.dial_ended("completed");
+    assert!(xml.contains("Nous sommes désolés"), "{xml}");
+    assert!(xml.ends_with("<Hangup/></Response>"), "{xml}");
+    assert!(matches!(call.outcome(), Some(Outcome::Error { .. })));
+    assert!(
+        call.last
+            .events
+            .iter()
+            .any(|e| matches!(e, StepEvent::Unexpected { .. }))
+    );
+    // Anything after the end gets a hangup.
+    let xml = call.say("allô ?");
+    assert!(xml.ends_with("<Response><Hangup/></Response>"), "{xml}");
+}
+
+#[test]
+fn caller_hanging_up_is_an_outcome() {
+    let mut call = triage(&EN);
+    call.input(Input::CallEnded {
+        status: "completed".into(),
+    });
+    assert_eq!(call.outcome(), Some(&Outcome::CallerHungUp));
+    assert!(call.events.iter().any(|e| matches!(e,
+        StepEvent::Ended { node, outcome: Outcome::CallerHungUp } if node == "welcome")));
+}
+
+#[test]
+fn a_session_from_another_flow_is_refused() {
+    let fr = example(FR.file);
+    let en = example(EN.file);
+    let (mut session, _) = runtime::start(&fr, facts(), &TestLinks);
+    let turn = runtime::step(&en, &mut session, Input::NoInput, &TestLinks);
+    assert!(matches!(session.ended, Some(Outcome::Error { .. })));
+    assert!(turn.response.to_xml().contains("Nous sommes désolés"));
+}
+
+#[test]
+fn a_new_flow_version_continues_by_node_name() {
+    let flow = example(FR.file);
+    let (mut session, _) = runtime::start(&flow, facts(), &TestLinks);
+    session.flow_version = "old".into();
+    let turn = runtime::step(
+        &flow,
+        &mut session,
+        Input::Gathered {
+            speech: Some(("oui".into(), 0.8)),
+            digits: None,
+        },
+        &TestLinks,
+    );
+    assert_eq!(session.node, "classification");
+    assert!(matches!(&turn.events[0], StepEvent::FlowVersionChanged { from, .. } if from == "old"));
+}
+
+#[test]
+fn blank_answers_count_as_silence_and_odd_confidence_is_clamped() {
+    let mut call = triage(&FR);
+    call.input(Input::Gathered {
+        speech: Some(("   ".into(), 0.5)),
+        digits: Some(String::new()),
+    });
+    assert_eq!(call.session.no_input, 1);
+    call.input(Input::Gathered {
+        speech: Some(("oui".into(), f32::NAN)),
+        digits: None,
+    });
+    assert_eq!(call.var("confidence"), Some(&Literal::Number(0.0)));
+}
+
+// ----- webhook, redirect, bot, loops, language menus --------------------------------------
+
+const WEBHOOK_FLOW: &str = r#"
+flow: webhook-test
+language: en-US
+variables: { score: 3 }
+nodes:
+  start:
+    say: One moment please.
+    next: check
+  check:
+    webhook:
+      url: https://triage.example.org/score
+      timeout: 4
+      returns: [risk]
+    routes:
+      - if: risk == high
+        goto: emergency
+    next: students
+    fallback: sorry
+  emergency:
+    say: Emergency.
+    hangup: true
+  students:
+    say: Students.
+    hangup: true
+  sorry:
+    say: Sorry.
+    hangup: true
+"#;
+
+fn webhook_call(reply: Result<serde_json::Value, String>) -> (Session, Turn) {
+    let flow = inline(WEBHOOK_FLOW);
+    let (mut session, first) = runtime::start(&flow, facts(), &TestLinks);
+    let Some(Effect::Webhook {
+        url,
+        body,
+        timeout_ms,
+    }) = first.effect.clone()
+    else {
+        panic!("expected a webhook effect: {first:?}");
+    };
+    assert_eq!(url, "https://triage.example.org/score");
+    assert_eq!(timeout_ms, 4000);
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "flow": "webhook-test", "node": "check", "call_sid": "CA42",
+            "caller": "+33612345678", "called": "+33199000000", "language": "en-US",
+            "variables": { "score": 3 }
+        })
+    );
+    assert_eq!(
+        session.awaiting,
+        Awaiting::Webhook {
+            node: "check".into()
+        }
+    );
+    let next = runtime::step(
+        &flow,
+        &mut session,
+        Input::WebhookReplied(reply),
+        &TestLinks,
+    );
+    (session, first.then(next))
+}
+
+#[test]
+fn webhook_reply_sets_returns_and_routes() {
+    let (session, turn) = webhook_call(Ok(
+        serde_json::json!({ "set": { "risk": "high", "other": 1 } }),
+    ));
+    assert_eq!(session.node, "emergency");
+    assert_eq!(
+        session.vars.get("risk"),
+        Some(&Literal::Text("high".into()))
+    );
+    assert_eq!(
+        session.vars.get("other"),
+        None,
+        "undeclared fields are ignored"
+    );
+    assert!(turn.effect.is_none());
+    let xml = turn.response.to_xml();
+    assert!(
+        xml.contains("One moment please.</Say><Say language=\"en-US\">Emergency.</Say><Hangup/>"),
+        "prompts before the effect come first: {xml}"
+    );
+    assert!(xml.contains("Emergency."), "{xml}");
+}
+
+#[test]
+fn webhook_reply_without_routes_matching_goes_next() {
+    let (session, _) = webhook_call(Ok(serde_json::json!({ "set": { "risk": "low" } })));
+    assert_eq!(session.node, "students");
+    let (session, _) = webhook_call(Ok(serde_json::json!({})));
+    assert_eq!(session.node, "students");
+}
+
+#[test]
+fn webhook_goto_must_be_an_edge_of_the_node() {
+    let (session, _) = webhook_call(Ok(serde_json::json!({ "goto": "sorry" })));
+    assert_eq!(session.node, "sorry");
+    let (session, _) = webhook_call(Ok(serde_json::json!({ "goto": "emergency" })));
+    assert_eq!(session.node, "emergency");
+    let (session, turn) = webhook_call(Ok(serde_json::json!({ "goto": "start" })));
+    assert_eq!(
+        session.node, "sorry",
+        "start is not an edge of check: fallback"
+    );
+    assert!(
+        turn.events
+            .iter()
+            .any(|e| matches!(e, StepEvent::WebhookCalled { ok: false, .. }))
+    );
+}
+
+#[test]
+fn webhook_failures_take_the_fallback() {
+    for reply in [
+        Err("timeout".to_owned()),
+        Ok(serde_json::json!([1, 2])),
+        Ok(serde_json::json!({ "set": [1] })),
+        Ok(serde_json::json!({ "set": { "risk": { "nested": true } } })),
+        Ok(serde_json::json!({ "goto": 3 })),
+    ] {
+        let (session, _) = webhook_call(reply);
+        assert_eq!(session.node, "sorry");
+        assert_eq!(session.ended, Some(Outcome::HungUp));
+    }
+}
+
+#[test]
+fn redirect_hands_the_call_to_another_flow() {
+    let flow = inline(
+        "flow: r\nlanguage: en-US\nnodes:\n  a:\n    say: Transferring.\n    redirect: sales-menu\n",
+    );
+    let (session, turn) = runtime::start(&flow, facts(), &TestLinks);
+    assert!(
+        turn.response
+            .to_xml()
+            .ends_with("<Redirect>https://ivr.test/flows/sales-menu/start</Redirect></Response>")
+    );
+    assert_eq!(
+        session.ended,
+        Some(Outcome::Redirected {
+            flow: "sales-menu".into()
+        })
+    );
+}
+
+#[test]
+fn bot_unavailable_says_so_and_takes_the_fallback() {
+    let flow = inline(
+        r#"
+flow: b
+language: fr-FR
+nodes:
+  assistant:
+    bot: { name: covid-assistant, collect: [age] }
+    next: done
+    fallback: operator
+  done:
+    say: Merci.
+    hangup: true
+  operator:
+    say: Un instant.
+    enqueue: front-desk
+"#,
+    );
+    let (session, turn) = runtime::start(&flow, facts(), &TestLinks);
+    let xml = turn.response.to_xml();
+    assert!(
+        xml.contains("L&apos;assistant vocal n&apos;est pas disponible"),
+        "{xml}"
+    );
+    assert_eq!(session.path, ["assistant", "operator"]);
+    assert!(
+        turn.events.iter().any(
+            |e| matches!(e, StepEvent::BotUnavailable { bot, .. } if bot == "covid-assistant")
+        )
+    );
+}
+
+#[test]
+fn a_loop_that_never_waits_ends_with_an_apology() {
+    let flow = inline(
+        r#"
+flow: loop
+language: en-US
+nodes:
+  a:
+    routes:
+      - if: never == 1
+        goto: out
+    next: b
+  b:
+    say: Looping.
+    next: a
+  out:
+    hangup: true
+"#,
+    );
+    let (session, turn) = runtime::start(&flow, facts(), &TestLinks);
+    assert!(matches!(session.ended, Some(Outcome::Error { .. })));
+    let xml = turn.response.to_xml();
+    assert!(xml.contains("We are sorry"), "{xml}");
+    assert!(xml.ends_with("<Hangup/></Response>"));
+}
+
+#[test]
+fn error_transfer_is_dialled_after_the_apology() {
+    struct TransferLinks;
+    impl Links for TransferLinks {
+        fn action(&self, s: &Session) -> String {
+            TestLinks.action(s)
+        }
+        fn prompt(&self, f: &Flow, a: &Audio, l: &str) -> Option<String> {
+            TestLinks.prompt(f, a, l)
+        }
+        fn flow_entry(&self, id: &str) -> String {
+            TestLinks.flow_entry(id)
+        }
+        fn error_transfer(&self, _flow: &Flow) -> Option<String> {
+            Some("+33 1 99 00 00 01".into())
+        }
+    }
+    let flow = example(FR.file);
+    let (mut session, _) = runtime::start(&flow, facts(), &TransferLinks);
+    let turn = runtime::step(&flow, &mut session, Input::NoInput, &TransferLinks);
+    assert_eq!(session.node, "accueil");
+    let turn2 = runtime::step(
+        &flow,
+        &mut session,
+        Input::Recorded {
+            url: String::new(),
+            duration_secs: 0,
+        },
+        &TransferLinks,
+    );
+    let xml = turn2.response.to_xml();
+    assert!(xml.contains("Nous vous transférons"), "{xml}");
+    assert!(xml.contains("<Number>+33199000001</Number>"), "{xml}");
+    let _ = turn;
+}
+
+#[test]
+fn language_menu_switches_prompts_and_recognition() {
+    let flow = inline(
+        r#"
+flow: menu
+language: fr-FR
+languages: [fr-FR, en-US]
+voice: { fr-FR: Polly.Lea, en-US: Polly.Joanna }
+nodes:
+  choose:
+    say:
+      - { text: "Pour le français, tapez 1.", language: fr-FR }
+      - { text: "For English, press 2.", language: en-US }
+    ask: { input: both, num-digits: 1 }
+    retry: { exhausted: bye }
+    routes:
+      - { digits: 1, keywords: [français], language: fr-FR, goto: welcome }
+      - { digits: 2, keywords: [english, anglais], language: en-US, goto: welcome }
+  welcome:
+    say: { fr-FR: Bienvenue., en-US: Welcome. }
+    ask: speech
+    retry: { exhausted: bye }
+    routes:
+      - keywords: { fr-FR: [oui], en-US: [yes] }
+        goto: bye
+  bye:
+    say: { fr-FR: Au revoir., en-US: Goodbye. }
+    hangup: true
+"#,
+    );
+    let (mut session, turn) = runtime::start(&flow, facts(), &TestLinks);
+    let xml = turn.response.to_xml();
+    assert!(
+        xml.contains("<Say voice=\"Polly.Joanna\" language=\"en-US\">For English, press 2.</Say>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<Say voice=\"Polly.Lea\" language=\"fr-FR\">Pour le français"),
+        "{xml}"
+    );
+    let turn = runtime::step(
+        &flow,
+        &mut session,
+        Input::Gathered {
+            speech: None,
+            digits: Some("2".into()),
+        },
+        &TestLinks,
+    );
+    assert_eq!(session.language, "en-US");
+    let xml = turn.response.to_xml();
+    assert!(xml.contains("language=\"en-US\""), "{xml}");
+    assert!(
+        xml.contains("<Say voice=\"Polly.Joanna\" language=\"en-US\">Welcome.</Say>"),
+        "{xml}"
+    );
+    let turn = runtime::step(
+        &flow,
+        &mut session,
+        Input::Gathered {
+            speech: Some(("yes please".into(), 0.9)),
+            digits: None,
+        },
+        &TestLinks,
+    );
+    assert!(turn.response.to_xml().contains("Goodbye."));
+}
