@@ -1,0 +1,130 @@
+//! The funnel report (`hotline report FLOW`), assembled from three grouped queries that every
+//! backend runs in its own dialect.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Where the callers of one flow went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Funnel {
+    /// The flow.
+    pub flow_id: String,
+    /// The version asked for (`None`: all versions).
+    pub flow_version: Option<String>,
+    /// Calls recorded.
+    pub calls: u64,
+    /// Calls not ended yet (no outcome).
+    pub in_progress: u64,
+    /// Per node, most-reached first (ties by name).
+    pub nodes: Vec<NodeFunnel>,
+    /// Per outcome of ended calls, most frequent first (ties by name).
+    pub outcomes: Vec<OutcomeCount>,
+}
+
+impl Funnel {
+    /// The row of `node`, if any call reached it.
+    pub fn node(&self, node: &str) -> Option<&NodeFunnel> {
+        self.nodes.iter().find(|n| n.node == node)
+    }
+
+    /// Calls that ended with `outcome`.
+    pub fn outcome(&self, outcome: &str) -> u64 {
+        self.outcomes
+            .iter()
+            .find(|o| o.outcome == outcome)
+            .map_or(0, |o| o.calls)
+    }
+}
+
+/// One node's row in the funnel.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NodeFunnel {
+    /// The node id.
+    pub node: String,
+    /// Distinct calls with at least one step at this node.
+    pub reached: u64,
+    /// `retry` steps here.
+    pub retries: u64,
+    /// `no-input` steps here (gather timeouts).
+    pub no_inputs: u64,
+    /// `no-match` steps here.
+    pub no_matches: u64,
+    /// Calls that ended `caller-hangup` with this as their last node.
+    pub hung_up: u64,
+}
+
+/// How many calls ended one way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeCount {
+    /// The outcome.
+    pub outcome: String,
+    /// Calls.
+    pub calls: u64,
+}
+
+/// Raw query results: `(node, reached, retries, no_inputs, no_matches)`,
+/// `(last_node, hangups)`, `(outcome or None, calls)`.
+#[derive(Debug, Default)]
+pub(crate) struct FunnelRows {
+    pub(crate) nodes: Vec<(String, i64, i64, i64, i64)>,
+    pub(crate) hangups: Vec<(String, i64)>,
+    pub(crate) outcomes: Vec<(Option<String>, i64)>,
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+pub(crate) fn assemble_funnel(
+    flow_id: &str,
+    flow_version: Option<&str>,
+    rows: FunnelRows,
+) -> Funnel {
+    let mut nodes: BTreeMap<String, NodeFunnel> = BTreeMap::new();
+    for (node, reached, retries, no_inputs, no_matches) in rows.nodes {
+        let row = nodes.entry(node.clone()).or_insert_with(|| NodeFunnel {
+            node,
+            ..NodeFunnel::default()
+        });
+        row.reached += count(reached);
+        row.retries += count(retries);
+        row.no_inputs += count(no_inputs);
+        row.no_matches += count(no_matches);
+    }
+    for (node, hangups) in rows.hangups {
+        let row = nodes.entry(node.clone()).or_insert_with(|| NodeFunnel {
+            node,
+            ..NodeFunnel::default()
+        });
+        row.hung_up += count(hangups);
+    }
+    let mut nodes: Vec<NodeFunnel> = nodes.into_values().collect();
+    nodes.sort_by(|a, b| b.reached.cmp(&a.reached).then_with(|| a.node.cmp(&b.node)));
+    let mut calls = 0;
+    let mut in_progress = 0;
+    let mut outcomes = Vec::new();
+    for (outcome, n) in rows.outcomes {
+        calls += count(n);
+        match outcome {
+            Some(outcome) => outcomes.push(OutcomeCount {
+                outcome,
+                calls: count(n),
+            }),
+            None => in_progress += count(n),
+        }
+    }
+    outcomes.sort_by(|a, b| {
+        b.calls
+            .cmp(&a.calls)
+            .then_with(|| a.outcome.cmp(&b.outcome))
+    });
+    Funnel {
+        flow_id: flow_id.to_owned(),
+        flow_version: flow_version.map(str::to_owned),
+        calls,
+        in_progress,
+        nodes,
+        outcomes,
+    }
+}

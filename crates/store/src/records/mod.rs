@@ -1,0 +1,133 @@
+//! Durable call records: what happened on every call, for `hotline calls` and `hotline report`.
+//!
+//! # Model
+//! - One [`CallRecord`] per call, written by [`RecordStore::call_started`] and completed by
+//!   [`RecordStore::call_ended`] (outcome, end time, and `last_node`: the node of the call's
+//!   highest-`seq` step at that moment).
+//! - [`StepRecord`]s, each identified by `(call_sid, seq)`. `seq` is assigned by the server,
+//!   unique and increasing within a call; steps are always returned in `seq` order, whatever
+//!   order they were written in.
+//!
+//! # Durability and idempotency
+//! Every write method returns only once the write is **committed**: the server may then tell
+//! Twilio what it implies. Writes are idempotent so a retried webhook can replay them: a step
+//! whose `(call_sid, seq)` exists already is ignored (first write wins), as is a second
+//! `call_started` for the same call SID. `call_ended` overwrites the outcome (a late status
+//! callback wins).
+//!
+//! # Schema (version 1; `migrations/*/0001_init.sql`)
+//! ```text
+//! schema_version(version PK, applied_at_ms)
+//! calls(call_sid PK, flow_id, flow_version, from_number, to_number, started_at_ms,
+//!       ended_at_ms NULL, outcome NULL, last_node NULL)      index (flow_id, flow_version, started_at_ms), (started_at_ms)
+//! steps(call_sid, seq, at_ms, node, kind, route NULL, speech NULL, confidence NULL,
+//!       digits NULL, detail NULL, PK (call_sid, seq))
+//! ```
+//! Times are milliseconds since the Unix epoch, supplied by the caller (the store never reads a
+//! clock for record data).
+
+pub mod postgres;
+pub mod sqlite;
+
+mod funnel;
+mod model;
+mod writer;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use funnel::{Funnel, NodeFunnel, OutcomeCount};
+pub(crate) use funnel::{FunnelRows, assemble_funnel};
+pub use model::{CallFilter, CallRecord, OUTCOME_CALLER_HANGUP, StepRecord, kind};
+
+use crate::StoreError;
+
+/// Durable storage of call records. Object safe: servers hold an `Arc<dyn RecordStore>`.
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    /// Records a new call (idempotent on `call_sid`; `ended_at_ms`, `outcome` and `last_node`
+    /// of the argument are ignored). Returns once committed.
+    async fn call_started(&self, call: CallRecord) -> Result<(), StoreError>;
+
+    /// Appends one step (idempotent on `(call_sid, seq)`). Returns once committed.
+    async fn append(&self, step: StepRecord) -> Result<(), StoreError> {
+        self.append_all(vec![step]).await
+    }
+
+    /// Appends several steps atomically (all or none), e.g. everything one webhook produced;
+    /// one commit, one acknowledgement. Returns once committed.
+    async fn append_all(&self, steps: Vec<StepRecord>) -> Result<(), StoreError>;
+
+    /// Records the end of a call: outcome (e.g. `completed`, [`OUTCOME_CALLER_HANGUP`]), end
+    /// time, and `last_node` from its latest step. [`StoreError::UnknownCall`] if the call was
+    /// never started. Returns once committed.
+    async fn call_ended(
+        &self,
+        call_sid: &str,
+        outcome: &str,
+        ended_at_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Calls matching `filter`, newest first. For calls still in progress `last_node` is the
+    /// node of their latest step so far.
+    async fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallRecord>, StoreError>;
+
+    /// One call and all its steps in `seq` order, or `None`.
+    async fn get_call(
+        &self,
+        call_sid: &str,
+    ) -> Result<Option<(CallRecord, Vec<StepRecord>)>, StoreError>;
+
+    /// Where callers of `flow_id` went (all versions if `flow_version` is `None`).
+    async fn funnel(&self, flow_id: &str, flow_version: Option<&str>)
+    -> Result<Funnel, StoreError>;
+}
+
+/// Which record store to use; `type` tags the backend.
+///
+/// ```
+/// # use hotline_store::RecordStoreConfig;
+/// let c: RecordStoreConfig = serde_json::from_str(
+///     r#"{"type":"postgres","url":"postgres://postgres@127.0.0.1:5432/test","pool_size":4}"#,
+/// ).unwrap();
+/// c.validate().unwrap();
+/// let c: RecordStoreConfig =
+///     serde_json::from_str(r#"{"type":"sqlite","path":"calls.db","synchronous":"normal"}"#).unwrap();
+/// c.validate().unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum RecordStoreConfig {
+    /// Embedded SQLite file (the default).
+    Sqlite(sqlite::SqliteConfig),
+    /// A PostgreSQL server, for larger deployments.
+    Postgres(postgres::PostgresConfig),
+}
+
+impl RecordStoreConfig {
+    /// Checks the values without any IO.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(c) => c.validate(),
+            Self::Postgres(c) => c.validate(),
+        }
+    }
+
+    /// Validates, opens or connects, migrates the schema and starts the writer. Fails with a
+    /// message naming the file or server and the remedy when it cannot.
+    pub async fn build(&self) -> Result<Arc<dyn RecordStore>, StoreError> {
+        self.validate()?;
+        Ok(match self {
+            Self::Sqlite(c) => Arc::new(c.build().await?),
+            Self::Postgres(c) => Arc::new(c.build().await?),
+        })
+    }
+}
+
+/// The embedded migrations of one SQL dialect: `(version, sql)` in order.
+pub(crate) type Migrations = &'static [(i64, &'static str)];
+
+/// The highest schema version this build knows (the same for every backend).
+pub const SCHEMA_VERSION: i64 = 1;

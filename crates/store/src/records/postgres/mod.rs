@@ -1,0 +1,19 @@
+//! The PostgreSQL record store, for larger deployments (several server instances, one database).
+//!
+//! Same schema as SQLite (dialect-adjusted, `migrations/postgres`), same group commit: one
+//! writer task holds one connection, drains the queue, and sends the whole batch **pipelined**
+//! inside one transaction (`BEGIN`, every statement without waiting for the previous one,
+//! `COMMIT`), then acknowledges every caller. Queries use a deadpool of `pool_size` connections.
+//! With `schema` set, every connection runs with `search_path` = that schema (created if
+//! missing), so one database can hold several deployments, or test runs.
+
+mod backend;
+mod config;
+
+pub use backend::PostgresRecordStore;
+pub use config::PostgresConfig;
+
+use crate::records::Migrations;
+
+pub(crate) const MIGRATIONS: Migrations =
+    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];

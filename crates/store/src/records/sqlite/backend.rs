@@ -1,0 +1,443 @@
+//! The SQLite [`RecordStore`]: the group-committing writer thread and the read pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+use tokio::sync::mpsc;
+
+use super::{MIGRATIONS, SqliteConfig};
+use crate::StoreError;
+use crate::records::writer::{Job, WriteOp, fail_all, submit};
+use crate::records::{
+    CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore, SCHEMA_VERSION,
+    StepRecord, assemble_funnel,
+};
+
+const BACKEND: &str = "sqlite";
+
+/// Call records in one SQLite file (see the module docs).
+pub struct SqliteRecordStore {
+    queue: mpsc::Sender<Job>,
+    readers: Arc<[Mutex<Connection>]>,
+    next_reader: AtomicUsize,
+    path: PathBuf,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SqliteRecordStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteRecordStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn open_err(path: &Path, cause: impl Into<crate::error::Cause>) -> StoreError {
+    StoreError::Open {
+        path: path.display().to_string(),
+        cause: cause.into(),
+    }
+}
+
+/// Opens the write connection, switches to WAL, migrates.
+fn open_writer(config: &SqliteConfig) -> Result<Connection, StoreError> {
+    let path = &config.path;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(open_err(
+            path,
+            format!("directory {} does not exist", dir.display()),
+        ));
+    }
+    let conn = Connection::open(path).map_err(|e| open_err(path, e))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| open_err(path, e))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(|e| open_err(path, e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(open_err(
+            path,
+            format!("cannot switch to WAL mode (journal_mode is {mode})"),
+        ));
+    }
+    conn.pragma_update(None, "synchronous", config.synchronous.pragma())
+        .map_err(|e| open_err(path, e))?;
+    migrate(conn, path)
+}
+
+fn migrate(mut conn: Connection, path: &Path) -> Result<Connection, StoreError> {
+    // One IMMEDIATE transaction: two processes starting together migrate once.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| open_err(path, e))?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)",
+    )
+    .map_err(|e| open_err(path, e))?;
+    let current: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| open_err(path, e))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let migrate_err = |e: rusqlite::Error| StoreError::Migrate {
+            version: *version,
+            cause: Box::new(e),
+        };
+        tx.execute_batch(sql).map_err(migrate_err)?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at_ms) VALUES (?1, ?2)",
+            params![version, now_ms()],
+        )
+        .map_err(migrate_err)?;
+    }
+    tx.commit().map_err(|e| open_err(path, e))?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(path, e))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| open_err(path, e))?;
+    Ok(conn)
+}
+
+impl SqliteRecordStore {
+    pub(super) async fn open(config: SqliteConfig) -> Result<Self, StoreError> {
+        let path = config.path.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            let writer = open_writer(&config)?;
+            let readers = (0..config.readers)
+                .map(|_| open_reader(&config.path).map(Mutex::new))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>((writer, readers, config))
+        })
+        .await
+        .map_err(|e| open_err(&path, e))?;
+        let (writer, readers, config) = opened?;
+        let (queue, jobs) = mpsc::channel(config.queue);
+        let max_batch = config.max_batch;
+        let writer = std::thread::Builder::new()
+            .name("hotline-records".into())
+            .spawn(move || run_writer(writer, jobs, max_batch))
+            .map_err(|e| open_err(&path, e))?;
+        tracing::info!(path = %path.display(), synchronous = ?config.synchronous, "call records open (sqlite, WAL)");
+        Ok(Self {
+            queue,
+            readers: readers.into(),
+            next_reader: AtomicUsize::new(0),
+            path,
+            writer: Some(writer),
+        })
+    }
+
+    /// Stops accepting writes, lets the writer commit everything queued, and waits for it.
+    pub async fn close(mut self) {
+        let writer = self.writer.take();
+        drop(self);
+        if let Some(writer) = writer {
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        }
+    }
+
+    async fn read<T, F>(&self, op: &'static str, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.get(i).ok_or(rusqlite::Error::InvalidQuery)?;
+            let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::backend(BACKEND, op, e))?
+        .map_err(|e| StoreError::backend(BACKEND, op, e))
+    }
+}
+
+/// The writer thread: drain, write one transaction, commit, acknowledge; until the queue closes.
+fn run_writer(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while let Some(job) = jobs.blocking_recv() {
+        batch.push(job);
+        while batch.len() < max_batch {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match write_batch(&mut conn, &batch) {
+            Ok(results) => {
+                for (job, result) in batch.drain(..).zip(results) {
+                    let _ = job.ack.send(result);
+                }
+            }
+            Err(e) if batch.len() > 1 => {
+                tracing::warn!(error = %e, writes = batch.len(), "call-record batch failed; retrying its writes one by one");
+                for job in batch.drain(..) {
+                    match write_batch(&mut conn, std::slice::from_ref(&job)) {
+                        Ok(mut r) => {
+                            let _ = job.ack.send(r.pop().unwrap_or(Ok(())));
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "call-record write failed");
+                            fail_all(vec![job], BACKEND, &e.to_string());
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "call-record write failed");
+                fail_all(std::mem::take(&mut batch), BACKEND, &e.to_string());
+            }
+        }
+    }
+    tracing::debug!("call-record writer stopped");
+}
+
+const INSERT_CALL: &str = "INSERT INTO calls (call_sid, flow_id, flow_version, from_number, to_number, started_at_ms) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (call_sid) DO NOTHING";
+const INSERT_STEP: &str = "INSERT INTO steps (call_sid, seq, at_ms, node, kind, route, speech, confidence, digits, detail) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (call_sid, seq) DO NOTHING";
+const END_CALL: &str = "UPDATE calls SET ended_at_ms = ?2, outcome = ?3, \
+     last_node = (SELECT node FROM steps WHERE call_sid = ?1 ORDER BY seq DESC LIMIT 1) WHERE call_sid = ?1";
+
+/// Writes `jobs` in one transaction. `Err` (nothing committed) for a failure of the whole
+/// batch; per-write logical results (unknown call) in the `Ok` vector.
+fn write_batch(
+    conn: &mut Connection,
+    jobs: &[Job],
+) -> rusqlite::Result<Vec<Result<(), StoreError>>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut results = Vec::with_capacity(jobs.len());
+    {
+        let mut insert_call = tx.prepare_cached(INSERT_CALL)?;
+        let mut insert_step = tx.prepare_cached(INSERT_STEP)?;
+        let mut end_call = tx.prepare_cached(END_CALL)?;
+        for job in jobs {
+            results.push(match &job.op {
+                WriteOp::Started(c) => {
+                    insert_call.execute(params![
+                        c.call_sid,
+                        c.flow_id,
+                        c.flow_version,
+                        c.from,
+                        c.to,
+                        c.started_at_ms
+                    ])?;
+                    Ok(())
+                }
+                WriteOp::Steps(steps) => {
+                    for s in steps {
+                        insert_step.execute(params![
+                            s.call_sid,
+                            s.seq,
+                            s.at_ms,
+                            s.node,
+                            s.kind,
+                            s.route,
+                            s.speech,
+                            s.confidence,
+                            s.digits,
+                            s.detail
+                        ])?;
+                    }
+                    Ok(())
+                }
+                WriteOp::Ended {
+                    call_sid,
+                    outcome,
+                    ended_at_ms,
+                } => {
+                    if end_call.execute(params![call_sid, ended_at_ms, outcome])? == 0 {
+                        Err(StoreError::UnknownCall(call_sid.clone()))
+                    } else {
+                        Ok(())
+                    }
+                }
+            });
+        }
+    }
+    tx.commit()?;
+    Ok(results)
+}
+
+const CALL_COLUMNS: &str = "c.call_sid, c.flow_id, c.flow_version, c.from_number, c.to_number, c.started_at_ms, \
+     c.ended_at_ms, c.outcome, \
+     COALESCE(c.last_node, (SELECT s.node FROM steps s WHERE s.call_sid = c.call_sid ORDER BY s.seq DESC LIMIT 1))";
+
+fn call_from_row(r: &Row<'_>) -> rusqlite::Result<CallRecord> {
+    Ok(CallRecord {
+        call_sid: r.get(0)?,
+        flow_id: r.get(1)?,
+        flow_version: r.get(2)?,
+        from: r.get(3)?,
+        to: r.get(4)?,
+        started_at_ms: r.get(5)?,
+        ended_at_ms: r.get(6)?,
+        outcome: r.get(7)?,
+        last_node: r.get(8)?,
+    })
+}
+
+fn step_from_row(r: &Row<'_>) -> rusqlite::Result<StepRecord> {
+    Ok(StepRecord {
+        call_sid: r.get(0)?,
+        seq: r.get(1)?,
+        at_ms: r.get(2)?,
+        node: r.get(3)?,
+        kind: r.get(4)?,
+        route: r.get(5)?,
+        speech: r.get(6)?,
+        confidence: r.get(7)?,
+        digits: r.get(8)?,
+        detail: r.get(9)?,
+    })
+}
+
+#[async_trait]
+impl RecordStore for SqliteRecordStore {
+    async fn call_started(&self, call: CallRecord) -> Result<(), StoreError> {
+        submit(&self.queue, BACKEND, WriteOp::Started(call)).await
+    }
+
+    async fn append_all(&self, steps: Vec<StepRecord>) -> Result<(), StoreError> {
+        if steps.is_empty() {
+            return Ok(());
+        }
+        submit(&self.queue, BACKEND, WriteOp::Steps(steps)).await
+    }
+
+    async fn call_ended(
+        &self,
+        call_sid: &str,
+        outcome: &str,
+        ended_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let op = WriteOp::Ended {
+            call_sid: call_sid.to_owned(),
+            outcome: outcome.to_owned(),
+            ended_at_ms,
+        };
+        submit(&self.queue, BACKEND, op).await
+    }
+
+    async fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallRecord>, StoreError> {
+        let filter = filter.clone();
+        self.read("list_calls", move |conn| {
+            let sql = format!(
+                "SELECT {CALL_COLUMNS} FROM calls c WHERE (?1 IS NULL OR c.flow_id = ?1) \
+                 AND (?2 IS NULL OR c.flow_version = ?2) AND (?3 IS NULL OR c.started_at_ms >= ?3) \
+                 ORDER BY c.started_at_ms DESC, c.call_sid LIMIT ?4"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(
+                params![
+                    filter.flow_id,
+                    filter.flow_version,
+                    filter.since_ms,
+                    filter.limit
+                ],
+                call_from_row,
+            )?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn get_call(
+        &self,
+        call_sid: &str,
+    ) -> Result<Option<(CallRecord, Vec<StepRecord>)>, StoreError> {
+        let call_sid = call_sid.to_owned();
+        self.read("get_call", move |conn| {
+            let tx = conn.unchecked_transaction()?;
+            let sql = format!("SELECT {CALL_COLUMNS} FROM calls c WHERE c.call_sid = ?1");
+            let Some(call) = tx.prepare_cached(&sql)?.query_row([&call_sid], call_from_row).optional()? else {
+                return Ok(None);
+            };
+            let steps = tx
+                .prepare_cached(
+                    "SELECT call_sid, seq, at_ms, node, kind, route, speech, confidence, digits, detail \
+                     FROM steps WHERE call_sid = ?1 ORDER BY seq",
+                )?
+                .query_map([&call_sid], step_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Some((call, steps)))
+        })
+        .await
+    }
+
+    async fn funnel(
+        &self,
+        flow_id: &str,
+        flow_version: Option<&str>,
+    ) -> Result<Funnel, StoreError> {
+        let (flow, version) = (flow_id.to_owned(), flow_version.map(str::to_owned));
+        let rows = self
+            .read("funnel", move |conn| {
+                let tx = conn.unchecked_transaction()?;
+                let mut rows = FunnelRows::default();
+                let mut stmt = tx.prepare_cached(
+                    "SELECT s.node, COUNT(DISTINCT s.call_sid), \
+                     SUM(CASE WHEN s.kind = 'retry' THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN s.kind = 'no-input' THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN s.kind = 'no-match' THEN 1 ELSE 0 END) \
+                     FROM calls c JOIN steps s ON s.call_sid = c.call_sid \
+                     WHERE c.flow_id = ?1 AND (?2 IS NULL OR c.flow_version = ?2) GROUP BY s.node",
+                )?;
+                rows.nodes = stmt
+                    .query_map(params![flow, version], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut stmt = tx.prepare_cached(
+                    "SELECT last_node, COUNT(*) FROM calls \
+                     WHERE flow_id = ?1 AND (?2 IS NULL OR flow_version = ?2) AND outcome = ?3 \
+                     AND last_node IS NOT NULL GROUP BY last_node",
+                )?;
+                rows.hangups = stmt
+                    .query_map(params![flow, version, OUTCOME_CALLER_HANGUP], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut stmt = tx.prepare_cached(
+                    "SELECT outcome, COUNT(*) FROM calls \
+                     WHERE flow_id = ?1 AND (?2 IS NULL OR flow_version = ?2) GROUP BY outcome",
+                )?;
+                rows.outcomes = stmt
+                    .query_map(params![flow, version], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(rows)
+            })
+            .await?;
+        Ok(assemble_funnel(flow_id, flow_version, rows))
+    }
+}

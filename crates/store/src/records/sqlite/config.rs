@@ -1,0 +1,121 @@
+//! Configuration of the SQLite record store (`type: sqlite`).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::SqliteRecordStore;
+use crate::StoreError;
+
+/// How hard SQLite works to keep a commit (`PRAGMA synchronous`, in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// fsync the WAL on every commit: an acknowledged step survives a crash of the process,
+    /// the OS, or the power. The default: on an emergency line, what Twilio was told must be
+    /// on disk. With group commit it is one fsync per batch, not per step.
+    #[default]
+    Full,
+    /// No fsync at commit (only at checkpoints): survives a crash of the process, but the last
+    /// commits can be lost if the machine loses power or the kernel crashes.
+    Normal,
+}
+
+impl Synchronous {
+    pub(crate) fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+/// `records: { type: sqlite, path: /var/lib/hotline/calls.db, synchronous: full }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteConfig {
+    /// The database file; created (with its `-wal` and `-shm` companions) if missing. Its
+    /// directory must exist and be writable.
+    pub path: PathBuf,
+    /// Commit durability (default `full`).
+    #[serde(default)]
+    pub synchronous: Synchronous,
+    /// Most writes waiting for the writer; beyond it callers wait (backpressure).
+    #[serde(default = "default_queue")]
+    pub queue: usize,
+    /// Most writes committed in one transaction.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+    /// Read-only connections for queries.
+    #[serde(default = "default_readers")]
+    pub readers: usize,
+}
+
+fn default_queue() -> usize {
+    8192
+}
+fn default_max_batch() -> usize {
+    1024
+}
+fn default_readers() -> usize {
+    2
+}
+
+impl SqliteConfig {
+    /// A config for `path` with the defaults (`synchronous: full`).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            synchronous: Synchronous::default(),
+            queue: default_queue(),
+            max_batch: default_max_batch(),
+            readers: default_readers(),
+        }
+    }
+
+    /// Checks the values without any IO.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        if self.path.as_os_str().is_empty() {
+            return Err(StoreError::config(
+                "records.path",
+                "is empty",
+                "set it to a writable file, e.g. /var/lib/hotline/calls.db",
+            ));
+        }
+        if self.path.to_str() == Some(":memory:") {
+            return Err(StoreError::config(
+                "records.path",
+                "is :memory:, which is not durable and not shared between connections",
+                "set it to a file",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.queue) {
+            return Err(StoreError::config(
+                "records.queue",
+                format!("is {}", self.queue),
+                "use 1..=1000000 (default 8192)",
+            ));
+        }
+        if !(1..=100_000).contains(&self.max_batch) {
+            return Err(StoreError::config(
+                "records.max_batch",
+                format!("is {}", self.max_batch),
+                "use 1..=100000 (default 1024)",
+            ));
+        }
+        if !(1..=64).contains(&self.readers) {
+            return Err(StoreError::config(
+                "records.readers",
+                format!("is {}", self.readers),
+                "use 1..=64 (default 2)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Opens (creating if needed), checks it is writable, migrates, starts the writer thread.
+    pub async fn build(&self) -> Result<SqliteRecordStore, StoreError> {
+        self.validate()?;
+        SqliteRecordStore::open(self.clone()).await
+    }
+}

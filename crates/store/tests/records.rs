@@ -1,0 +1,318 @@
+//! The record conformance suite against every backend (SQLite in a temp file, PostgreSQL in a
+//! fresh schema per test), plus what only SQLite can show: durability across a process crash.
+//!
+//! PostgreSQL tests need `HOTLINE_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); they FAIL, never skip, when it is unreachable.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use hotline_store::records::sqlite::{SqliteConfig, Synchronous};
+use hotline_store::{RecordStore, RecordStoreConfig, StepRecord};
+
+mod sqlite {
+    use super::*;
+
+    async fn fixture() -> (Arc<dyn RecordStore>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = RecordStoreConfig::Sqlite(SqliteConfig::new(dir.path().join("calls.db")));
+        (config.build().await.unwrap(), dir)
+    }
+
+    hotline_store::record_suite!(fixture());
+
+    mod normal {
+        use super::*;
+
+        async fn fixture() -> (Arc<dyn RecordStore>, tempfile::TempDir) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut config = SqliteConfig::new(dir.path().join("calls.db"));
+            config.synchronous = Synchronous::Normal;
+            config.max_batch = 3; // many small batches
+            (Arc::new(config.build().await.unwrap()), dir)
+        }
+
+        hotline_store::record_suite!(fixture());
+    }
+}
+
+mod postgres {
+    use super::*;
+    use hotline_store::records::postgres::PostgresConfig;
+
+    fn url() -> String {
+        std::env::var("HOTLINE_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    }
+
+    /// Drops the test's schema when the test ends, even when it fails.
+    pub(super) struct Schema(String);
+
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            let schema = self.0.clone();
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let (client, conn) = tokio_postgres_connect(&url()).await;
+                    let task = tokio::spawn(conn);
+                    let _ = client
+                        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .await;
+                    drop(client);
+                    let _ = task.await;
+                });
+            })
+            .join();
+        }
+    }
+
+    async fn tokio_postgres_connect(
+        url: &str,
+    ) -> (
+        tokio_postgres::Client,
+        tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+    ) {
+        tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap()
+    }
+
+    pub(super) async fn fixture() -> (Arc<dyn RecordStore>, Schema) {
+        let schema = format!(
+            "hotline_test_{}",
+            hotline_store::conformance::unique_sid("").to_lowercase()
+        );
+        let mut config = PostgresConfig::new(url());
+        config.schema = Some(schema.clone());
+        config.pool_size = 2;
+        let guard = Schema(schema);
+        match RecordStoreConfig::Postgres(config).build().await {
+            Ok(store) => (store, guard),
+            Err(e) => panic!("PostgreSQL is required for these tests (CI provides it): {e}"),
+        }
+    }
+
+    hotline_store::record_suite!(fixture());
+
+    #[tokio::test]
+    async fn uses_its_own_schema_and_migrates_once() {
+        let schema = format!(
+            "hotline_test_{}",
+            hotline_store::conformance::unique_sid("m").to_lowercase()
+        );
+        let mut config = PostgresConfig::new(url());
+        config.schema = Some(schema.clone());
+        let _guard = Schema(schema.clone());
+        let (a, b) = tokio::join!(config.build(), config.build());
+        let (a, _b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.current_schema().await.unwrap(), schema);
+        let again = config.build().await.unwrap();
+        assert_eq!(again.current_schema().await.unwrap(), schema);
+    }
+
+    #[tokio::test]
+    async fn unreachable_postgres_fails_at_start_up_with_a_clear_message() {
+        let mut config = PostgresConfig::new("postgres://hotline:s3cret@127.0.0.1:1/calls");
+        config.connect_timeout_secs = 1;
+        let err = config
+            .build()
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("cannot connect to PostgreSQL at 127.0.0.1:1/calls:"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}
+
+mod sqlite_only {
+    use super::*;
+    use hotline_store::CallRecord;
+
+    const CHILD_ENV: &str = "HOTLINE_STORE_CRASH_CHILD";
+
+    /// Not a test on its own: the child half of `acknowledged_writes_survive_a_process_crash`.
+    /// Appends steps, prints each acknowledged seq, then aborts without any shutdown.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn crash_child() {
+        let Ok(path) = std::env::var(CHILD_ENV) else {
+            return;
+        };
+        let mut config = SqliteConfig::new(path);
+        config.synchronous = Synchronous::Normal; // process crash: NORMAL must be enough
+        let store = Arc::new(config.build().await.unwrap());
+        store
+            .call_started(CallRecord::started("CAcrash", "f", "v", "+1", "+2", 0))
+            .await
+            .unwrap();
+        println!("ACK 0");
+        let mut tasks = Vec::new();
+        for t in 0..8u32 {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                for i in 0..200u32 {
+                    let seq = 1 + t * 200 + i;
+                    store
+                        .append(StepRecord::new("CAcrash", seq, 0, "menu", "heard"))
+                        .await
+                        .unwrap();
+                    println!("ACK {seq}");
+                }
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        std::process::abort();
+    }
+
+    #[test]
+    fn acknowledged_writes_survive_a_process_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.db");
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sqlite_only::crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, &path)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "the child must have aborted");
+        let acked: Vec<u32> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("ACK ")?.trim().parse().ok())
+            .collect();
+        assert!(
+            acked.len() > 10,
+            "the child acknowledged too little: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = SqliteConfig::new(&path).build().await.unwrap();
+            let (_, steps) = store.get_call("CAcrash").await.unwrap().unwrap();
+            let stored: std::collections::HashSet<u32> = steps.iter().map(|s| s.seq).collect();
+            let missing: Vec<&u32> = acked
+                .iter()
+                .filter(|s| **s != 0 && !stored.contains(s))
+                .collect();
+            assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+            eprintln!(
+                "{} acknowledged before the crash, {} stored",
+                acked.len(),
+                stored.len()
+            );
+        });
+    }
+
+    #[tokio::test]
+    async fn dropping_the_store_without_shutdown_loses_nothing_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.db");
+        let store = SqliteConfig::new(&path).build().await.unwrap();
+        store
+            .call_started(CallRecord::started("CAdrop", "f", "v", "+1", "+2", 0))
+            .await
+            .unwrap();
+        for seq in 1..=50 {
+            store
+                .append(StepRecord::new("CAdrop", seq, 0, "menu", "heard"))
+                .await
+                .unwrap();
+        }
+        std::mem::forget(store); // no close, no Drop: the writer thread and connection linger
+        let reopened = SqliteConfig::new(&path).build().await.unwrap();
+        let (_, steps) = reopened.get_call("CAdrop").await.unwrap().unwrap();
+        assert_eq!(steps.len(), 50);
+        reopened.close().await;
+    }
+
+    #[tokio::test]
+    async fn unwritable_path_fails_at_start_up_with_the_remedy() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, b"x").unwrap();
+        let path = file.join("calls.db");
+        let err = SqliteConfig::new(&path)
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("cannot open call records at {}:", path.display())),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("set records.path to a writable file"),
+            "{err}"
+        );
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, vec![7u8; 8192]).unwrap();
+        let err = SqliteConfig::new(&garbage)
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("set records.path to a writable file"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_database_from_a_newer_hotline_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.db");
+        SqliteConfig::new(&path)
+            .build()
+            .await
+            .unwrap()
+            .close()
+            .await;
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute("INSERT INTO schema_version VALUES (99, 0)", [])
+            .unwrap();
+        drop(conn);
+        let err = SqliteConfig::new(&path)
+            .build()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("schema version 99"), "{err}");
+    }
+
+    #[test]
+    fn configs_validate_without_io_and_explain_the_fix() {
+        let parse = |s: &str| serde_json::from_str::<RecordStoreConfig>(s);
+        let c = parse(r#"{"type":"sqlite","path":"calls.db"}"#).unwrap();
+        assert_eq!(c, RecordStoreConfig::Sqlite(SqliteConfig::new("calls.db")));
+        let err = |s: &str| parse(s).unwrap().validate().unwrap_err().to_string();
+        assert!(
+            err(r#"{"type":"sqlite","path":""}"#).starts_with("invalid records.path: is empty")
+        );
+        assert!(err(r#"{"type":"sqlite","path":":memory:"}"#).contains("not durable"));
+        assert!(
+            err(r#"{"type":"postgres","url":"postgres://h/db","pool_size":0}"#)
+                .starts_with("invalid records.pool_size")
+        );
+        assert!(
+            err(r#"{"type":"postgres","url":"postgres://h/db","schema":"Robert'); DROP"}"#)
+                .contains("records.schema")
+        );
+        assert!(
+            err(r#"{"type":"postgres","url":"postgres://u:pw@h:99999999/db"}"#)
+                .starts_with("invalid records.url")
+        );
+        assert!(
+            parse(r#"{"type":"sqlite","path":"x","synchronous":"off"}"#).is_err(),
+            "only full or normal"
+        );
+        assert!(parse(r#"{"type":"mysql"}"#).is_err());
+    }
+}
