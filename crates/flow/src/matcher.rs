@@ -114,15 +114,13 @@ pub fn negation_cues(language: &str) -> &'static [&'static str] {
         "no", "not", "never", "without", "none", "nor", "neither", "ne", "n", "pas", "sans",
         "aucun", "aucune", "ni", "jamais", "rien",
     ];
-    let primary = language
-        .split(['-', '_'])
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match primary.as_str() {
-        "en" => EN,
-        "fr" => FR,
-        _ => ALL,
+    let primary = language.split(['-', '_']).next().unwrap_or("");
+    if primary.eq_ignore_ascii_case("en") {
+        EN
+    } else if primary.eq_ignore_ascii_case("fr") {
+        FR
+    } else {
+        ALL
     }
 }
 
@@ -163,27 +161,33 @@ impl Phrase {
                 found.push((start, k));
                 continue;
             }
-            // Same letters, different spacing: "corona virus" vs "coronavirus".
-            let mut glued = String::new();
+            // Same letters, different spacing: "corona virus" vs "coronavirus". Compared
+            // without allocating: each next word must continue the glued phrase.
+            let mut rest = self.glued.as_str();
             for len in 1..=MAX_GLUE.min(n - start) {
-                glued.push_str(&text.words[start + len - 1]);
-                if glued.len() > self.glued.len() && len > 1 {
+                let Some(word) = text.words.get(start + len - 1) else {
                     break;
-                }
-                if glued == self.glued {
-                    found.push((start, len));
-                    break;
+                };
+                if let Some(after) = rest.strip_prefix(word.as_str()) {
+                    if after.is_empty() {
+                        found.push((start, len));
+                        break;
+                    }
+                    rest = after;
+                    continue;
                 }
                 // A number glued to a word: "covid19" for "covid".
                 if len == 1
                     && self.glued.ends_with(|c: char| c.is_alphabetic())
-                    && glued.strip_prefix(self.glued.as_str()).is_some_and(|rest| {
-                        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit())
-                    })
+                    && word
+                        .strip_prefix(self.glued.as_str())
+                        .is_some_and(|digits| {
+                            !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+                        })
                 {
                     found.push((start, len));
-                    break;
                 }
+                break;
             }
         }
         found
@@ -240,6 +244,19 @@ impl KeywordSet {
             }
         }
         best
+    }
+
+    /// Whether any phrase occurs in `text` without being negated: [`KeywordSet::find`]
+    /// without looking for the earliest match (stops at the first one).
+    pub fn any(&self, text: &Normalized, language: &str) -> bool {
+        let cues = negation_cues(language);
+        self.phrases.iter().any(|phrase| {
+            let check_negation = self.negation && !phrase.is_negative(cues);
+            phrase
+                .occurrences(text)
+                .iter()
+                .any(|&(start, _)| !(check_negation && is_negated(text, start, cues)))
+        })
     }
 
     /// Convenience: normalizes `text` and tells whether any phrase matches.

@@ -426,7 +426,7 @@ impl AnswerMatch {
             AnswerMatch::Keywords(sets) => match (answer.speech, sets.get(language)) {
                 (Some(text), Some(set)) => {
                     let n: Normalized = matcher::normalize(text);
-                    set.find(&n, language).is_some()
+                    set.any(&n, language)
                 }
                 _ => false,
             },
