@@ -30,7 +30,148 @@ pub(crate) enum Command {
     ///   hotline call --bin examples/twiml/seed-bin/index.xml --silence 20s
     ///   hotline call --scenario tests/scenarios/silent-caller.yaml --json
     #[command(verbatim_doc_comment)]
-    Call(CallArgs),
+    Call(Box<CallArgs>),
+
+    /// Answer Twilio voice webhooks for flows (YAML files or folders of them).
+    ///
+    /// Point a Twilio number's voice webhook at {public-url}/voice (the flow is chosen by the
+    /// called number, see --number) or {public-url}/flows/FLOW/voice, and its status callback at
+    /// {public-url}/status. Every request's X-Twilio-Signature is checked against the public
+    /// URL; every step is durably recorded before Twilio is answered; saving a flow file takes
+    /// effect for new calls without a restart.
+    ///
+    /// Examples:
+    ///   hotline serve examples/flows/ --auth-token $TWILIO_AUTH_TOKEN \
+    ///       --public-url https://hotline.example.com --number +33970000000=covid-triage-fr
+    ///   hotline serve examples/flows/sales-menu.yaml --insecure-skip-signature
+    #[command(verbatim_doc_comment)]
+    Serve(Box<ServeArgs>),
+
+    /// Validate flow files like a compiler: every problem, with file, line, column and help.
+    ///
+    /// Exit status: 0 when every flow is valid (warnings allowed), 1 otherwise.
+    Check(CheckArgs),
+
+    /// Draw a flow as Mermaid, Graphviz DOT or SVG (SVG needs Graphviz's `dot`).
+    Graph(GraphArgs),
+
+    /// List call records, or show one call step by step.
+    Calls(CallsArgs),
+
+    /// Load benchmarks against a running `hotline serve` (loopback only).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+
+    /// Where did callers go? A flow's funnel: callers per node, retries, timeouts, hang-ups,
+    /// outcomes.
+    Report(ReportArgs),
+}
+
+/// Where call records are kept (shared by serve, calls and report).
+#[derive(Debug, Args, Clone)]
+pub(crate) struct RecordsArg {
+    /// Call records: a SQLite file (`sqlite:PATH` or `PATH.db`) or `postgres://…`.
+    #[arg(
+        long,
+        env = "HOTLINE_RECORDS",
+        default_value = "sqlite:hotline-records.db"
+    )]
+    pub records: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Flow files or folders of them.
+    #[arg(required = true, value_name = "FLOW")]
+    pub flows: Vec<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "HOTLINE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The base URL Twilio calls, exactly (scheme, host, port), e.g. https://hotline.example.com.
+    /// Signatures are checked against it. Default: http://LISTEN.
+    #[arg(long, env = "HOTLINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Your Twilio account's auth token (checks X-Twilio-Signature).
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+    /// Do not check X-Twilio-Signature. Anyone who can reach the server can then drive calls
+    /// and fill the records: for local experiments only.
+    #[arg(long)]
+    pub insecure_skip_signature: bool,
+    #[command(flatten)]
+    pub records: RecordsArg,
+    /// Sessions: `memory` (one instance) or `redis://…` (several instances).
+    #[arg(long, env = "HOTLINE_SESSIONS", default_value = "memory")]
+    pub sessions: String,
+    /// Route a called number to a flow: NUMBER=FLOW (repeatable).
+    #[arg(long = "number", value_name = "NUMBER=FLOW")]
+    pub numbers: Vec<String>,
+    /// Flow for calls to numbers not routed with --number (default: the only flow, if one).
+    #[arg(long)]
+    pub default_flow: Option<String>,
+    /// Callbacks for calls the server does not know (e.g. after a restart with memory
+    /// sessions): `restart` (apologise and start the flow again) or `transfer:NUMBER`.
+    #[arg(long, default_value = "restart")]
+    pub lost_call: String,
+    /// Transfer callers here (number or sip: URI) when a flow fails, instead of hanging up.
+    #[arg(long)]
+    pub error_transfer: Option<String>,
+    /// Key for signed prompt URLs (default: derived from the auth token).
+    #[arg(long, env = "HOTLINE_PROMPT_KEY", hide_env_values = true)]
+    pub prompt_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Flow files or folders of them.
+    #[arg(required = true, value_name = "FLOW")]
+    pub flows: Vec<PathBuf>,
+    /// Colour the diagnostics (default: when stderr is a terminal).
+    #[arg(long)]
+    pub color: Option<bool>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GraphArgs {
+    /// The flow file.
+    pub flow: PathBuf,
+    /// mermaid, dot or svg.
+    #[arg(long, default_value = "mermaid", value_parser = ["mermaid", "dot", "svg"])]
+    pub format: String,
+    /// Write here instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CallsArgs {
+    /// Show this call step by step.
+    pub call_sid: Option<String>,
+    /// Only calls of this flow.
+    #[arg(long)]
+    pub flow: Option<String>,
+    /// At most this many calls, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub records: RecordsArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The flow id.
+    pub flow: String,
+    /// Only this version of the flow.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub records: RecordsArg,
 }
 
 #[derive(Debug, Args)]
@@ -118,4 +259,44 @@ pub(crate) struct CallArgs {
     /// Print the transcript as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Drive a flow's <Gather> callbacks as Twilio would (signed, following each call's
+    /// `seq`), at several concurrency levels; report callbacks/s, latency percentiles and,
+    /// with --server-pid, the server's CPU time per request.
+    Gather(BenchGatherArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchGatherArgs {
+    /// The server's address (loopback).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// The server's public URL (default: http://ADDR).
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// The flow to call.
+    #[arg(long, default_value = "covid-triage-fr")]
+    pub flow: String,
+    /// The auth token the server checks signatures with.
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: String,
+    /// Concurrency levels, comma-separated.
+    #[arg(long, default_value = "1,16,64", value_delimiter = ',')]
+    pub connections: Vec<usize>,
+    /// Duration of each level.
+    #[arg(long, default_value = "10s")]
+    pub duration: String,
+    /// Speech answers of one call, comma-separated (default: the triage path to the students' line).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "oui,symptômes,non,non,non,non,non,non"
+    )]
+    pub answers: Vec<String>,
+    /// The server's process id, to report its CPU time per request.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
 }

@@ -1,0 +1,295 @@
+//! The gather-callback load: N connections each play whole calls through a flow, as Twilio
+//! would — a signed voice webhook, then a signed `<Gather>` callback per question with a scripted
+//! `SpeechResult`, following the `action` (and its `seq`) of each answer — and the latency of
+//! every gather callback is recorded. A call that reaches a non-gather answer ends with a
+//! signed status callback (`completed`), and the connection starts a new call.
+
+use crate::http1::Conn;
+use hotline_twilio::signature;
+use std::time::{Duration, Instant};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct GatherConfig {
+    /// `host:port` to connect to (loopback only).
+    pub addr: String,
+    /// The server's public base URL, as it checks signatures (e.g. `http://127.0.0.1:8080`).
+    pub public_base: String,
+    /// The flow id (`/flows/{flow}/voice`).
+    pub flow: String,
+    /// The auth token requests are signed with.
+    pub auth_token: String,
+    /// Concurrent connections.
+    pub connections: usize,
+    /// How long to run.
+    pub duration: Duration,
+    /// Speech answers, in order, for the questions of one call (cycled if the flow asks more).
+    pub answers: Vec<String>,
+    /// The server's process id, to measure its CPU time from `/proc`.
+    pub server_pid: Option<u32>,
+}
+
+/// What was measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Concurrent connections.
+    pub connections: usize,
+    /// Gather callbacks answered with 200.
+    pub callbacks: u64,
+    /// Calls started.
+    pub calls: u64,
+    /// Failed exchanges (non-200 or I/O errors).
+    pub errors: u64,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Latency percentiles of gather callbacks, in µs: p50, p99, max.
+    pub p50_us: u32,
+    /// p99.
+    pub p99_us: u32,
+    /// Maximum.
+    pub max_us: u32,
+    /// Server CPU time (user + system) per HTTP request of any kind, in µs.
+    pub server_cpu_us_per_request: Option<f64>,
+    /// All HTTP requests made (voice webhooks, gather and status callbacks).
+    pub requests: u64,
+}
+
+impl Report {
+    /// Gather callbacks per second.
+    pub fn callbacks_per_sec(&self) -> f64 {
+        self.callbacks as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Reads a process's CPU time (user + system) from `/proc/PID/stat`, in µs.
+pub fn process_cpu_us(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after ')'.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // Linux reports them in clock ticks of USER_HZ, 100 on every mainstream platform.
+    Some((utime + stime) * 10_000)
+}
+
+fn form(params: &[(String, String)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// Extracts the `action` of the first `<Gather>` in a TwiML answer, as a path and query.
+fn gather_action(xml: &str, public_base: &str) -> Option<String> {
+    let g = xml.find("<Gather")?;
+    let rest = xml.get(g..)?;
+    let a = rest.find("action=\"")? + "action=\"".len();
+    let rest = rest.get(a..)?;
+    let end = rest.find('"')?;
+    let url = rest.get(..end)?.replace("&amp;", "&");
+    url.strip_prefix(public_base).map(str::to_owned)
+}
+
+struct Worker {
+    latencies: Vec<u32>,
+    callbacks: u64,
+    calls: u64,
+    errors: u64,
+    requests: u64,
+}
+
+async fn worker(cfg: GatherConfig, id: usize, deadline: Instant) -> Worker {
+    let mut w = Worker {
+        latencies: Vec::with_capacity(200_000),
+        callbacks: 0,
+        calls: 0,
+        errors: 0,
+        requests: 0,
+    };
+    let mut conn = match Conn::connect(&cfg.addr).await {
+        Ok(c) => c,
+        Err(_) => {
+            w.errors += 1;
+            return w;
+        }
+    };
+    let account = "AC00000000000000000000000000000000".to_owned();
+    let mut n: u64 = 0;
+    while Instant::now() < deadline {
+        n += 1;
+        let call_sid = format!("CA{:08x}{:024x}", id, n);
+        let base = vec![
+            ("AccountSid".to_owned(), account.clone()),
+            ("ApiVersion".to_owned(), "2010-04-01".to_owned()),
+            ("CallSid".to_owned(), call_sid.clone()),
+            ("Called".to_owned(), "+33970000000".to_owned()),
+            ("Caller".to_owned(), "+33612345678".to_owned()),
+            ("Direction".to_owned(), "inbound".to_owned()),
+            ("From".to_owned(), "+33612345678".to_owned()),
+            ("To".to_owned(), "+33970000000".to_owned()),
+        ];
+        let mut params = base.clone();
+        params.push(("CallStatus".to_owned(), "ringing".to_owned()));
+        let path = format!("/flows/{}/voice", cfg.flow);
+        let sig = signature::compute(
+            &cfg.auth_token,
+            &format!("{}{path}", cfg.public_base),
+            &params,
+        );
+        w.requests += 1;
+        let reply = match conn
+            .post_form(&path, &[("X-Twilio-Signature", &sig)], &form(&params))
+            .await
+        {
+            Ok(r) if r.status == 200 => r,
+            _ => {
+                w.errors += 1;
+                match Conn::connect(&cfg.addr).await {
+                    Ok(c) => conn = c,
+                    Err(_) => return w,
+                }
+                continue;
+            }
+        };
+        w.calls += 1;
+        let mut action = gather_action(&String::from_utf8_lossy(&reply.body), &cfg.public_base);
+        let mut i = 0usize;
+        while let Some(path) = action.take() {
+            if i >= 64 || Instant::now() >= deadline {
+                break;
+            }
+            let mut params = base.clone();
+            params.push(("CallStatus".to_owned(), "in-progress".to_owned()));
+            let answer = cfg
+                .answers
+                .get(i % cfg.answers.len().max(1))
+                .cloned()
+                .unwrap_or_default();
+            params.push(("Confidence".to_owned(), "0.92".to_owned()));
+            params.push(("Language".to_owned(), "fr-FR".to_owned()));
+            params.push(("SpeechResult".to_owned(), answer));
+            let sig = signature::compute(
+                &cfg.auth_token,
+                &format!("{}{path}", cfg.public_base),
+                &params,
+            );
+            let body = form(&params);
+            let t0 = Instant::now();
+            w.requests += 1;
+            match conn
+                .post_form(&path, &[("X-Twilio-Signature", &sig)], &body)
+                .await
+            {
+                Ok(r) if r.status == 200 => {
+                    let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
+                    w.latencies.push(us);
+                    w.callbacks += 1;
+                    action = gather_action(&String::from_utf8_lossy(&r.body), &cfg.public_base);
+                }
+                _ => {
+                    w.errors += 1;
+                    match Conn::connect(&cfg.addr).await {
+                        Ok(c) => conn = c,
+                        Err(_) => return w,
+                    }
+                }
+            }
+            i += 1;
+        }
+        // The call is over: Twilio's status callback ends its session and record.
+        let mut params = base;
+        params.push(("CallStatus".to_owned(), "completed".to_owned()));
+        params.push(("CallDuration".to_owned(), "60".to_owned()));
+        let sig = signature::compute(
+            &cfg.auth_token,
+            &format!("{}/status", cfg.public_base),
+            &params,
+        );
+        w.requests += 1;
+        if conn
+            .post_form("/status", &[("X-Twilio-Signature", &sig)], &form(&params))
+            .await
+            .is_err()
+        {
+            w.errors += 1;
+            match Conn::connect(&cfg.addr).await {
+                Ok(c) => conn = c,
+                Err(_) => return w,
+            }
+        }
+    }
+    w
+}
+
+/// Runs the load and reports.
+pub async fn run(cfg: GatherConfig) -> Report {
+    let cpu_before = cfg.server_pid.and_then(process_cpu_us);
+    let started = Instant::now();
+    let deadline = started + cfg.duration;
+    let mut tasks = Vec::new();
+    for id in 0..cfg.connections.max(1) {
+        tasks.push(tokio::spawn(worker(cfg.clone(), id, deadline)));
+    }
+    let mut latencies: Vec<u32> = Vec::new();
+    let (mut callbacks, mut calls, mut errors, mut requests) = (0, 0, 0, 0);
+    for t in tasks {
+        if let Ok(w) = t.await {
+            latencies.extend(w.latencies);
+            callbacks += w.callbacks;
+            calls += w.calls;
+            errors += w.errors;
+            requests += w.requests;
+        }
+    }
+    let elapsed = started.elapsed();
+    let cpu_after = cfg.server_pid.and_then(process_cpu_us);
+    latencies.sort_unstable();
+    let pct = |p: f64| -> u32 {
+        if latencies.is_empty() {
+            return 0;
+        }
+        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies.get(i).copied().unwrap_or(0)
+    };
+    Report {
+        connections: cfg.connections,
+        callbacks,
+        calls,
+        errors,
+        elapsed,
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        max_us: latencies.last().copied().unwrap_or(0),
+        server_cpu_us_per_request: match (cpu_before, cpu_after) {
+            (Some(a), Some(b)) if requests > 0 => Some((b - a) as f64 / requests as f64),
+            _ => None,
+        },
+        requests,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_gather_action() {
+        let xml = r#"<Response><Gather input="speech" action="http://h:1/flows/x/step?seq=2&amp;a=b"><Say>q</Say></Gather></Response>"#;
+        assert_eq!(
+            gather_action(xml, "http://h:1").as_deref(),
+            Some("/flows/x/step?seq=2&a=b")
+        );
+        assert_eq!(
+            gather_action("<Response><Dial>15</Dial></Response>", "http://h:1"),
+            None
+        );
+    }
+
+    #[test]
+    fn reads_its_own_cpu_time() {
+        assert!(process_cpu_us(std::process::id()).is_some());
+    }
+}

@@ -1,0 +1,106 @@
+//! `hotline check` and `hotline graph`: flow files validated and drawn.
+
+use crate::cli::{CheckArgs, GraphArgs};
+use anyhow::{Context, bail};
+use hotline_flow::{Severity, Sources, load_flow, render_diagnostics_with};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let files = hotline_server::registry::expand_paths(&args.flows).map_err(anyhow::Error::msg)?;
+    let color = args
+        .color
+        .unwrap_or_else(|| std::io::stderr().is_terminal());
+    let (mut errors, mut warnings, mut ok) = (0usize, 0usize, 0usize);
+    for file in &files {
+        match load_flow(file) {
+            Ok(loaded) => {
+                ok += 1;
+                warnings += loaded.warnings.len();
+                if !loaded.warnings.is_empty() {
+                    let sources = Sources::read_for(&loaded.warnings);
+                    eprint!(
+                        "{}",
+                        render_diagnostics_with(&loaded.warnings, &sources, color)
+                    );
+                }
+                eprintln!(
+                    "ok: {} — flow `{}` version {}, {} nodes",
+                    file.display(),
+                    loaded.flow.id,
+                    loaded.flow.version_hash,
+                    loaded.flow.nodes.len()
+                );
+            }
+            Err(diags) => {
+                let sources = Sources::read_for(&diags);
+                eprint!("{}", render_diagnostics_with(&diags, &sources, color));
+                errors += diags
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .count();
+                warnings += diags
+                    .iter()
+                    .filter(|d| d.severity != Severity::Error)
+                    .count();
+            }
+        }
+    }
+    eprintln!(
+        "{} of {} flow files valid; {errors} errors, {warnings} warnings",
+        ok,
+        files.len()
+    );
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub(crate) fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
+    let loaded = match load_flow(&args.flow) {
+        Ok(l) => l,
+        Err(diags) => {
+            let sources = Sources::read_for(&diags);
+            eprint!(
+                "{}",
+                render_diagnostics_with(&diags, &sources, std::io::stderr().is_terminal())
+            );
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let bytes: Vec<u8> = match args.format.as_str() {
+        "mermaid" => hotline_flow::graph::to_mermaid(&loaded.flow).into_bytes(),
+        "dot" => hotline_flow::graph::to_dot(&loaded.flow).into_bytes(),
+        _ => {
+            let dot = hotline_flow::graph::to_dot(&loaded.flow);
+            let mut child = std::process::Command::new("dot")
+                .arg("-Tsvg")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .context(
+                    "SVG needs Graphviz's `dot` (apt-get install graphviz), or use --format dot",
+                )?;
+            if let Some(mut stdin) = child.stdin.take() {
+                use std::io::Write as _;
+                stdin.write_all(dot.as_bytes())?;
+            }
+            let out = child.wait_with_output()?;
+            if !out.status.success() {
+                bail!("dot failed: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            out.stdout
+        }
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,180 @@
+//! `hotline calls` and `hotline report`: reading the durable call records.
+
+use super::stores;
+use crate::cli::{CallsArgs, ReportArgs};
+use anyhow::Context;
+use hotline_store::CallFilter;
+use std::process::ExitCode;
+
+fn when(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// Masks all but the last 4 digits of a phone number (personal data).
+fn mask(number: &str) -> String {
+    let n = number.chars().count();
+    if n <= 4 {
+        return number.to_owned();
+    }
+    number
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i + 4 < n && c.is_ascii_digit() {
+                '•'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+pub(crate) async fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
+    let store = stores::records(&args.records.records)?
+        .build()
+        .await
+        .context("cannot open the call records")?;
+    if let Some(sid) = &args.call_sid {
+        let Some((call, steps)) = store.get_call(sid).await? else {
+            eprintln!("no call {sid} in the records");
+            return Ok(ExitCode::from(1));
+        };
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "call": call, "steps": steps }))?
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!(
+            "call {} — flow {} (version {}) from {} to {}",
+            call.call_sid,
+            call.flow_id,
+            call.flow_version,
+            mask(&call.from),
+            call.to
+        );
+        println!(
+            "started {}, {}",
+            when(call.started_at_ms),
+            match (call.ended_at_ms, &call.outcome) {
+                (Some(end), Some(outcome)) => format!(
+                    "ended {} ({outcome}) after {:.1}s",
+                    when(end),
+                    (end - call.started_at_ms) as f64 / 1000.0
+                ),
+                _ => "still in progress (or its end was never reported)".to_owned(),
+            }
+        );
+        for s in steps {
+            let mut line = format!(
+                "  +{:>6.1}s  {:<18} {:<12}",
+                (s.at_ms - call.started_at_ms) as f64 / 1000.0,
+                s.node,
+                s.kind
+            );
+            if let Some(r) = &s.route {
+                line.push_str(&format!(" route {r}"));
+            }
+            if let Some(sp) = &s.speech {
+                line.push_str(&format!(" said \"{sp}\""));
+                if let Some(c) = s.confidence {
+                    line.push_str(&format!(" ({c:.2})"));
+                }
+            }
+            if let Some(d) = &s.digits {
+                line.push_str(&format!(" pressed {d}"));
+            }
+            if let Some(d) = &s.detail {
+                line.push_str(&format!(" {d}"));
+            }
+            println!("{}", line.trim_end());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let filter = CallFilter {
+        flow_id: args.flow.clone(),
+        limit: args.limit,
+        ..CallFilter::default()
+    };
+    let calls = store.list_calls(&filter).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&calls)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<34}  {:<20}  {:<20}  {:<16}  {:<18}  outcome",
+        "call", "started", "flow", "from", "last node"
+    );
+    for c in &calls {
+        println!(
+            "{:<34}  {:<20}  {:<20}  {:<16}  {:<18}  {}",
+            c.call_sid,
+            when(c.started_at_ms),
+            c.flow_id,
+            mask(&c.from),
+            c.last_node.as_deref().unwrap_or("-"),
+            c.outcome.as_deref().unwrap_or("in progress")
+        );
+    }
+    eprintln!("{} calls", calls.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let store = stores::records(&args.records.records)?
+        .build()
+        .await
+        .context("cannot open the call records")?;
+    let funnel = store.funnel(&args.flow, args.version.as_deref()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&funnel)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "flow {}{} — {} calls ({} in progress)",
+        funnel.flow_id,
+        funnel
+            .flow_version
+            .as_deref()
+            .map(|v| format!(" version {v}"))
+            .unwrap_or_default(),
+        funnel.calls,
+        funnel.in_progress
+    );
+    println!();
+    println!(
+        "{:<24} {:>8} {:>8} {:>9} {:>9} {:>8}",
+        "node", "reached", "retries", "no-input", "no-match", "hung up"
+    );
+    for n in &funnel.nodes {
+        println!(
+            "{:<24} {:>8} {:>8} {:>9} {:>9} {:>8}",
+            n.node, n.reached, n.retries, n.no_inputs, n.no_matches, n.hung_up
+        );
+    }
+    println!();
+    println!("{:<24} {:>8}", "outcome", "calls");
+    for o in &funnel.outcomes {
+        println!("{:<24} {:>8}", o.outcome, o.calls);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,317 @@
+//! The HTTP surface of `hotline serve`: routes, Twilio signature checks, prompt files.
+//!
+//! | Route | What |
+//! | --- | --- |
+//! | `POST/GET /voice` | a call's voice webhook; the flow is chosen by the called number (`To`) |
+//! | `POST/GET /flows/{flow}/voice` | a call's voice webhook for a named flow |
+//! | `POST/GET /flows/{flow}/step?seq=N` | `<Gather>`/`<Dial>`/`<Record>` actions |
+//! | `POST /status` | Twilio's call status callback (ends records and sessions) |
+//! | `GET/HEAD /prompts/{flow}/{path}?exp&sig` | signed prompt audio |
+//! | `GET /healthz` | liveness, with the flows served |
+//!
+//! Every Twilio route checks `X-Twilio-Signature` against the public URL (unless disabled at
+//! start-up); a request that fails gets 403 and nothing is recorded. Bodies over 64 KiB get 413.
+
+use crate::engine::{Engine, Params};
+use crate::prompts::{RangeRequest, content_type, parse_range, safe_join};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use hotline_flow::PromptBase;
+use hotline_twilio::signature::{PublicBase, Validator};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Presigns S3 objects for prompts kept in a bucket.
+pub trait S3Presigner: Send + Sync {
+    /// A time-limited GET URL for `bucket`/`key`.
+    fn presign<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + 'a>>;
+}
+
+/// Shared state of the HTTP layer.
+#[derive(Clone)]
+pub struct AppState {
+    /// The call engine.
+    pub engine: Arc<Engine>,
+    /// `None` when signature checks are disabled (a loud start-up warning says so).
+    pub validator: Option<Arc<Validator>>,
+    /// The externally visible base URL (signatures are computed over it).
+    pub public: PublicBase,
+    /// Called number → flow id, for `/voice`.
+    pub numbers: Arc<HashMap<String, String>>,
+    /// The flow for `/voice` when the number is not mapped.
+    pub default_flow: Option<String>,
+    /// For prompts kept in S3.
+    pub s3: Option<Arc<dyn S3Presigner>>,
+}
+
+/// The router, with state.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/voice", any(voice_by_number))
+        .route("/flows/{flow}/voice", any(voice_for_flow))
+        .route("/flows/{flow}/step", any(step))
+        .route("/status", any(status))
+        .route("/prompts/{flow}/{*path}", get(prompt).head(prompt))
+        .route("/healthz", get(health))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn twiml(xml: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"))],
+        xml,
+    )
+        .into_response()
+}
+
+/// Why a Twilio request is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rejected {
+    /// `X-Twilio-Signature` is missing or wrong: 403, nothing recorded.
+    BadSignature,
+}
+
+impl IntoResponse for Rejected {
+    fn into_response(self) -> Response {
+        match self {
+            Rejected::BadSignature => {
+                (StatusCode::FORBIDDEN, "invalid X-Twilio-Signature\n").into_response()
+            }
+        }
+    }
+}
+
+/// Decodes and signature-checks a Twilio request.
+fn twilio_params(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Params, Rejected> {
+    let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let url = state.public.http_url(path_and_query);
+    let signature = headers.get("X-Twilio-Signature").map(|v| v.as_bytes());
+    let params: Vec<(String, String)> = if method == Method::POST {
+        url::form_urlencoded::parse(body).into_owned().collect()
+    } else {
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect()
+    };
+    if let Some(v) = &state.validator {
+        let verdict = if method == Method::POST {
+            v.validate_form(&url, &params, signature)
+        } else {
+            v.validate_query(&url, signature)
+        };
+        if let Err(e) = verdict {
+            tracing::warn!(url = %url, error = %e, "rejected a request with a bad Twilio signature");
+            return Err(Rejected::BadSignature);
+        }
+    }
+    Ok(Params(params))
+}
+
+async fn voice_by_number(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match twilio_params(&state, &method, &uri, &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let to = params.get("To").unwrap_or_default();
+    let flow = state
+        .numbers
+        .get(to)
+        .cloned()
+        .or_else(|| state.default_flow.clone());
+    match flow {
+        Some(flow) => twiml(state.engine.start_call(&flow, &params).await.xml),
+        None => {
+            tracing::warn!(
+                "a call to a number with no flow (configure --number or --default-flow)"
+            );
+            twiml(crate::engine::apology("en-US", None).xml)
+        }
+    }
+}
+
+async fn voice_for_flow(
+    State(state): State<AppState>,
+    Path(flow): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match twilio_params(&state, &method, &uri, &headers, &body) {
+        Ok(params) => twiml(state.engine.start_call(&flow, &params).await.xml),
+        Err(r) => r.into_response(),
+    }
+}
+
+async fn step(
+    State(state): State<AppState>,
+    Path(flow): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match twilio_params(&state, &method, &uri, &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let seq = uri.query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "seq")
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    });
+    twiml(state.engine.step_call(&flow, seq, &params).await.xml)
+}
+
+async fn status(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match twilio_params(&state, &method, &uri, &headers, &body) {
+        Ok(params) => {
+            state.engine.call_status(&params).await;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(r) => r.into_response(),
+    }
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let flows = state.engine.flows.ids();
+    axum::Json(serde_json::json!({ "status": "ok", "flows": flows })).into_response()
+}
+
+async fn prompt(
+    State(state): State<AppState>,
+    Path((flow_id, path)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    if let Err(e) = state
+        .engine
+        .links
+        .signer
+        .verify(&flow_id, &path, q("exp"), q("sig"), now)
+    {
+        return (StatusCode::FORBIDDEN, format!("{e}\n")).into_response();
+    }
+    let Some(flow) = state.engine.flows.current(&flow_id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match &flow.prompt_base {
+        PromptBase::Local(root) => {
+            let Some(file) = safe_join(root, &path) else {
+                return StatusCode::NOT_FOUND.into_response();
+            };
+            serve_file(&file, &method, &headers).await
+        }
+        PromptBase::S3 { bucket, prefix } => {
+            let Some(s3) = &state.s3 else {
+                tracing::error!("a flow plays prompts from S3 but no S3 client is configured");
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            };
+            let key = if prefix.is_empty() {
+                path.clone()
+            } else {
+                format!("{prefix}/{path}")
+            };
+            match s3.presign(bucket, &key).await {
+                Ok(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot presign a prompt");
+                    StatusCode::BAD_GATEWAY.into_response()
+                }
+            }
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The most bytes a prompt file may have.
+const MAX_PROMPT_BYTES: u64 = 64 * 1024 * 1024;
+
+async fn serve_file(file: &std::path::Path, method: &Method, headers: &HeaderMap) -> Response {
+    let meta = match tokio::fs::metadata(file).await {
+        Ok(m) if m.is_file() && m.len() <= MAX_PROMPT_BYTES => m,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let len = meta.len();
+    let ct = content_type(file);
+    let range = parse_range(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        len,
+    );
+    let (status, start, end) = match range {
+        RangeRequest::Full => (StatusCode::OK, 0, len.saturating_sub(1)),
+        RangeRequest::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
+        RangeRequest::Unsatisfiable => {
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+            )
+                .into_response();
+        }
+    };
+    let body_len = if len == 0 { 0 } else { end - start + 1 };
+    let mut builder = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, ct)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CONTENT_LENGTH, body_len)
+        .header(header::CACHE_CONTROL, "private, max-age=300");
+    if status == StatusCode::PARTIAL_CONTENT {
+        builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
+    }
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        match tokio::fs::read(file).await {
+            Ok(bytes) => {
+                let s = usize::try_from(start).unwrap_or(usize::MAX);
+                let e = usize::try_from(start + body_len).unwrap_or(usize::MAX);
+                Body::from(bytes.get(s..e).map(<[u8]>::to_vec).unwrap_or_default())
+            }
+            Err(_) => return StatusCode::NOT_FOUND.into_response(),
+        }
+    };
+    builder
+        .body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}

@@ -1,0 +1,558 @@
+//! The call engine: one Twilio webhook in, one TwiML document out.
+//!
+//! For each request it loads the call's session, steps the flow runtime (a pure function),
+//! performs the runtime's effects (flow webhooks), writes the step's events to the durable call
+//! records and stores the new session — both before answering, so nothing Twilio is told is
+//! lost by a crash. A retried webhook (same `seq`) gets the stored answer again, never a second
+//! step; a stale one gets a graceful answer.
+//!
+//! Every failure becomes spoken TwiML (an apology in the flow's language, then a restart, a
+//! transfer or a hang-up), never a 500 to Twilio.
+
+use crate::links::ServerLinks;
+use crate::registry::FlowRegistry;
+use hotline_flow::Flow;
+use hotline_flow::runtime::{self, CallFacts, Effect, Input, SeqCheck, Session, StepEvent, Turn};
+use hotline_store::{CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord};
+use hotline_twilio::twiml::{self, Response};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The most flow-webhook effects performed in one request (guards a misbehaving flow).
+pub const MAX_EFFECTS_PER_REQUEST: usize = 8;
+/// The largest flow-webhook reply accepted.
+pub const MAX_WEBHOOK_REPLY_BYTES: usize = 64 * 1024;
+
+/// What to do with a callback for a call the server has no session for (after a restart with
+/// the memory store, or an expired session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LostCallPolicy {
+    /// Apologise and start the flow again from its start node.
+    Restart,
+    /// Apologise and transfer the caller to this number or SIP URI.
+    Transfer(String),
+}
+
+/// What the engine needs.
+pub struct Engine {
+    /// Served flows.
+    pub flows: Arc<FlowRegistry>,
+    /// Sessions.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Durable call records.
+    pub records: Arc<dyn RecordStore>,
+    /// URL building.
+    pub links: ServerLinks,
+    /// For flow webhooks.
+    pub http: reqwest::Client,
+    /// How long a session lives without activity.
+    pub session_ttl: Duration,
+    /// Callbacks for unknown calls.
+    pub lost_call: LostCallPolicy,
+}
+
+/// What is kept per call between webhooks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Stored {
+    session: Session,
+    /// The last TwiML answered, replayed to a retried webhook.
+    last: String,
+    /// Next step-record sequence number.
+    rec: u32,
+}
+
+/// A Twilio request's parameters, already signature-checked.
+#[derive(Debug, Clone, Default)]
+pub struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An answer for Twilio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// TwiML.
+    pub xml: String,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
+
+fn apology_text(language: &str) -> &'static str {
+    if language.to_ascii_lowercase().starts_with("fr") {
+        "Nous sommes désolés, un problème technique est survenu."
+    } else if language.to_ascii_lowercase().starts_with("es") {
+        "Lo sentimos, ha ocurrido un problema técnico."
+    } else {
+        "We are sorry, a technical problem occurred."
+    }
+}
+
+/// TwiML that apologises, then restarts the flow, transfers or hangs up.
+pub fn apology(language: &str, then: Option<Response>) -> Answer {
+    let mut r =
+        Response::new().say(twiml::Say::new(apology_text(language)).with_language(language));
+    match then {
+        Some(next) => r.verbs.extend(next.verbs),
+        None => r = r.hangup(),
+    }
+    Answer { xml: r.to_xml() }
+}
+
+impl Engine {
+    /// A new call reached a flow's voice URL.
+    pub async fn start_call(&self, flow_id: &str, params: &Params) -> Answer {
+        let Some(flow) = self.flows.current(flow_id) else {
+            tracing::warn!(flow = flow_id, "voice webhook for an unknown flow");
+            return apology("en-US", None);
+        };
+        let Some(call_sid) = params.get("CallSid").filter(|s| valid_sid(s)) else {
+            return apology(&flow.default_language, None);
+        };
+        // Twilio may retry a voice webhook: answer it the same way.
+        if let Ok(Some(existing)) = self.sessions.get(call_sid).await
+            && let Ok(stored) = serde_json::from_slice::<Stored>(&existing.bytes)
+            && stored.session.flow_id == flow.id
+            && stored.rec > 0
+        {
+            return Answer { xml: stored.last };
+        }
+        let facts = CallFacts {
+            call_sid: call_sid.to_owned(),
+            from: params.get("From").unwrap_or_default().to_owned(),
+            to: params.get("To").unwrap_or_default().to_owned(),
+            now_unix_ms: now_ms(),
+        };
+        let links = self.links.at(now_ms() / 1000);
+        let (mut session, turn) = runtime::start(&flow, facts.clone(), &links);
+        let turn = self.drive_effects(&flow, &mut session, turn, &links).await;
+        let record = CallRecord::started(
+            call_sid,
+            &flow.id,
+            &flow.version_hash,
+            &facts.from,
+            &facts.to,
+            i64::try_from(facts.now_unix_ms).unwrap_or(i64::MAX),
+        );
+        let xml = turn.response.to_xml();
+        let mut rec = 0u32;
+        let steps = step_records(call_sid, &mut rec, &turn.events, &session);
+        let ended = session.ended.as_ref().map(|o| o.name().to_owned());
+        let stored = Stored {
+            session,
+            last: xml.clone(),
+            rec,
+        };
+        let bytes = match serde_json::to_vec(&stored) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serialise a session");
+                return apology(&flow.default_language, None);
+            }
+        };
+        let records = async {
+            self.records.call_started(record).await?;
+            self.records.append_all(steps).await?;
+            if let Some(outcome) = &ended {
+                self.records
+                    .call_ended(call_sid, outcome, now_ms_i64())
+                    .await?;
+            }
+            Ok::<(), hotline_store::StoreError>(())
+        };
+        let session_write = self
+            .sessions
+            .compare_and_put(call_sid, None, &bytes, self.session_ttl);
+        let (records, session_write) = tokio::join!(records, session_write);
+        if let Err(e) = records {
+            tracing::error!(error = %e, "cannot record a call's steps");
+            return apology(&flow.default_language, None);
+        }
+        match session_write {
+            Ok(CasOutcome::Stored { .. }) => Answer { xml },
+            Ok(CasOutcome::Conflict { .. }) => {
+                // A concurrent retry of this voice webhook won: answer what it answered.
+                match self.sessions.get(call_sid).await {
+                    Ok(Some(s)) => serde_json::from_slice::<Stored>(&s.bytes)
+                        .map(|st| Answer { xml: st.last })
+                        .unwrap_or(Answer { xml }),
+                    _ => Answer { xml },
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store a session");
+                apology(&flow.default_language, None)
+            }
+        }
+    }
+
+    /// A callback for a call in progress (`<Gather>`, `<Dial>`, `<Record>` actions).
+    pub async fn step_call(&self, flow_id: &str, seq: Option<u64>, params: &Params) -> Answer {
+        let language = self
+            .flows
+            .current(flow_id)
+            .map(|f| f.default_language.clone())
+            .unwrap_or_else(|| "en-US".to_owned());
+        let Some(call_sid) = params.get("CallSid").filter(|s| valid_sid(s)) else {
+            return apology(&language, None);
+        };
+        let loaded = match self.sessions.get(call_sid).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return self.lost_call(flow_id, &language),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a session");
+                return apology(&language, None);
+            }
+        };
+        let Ok(mut stored) = serde_json::from_slice::<Stored>(&loaded.bytes) else {
+            tracing::error!("a stored session does not decode");
+            return self.lost_call(flow_id, &language);
+        };
+        match seq.map(|s| stored.session.check_seq(s)) {
+            Some(SeqCheck::Current) => {}
+            Some(SeqCheck::Retry) => return Answer { xml: stored.last },
+            _ => {
+                tracing::info!(call = call_sid, "stale callback answered with a redirect");
+                // Put the caller back where the call actually is.
+                return Answer { xml: stored.last };
+            }
+        }
+        let flow = match self
+            .flows
+            .version(&stored.session.flow_id, &stored.session.flow_version)
+        {
+            Some(f) => f,
+            None => return self.lost_call(flow_id, &stored.session.language),
+        };
+        let input = input_from(params);
+        let links = self.links.at(now_ms() / 1000);
+        let turn = runtime::step(&flow, &mut stored.session, input, &links);
+        let turn = self
+            .drive_effects(&flow, &mut stored.session, turn, &links)
+            .await;
+        let xml = turn.response.to_xml();
+        let steps = step_records(call_sid, &mut stored.rec, &turn.events, &stored.session);
+        let ended = stored.session.ended.as_ref().map(|o| o.name().to_owned());
+        stored.last.clone_from(&xml);
+        let bytes = match serde_json::to_vec(&stored) {
+            Ok(b) => b,
+            Err(_) => return apology(&stored.session.language, None),
+        };
+        let records = async {
+            self.records.append_all(steps).await?;
+            if let Some(outcome) = &ended {
+                self.records
+                    .call_ended(call_sid, outcome, now_ms_i64())
+                    .await?;
+            }
+            Ok::<(), hotline_store::StoreError>(())
+        };
+        let write =
+            self.sessions
+                .compare_and_put(call_sid, Some(loaded.version), &bytes, self.session_ttl);
+        let (records, write) = tokio::join!(records, write);
+        if let Err(e) = records {
+            tracing::error!(error = %e, "cannot record a call's steps");
+            return apology(&stored.session.language, None);
+        }
+        match write {
+            Ok(CasOutcome::Stored { .. }) => Answer { xml },
+            Ok(CasOutcome::Conflict { .. }) => match self.sessions.get(call_sid).await {
+                // A concurrent duplicate won the race; answer what the call now expects.
+                Ok(Some(s)) => serde_json::from_slice::<Stored>(&s.bytes)
+                    .map(|st| Answer { xml: st.last })
+                    .unwrap_or(Answer { xml }),
+                _ => Answer { xml },
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store a session");
+                apology(&stored.session.language, None)
+            }
+        }
+    }
+
+    /// Twilio's call status callback: a completed call ends its record (a caller who hung up
+    /// mid-flow is recorded as such, at the node they were at) and its session.
+    pub async fn call_status(&self, params: &Params) {
+        let Some(call_sid) = params.get("CallSid").filter(|s| valid_sid(s)) else {
+            return;
+        };
+        let status = params.get("CallStatus").unwrap_or_default();
+        if !matches!(
+            status,
+            "completed" | "busy" | "failed" | "no-answer" | "canceled"
+        ) {
+            return;
+        }
+        let Ok(Some(loaded)) = self.sessions.get(call_sid).await else {
+            return;
+        };
+        let Ok(mut stored) = serde_json::from_slice::<Stored>(&loaded.bytes) else {
+            return;
+        };
+        if stored.session.ended.is_none()
+            && let Some(flow) = self
+                .flows
+                .version(&stored.session.flow_id, &stored.session.flow_version)
+        {
+            let links = self.links.at(now_ms() / 1000);
+            let turn = runtime::step(
+                &flow,
+                &mut stored.session,
+                Input::CallEnded {
+                    status: status.to_owned(),
+                },
+                &links,
+            );
+            let steps = step_records(call_sid, &mut stored.rec, &turn.events, &stored.session);
+            let outcome = stored
+                .session
+                .ended
+                .as_ref()
+                .map(|o| o.name().to_owned())
+                .unwrap_or_else(|| hotline_store::OUTCOME_CALLER_HANGUP.to_owned());
+            if let Err(e) = self.records.append_all(steps).await {
+                tracing::error!(error = %e, "cannot record a call's end");
+            }
+            if let Err(e) = self
+                .records
+                .call_ended(call_sid, &outcome, now_ms_i64())
+                .await
+            {
+                tracing::error!(error = %e, "cannot record a call's end");
+            }
+        }
+        let _ = self.sessions.delete(call_sid).await;
+    }
+
+    fn lost_call(&self, flow_id: &str, language: &str) -> Answer {
+        match &self.lost_call {
+            LostCallPolicy::Restart => {
+                let restart = Response::new()
+                    .redirect(twiml::Redirect::new(self.links.flow_entry_url(flow_id)));
+                apology(language, Some(restart))
+            }
+            LostCallPolicy::Transfer(target) => {
+                let dial = if target.starts_with("sip:") {
+                    twiml::Dial::to(twiml::DialTarget::sip(target.clone()))
+                } else {
+                    twiml::Dial::number(target.clone())
+                };
+                apology(language, Some(Response::new().dial(dial)))
+            }
+        }
+    }
+
+    async fn drive_effects(
+        &self,
+        flow: &Flow,
+        session: &mut Session,
+        mut turn: Turn,
+        links: &crate::links::LinksAt<'_>,
+    ) -> Turn {
+        for _ in 0..MAX_EFFECTS_PER_REQUEST {
+            let Some(effect) = turn.effect.take() else {
+                return turn;
+            };
+            let result = match effect {
+                Effect::Webhook {
+                    url,
+                    body,
+                    timeout_ms,
+                } => self.call_webhook(&url, &body, timeout_ms).await,
+            };
+            let next = runtime::step(flow, session, Input::WebhookReplied(result), links);
+            turn = turn.then(next);
+        }
+        if turn.effect.is_some() {
+            tracing::warn!(flow = %flow.id, "too many webhooks in one request");
+            turn.effect = None;
+        }
+        turn
+    }
+
+    async fn call_webhook(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        timeout_ms: u64,
+    ) -> Result<serde_json::Value, String> {
+        let resp = self
+            .http
+            .post(url)
+            .timeout(Duration::from_millis(timeout_ms.clamp(100, 30_000)))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    "the webhook did not answer in time".to_owned()
+                } else {
+                    format!("the webhook could not be reached: {e}")
+                }
+            })?;
+        if !resp.status().is_success() {
+            return Err(format!("the webhook answered {}", resp.status()));
+        }
+        let mut resp = resp;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| format!("reading the webhook reply failed: {e}"))?
+        {
+            if body.len() + chunk.len() > MAX_WEBHOOK_REPLY_BYTES {
+                return Err("the webhook reply is too large".to_owned());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::Value::Object(serde_json::Map::new()));
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("the webhook reply is not JSON: {e}"))
+    }
+}
+
+fn now_ms_i64() -> i64 {
+    i64::try_from(now_ms()).unwrap_or(i64::MAX)
+}
+
+/// Whether `s` looks like a CallSid (`CA` + 32 hex digits).
+pub fn valid_sid(s: &str) -> bool {
+    hotline_twilio::webhook::is_sid(s, "CA")
+}
+
+/// The runtime input a Twilio callback carries.
+pub fn input_from(params: &Params) -> Input {
+    if let Some(status) = params.get("DialCallStatus") {
+        return Input::DialEnded {
+            status: status.to_owned(),
+        };
+    }
+    if let Some(url) = params.get("RecordingUrl") {
+        return Input::Recorded {
+            url: url.to_owned(),
+            duration_secs: params
+                .get("RecordingDuration")
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(0),
+        };
+    }
+    if let Some(result) = params.get("QueueResult") {
+        return Input::QueueLeft {
+            result: result.to_owned(),
+        };
+    }
+    let speech = params
+        .get("SpeechResult")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let confidence = params
+                .get("Confidence")
+                .and_then(|c| c.parse::<f32>().ok())
+                .filter(|c| c.is_finite())
+                .unwrap_or(0.0)
+                .clamp(0.0, 1.0);
+            (s.to_owned(), confidence)
+        });
+    let digits = params
+        .get("Digits")
+        .filter(|d| !d.is_empty() && d.len() <= 64)
+        .map(str::to_owned);
+    if speech.is_none() && digits.is_none() {
+        Input::NoInput
+    } else {
+        Input::Gathered { speech, digits }
+    }
+}
+
+/// Maps runtime events onto durable step records.
+fn step_records(
+    call_sid: &str,
+    rec: &mut u32,
+    events: &[StepEvent],
+    session: &Session,
+) -> Vec<StepRecord> {
+    let at = now_ms_i64();
+    let mut out = Vec::with_capacity(events.len());
+    // Events without a node (variable assignments) belong to the node being processed.
+    let mut current = session
+        .path
+        .last()
+        .cloned()
+        .unwrap_or_else(|| session.node.clone());
+    if let Some(first) = events.iter().find_map(|e| {
+        serde_json::to_value(e)
+            .ok()?
+            .get("node")?
+            .as_str()
+            .map(str::to_owned)
+    }) {
+        current = first;
+    }
+    for e in events {
+        let value = serde_json::to_value(e).unwrap_or_default();
+        let kind = match e {
+            StepEvent::Asked { attempt, .. } if *attempt > 1 => {
+                hotline_store::records::kind::RETRY.to_owned()
+            }
+            StepEvent::WebhookCalled { .. } => hotline_store::records::kind::WEBHOOK.to_owned(),
+            _ => value
+                .get("type")
+                .and_then(|v| v.as_str())
+                .unwrap_or("event")
+                .replace('_', "-"),
+        };
+        let field = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let node = match field("node") {
+            Some(n) => {
+                current.clone_from(&n);
+                n
+            }
+            None => current.clone(),
+        };
+        let mut step = StepRecord::new(call_sid, *rec, at, node, kind);
+        match e {
+            StepEvent::Heard {
+                speech,
+                confidence,
+                digits,
+                ..
+            } => {
+                step.speech.clone_from(speech);
+                step.confidence = *confidence;
+                step.digits.clone_from(digits);
+            }
+            StepEvent::Matched { route, target, .. } => {
+                step.route = Some(route.clone());
+                step.detail = Some(target.clone());
+            }
+            _ => {
+                let mut detail = value.clone();
+                if let Some(obj) = detail.as_object_mut() {
+                    obj.remove("type");
+                    obj.remove("node");
+                }
+                if detail.as_object().is_some_and(|o| !o.is_empty()) {
+                    step.detail = Some(detail.to_string());
+                }
+            }
+        }
+        *rec = rec.saturating_add(1);
+        out.push(step);
+    }
+    out
+}

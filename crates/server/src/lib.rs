@@ -1,0 +1,298 @@
+//! `hotline serve`: answers Twilio voice webhooks for declarative flows.
+//!
+//! [`ServerConfig`] is validated and turned into a running [`Server`] by [`Server::build`]
+//! (flows loaded and checked, stores opened and migrated — every problem surfaces at start-up,
+//! not at the first call); [`Server::app`] is the axum router (testable without sockets, with
+//! `tower::ServiceExt::oneshot`); [`Server::serve`] runs it with graceful shutdown and flow
+//! hot reload. The per-call logic is the pure flow runtime in `hotline-flow`; this crate is the
+//! edge: HTTP, signatures, stores, prompt files.
+
+pub mod app;
+pub mod engine;
+pub mod links;
+pub mod prompts;
+pub mod registry;
+
+use app::{AppState, S3Presigner};
+use engine::{Engine, LostCallPolicy};
+use hotline_store::{RecordStoreConfig, SessionStoreConfig};
+use hotline_twilio::signature::{PublicBase, Validator};
+use links::ServerLinks;
+use prompts::PromptSigner;
+use registry::{FlowRegistry, LoadReport};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything `hotline serve` can be told.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Flow files or folders of them.
+    pub flows: Vec<PathBuf>,
+    /// The public base URL Twilio calls (scheme, host, port as Twilio sees them).
+    pub public_url: String,
+    /// The Twilio auth token, for signatures. Required when `verify_signatures` is on.
+    pub auth_token: Option<String>,
+    /// Check `X-Twilio-Signature` on every Twilio request (on by default).
+    pub verify_signatures: bool,
+    /// Durable call records.
+    pub records: RecordStoreConfig,
+    /// Session storage.
+    pub sessions: SessionStoreConfig,
+    /// Called number → flow id.
+    pub numbers: Vec<(String, String)>,
+    /// Flow for `/voice` when the called number is not mapped.
+    pub default_flow: Option<String>,
+    /// What to do with callbacks for unknown calls.
+    pub lost_call: LostCallPolicy,
+    /// Where to transfer callers when a flow fails (after an apology), instead of hanging up.
+    pub error_transfer: Option<String>,
+    /// Key for signed prompt URLs; default: derived from the auth token.
+    pub prompt_key: Option<Vec<u8>>,
+    /// Lifetime of prompt URLs.
+    pub prompt_ttl: Duration,
+    /// Lifetime of an idle session.
+    pub session_ttl: Duration,
+    /// How often flow files are checked for changes (`None`: never).
+    pub reload_every: Option<Duration>,
+}
+
+impl ServerConfig {
+    /// A configuration for `flows` behind `public_url`, with defaults: signatures on, SQLite
+    /// records in `hotline-records.db`, memory sessions.
+    pub fn new(flows: Vec<PathBuf>, public_url: impl Into<String>) -> Self {
+        ServerConfig {
+            flows,
+            public_url: public_url.into(),
+            auth_token: None,
+            verify_signatures: true,
+            records: RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(
+                "hotline-records.db",
+            )),
+            sessions: SessionStoreConfig::default(),
+            numbers: Vec::new(),
+            default_flow: None,
+            lost_call: LostCallPolicy::Restart,
+            error_transfer: None,
+            prompt_key: None,
+            prompt_ttl: Duration::from_secs(3600),
+            session_ttl: Duration::from_secs(4 * 3600),
+            reload_every: Some(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A flow is invalid (diagnostics rendered).
+    #[error("{0}")]
+    Flows(String),
+    /// A setting is wrong.
+    #[error("{0}")]
+    Config(String),
+    /// A store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] hotline_store::StoreError),
+}
+
+/// A built server.
+pub struct Server {
+    state: AppState,
+    registry: Arc<FlowRegistry>,
+    reports: Vec<LoadReport>,
+    reload_every: Option<Duration>,
+}
+
+impl Server {
+    /// Validates the configuration, loads the flows and opens the stores.
+    pub async fn build(config: &ServerConfig) -> Result<Server, ServerError> {
+        Server::build_with_s3(config, None).await
+    }
+
+    /// Like [`Server::build`], with an S3 presigner for prompts kept in S3.
+    pub async fn build_with_s3(
+        config: &ServerConfig,
+        s3: Option<Arc<dyn S3Presigner>>,
+    ) -> Result<Server, ServerError> {
+        let public = PublicBase::parse(&config.public_url).map_err(|e| {
+            ServerError::Config(format!(
+                "the public URL `{}` is not usable: {e} (give the base URL Twilio calls, e.g. https://hotline.example.com)",
+                config.public_url
+            ))
+        })?;
+        let validator = match (&config.auth_token, config.verify_signatures) {
+            (Some(t), true) if !t.is_empty() => Some(Arc::new(Validator::new(t))),
+            (_, true) => {
+                return Err(ServerError::Config(
+                    "Twilio signature checks need the account's auth token: set TWILIO_AUTH_TOKEN or --auth-token (or, for local experiments only, --insecure-skip-signature)".to_owned(),
+                ));
+            }
+            (_, false) => None,
+        };
+        let files = registry::expand_paths(&config.flows).map_err(ServerError::Config)?;
+        let (registry, reports) = FlowRegistry::load(&files).map_err(ServerError::Flows)?;
+        let registry = Arc::new(registry);
+        for (number, flow) in &config.numbers {
+            if registry.current(flow).is_none() {
+                return Err(ServerError::Config(format!(
+                    "number {number} is mapped to flow `{flow}`, which is not loaded (flows: {})",
+                    registry.ids().join(", ")
+                )));
+            }
+        }
+        let default_flow = match &config.default_flow {
+            Some(f) if registry.current(f).is_none() => {
+                return Err(ServerError::Config(format!(
+                    "the default flow `{f}` is not loaded (flows: {})",
+                    registry.ids().join(", ")
+                )));
+            }
+            Some(f) => Some(f.clone()),
+            None => {
+                let ids = registry.ids();
+                (ids.len() == 1).then(|| ids.into_iter().next()).flatten()
+            }
+        };
+        let key = match &config.prompt_key {
+            Some(k) => k.clone(),
+            None => {
+                let mut k = b"hotline-prompts:".to_vec();
+                k.extend_from_slice(config.auth_token.as_deref().unwrap_or("dev").as_bytes());
+                k
+            }
+        };
+        let sessions = config.sessions.build().await?;
+        let records = config.records.build().await?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("Hotline/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ServerError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let engine = Engine {
+            flows: registry.clone(),
+            sessions,
+            records,
+            links: ServerLinks {
+                public: public.clone(),
+                signer: PromptSigner::new(&key, config.prompt_ttl.as_secs().max(60)),
+                error_transfer: config.error_transfer.clone(),
+            },
+            http,
+            session_ttl: config.session_ttl,
+            lost_call: config.lost_call.clone(),
+        };
+        let state = AppState {
+            engine: Arc::new(engine),
+            validator,
+            public,
+            numbers: Arc::new(config.numbers.iter().cloned().collect::<HashMap<_, _>>()),
+            default_flow,
+            s3,
+        };
+        Ok(Server {
+            state,
+            registry,
+            reports,
+            reload_every: config.reload_every,
+        })
+    }
+
+    /// What loading the flows reported (ids, versions, warnings).
+    pub fn load_reports(&self) -> &[LoadReport] {
+        &self.reports
+    }
+
+    /// The flow registry.
+    pub fn registry(&self) -> &Arc<FlowRegistry> {
+        &self.registry
+    }
+
+    /// The router.
+    pub fn app(&self) -> axum::Router {
+        app::app(self.state.clone())
+    }
+
+    /// Whether signatures are checked.
+    pub fn verifies_signatures(&self) -> bool {
+        self.state.validator.is_some()
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains requests in flight.
+    /// Flow files are watched for changes meanwhile.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let reloader = self.reload_every.map(|every| {
+            let registry = self.registry.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let registry = registry.clone();
+                    let reports = tokio::task::spawn_blocking(move || registry.reload_changed())
+                        .await
+                        .unwrap_or_default();
+                    for r in reports {
+                        log_report(&r);
+                    }
+                }
+            })
+        });
+        let result = axum::serve(listener, self.app())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        if let Some(r) = reloader {
+            r.abort();
+        }
+        result
+    }
+}
+
+/// Logs a flow (re)load.
+pub fn log_report(r: &LoadReport) {
+    match r {
+        LoadReport::Loaded {
+            id,
+            version,
+            path,
+            warnings,
+        } => {
+            tracing::info!(flow = %id, version = %version, file = %path.display(), "flow loaded");
+            if !warnings.is_empty() {
+                tracing::warn!("{warnings}");
+            }
+        }
+        LoadReport::Rejected { path, diagnostics } => {
+            tracing::error!(
+                file = %path.display(),
+                "flow edit rejected; the previous version keeps serving:\n{diagnostics}"
+            );
+        }
+    }
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

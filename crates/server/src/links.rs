@@ -1,0 +1,91 @@
+//! URL building for the runtime: action URLs carrying the step counter, signed prompt URLs,
+//! flow entry URLs — all on the server's public base (what Twilio sees, behind any proxy).
+
+use crate::prompts::PromptSigner;
+use hotline_flow::runtime::{Links, Session};
+use hotline_flow::{Audio, Flow, PromptBase};
+use hotline_twilio::signature::PublicBase;
+
+/// The server's URL scheme.
+#[derive(Debug, Clone)]
+pub struct ServerLinks {
+    /// The externally visible base URL.
+    pub public: PublicBase,
+    /// Signs prompt URLs.
+    pub signer: PromptSigner,
+    /// Transfer target when a flow fails, if any.
+    pub error_transfer: Option<String>,
+}
+
+/// [`ServerLinks`] at a given time (prompt URLs expire relative to it).
+pub struct LinksAt<'a> {
+    links: &'a ServerLinks,
+    now_unix: u64,
+}
+
+impl ServerLinks {
+    /// Links valid from `now_unix`.
+    pub fn at(&self, now_unix: u64) -> LinksAt<'_> {
+        LinksAt {
+            links: self,
+            now_unix,
+        }
+    }
+
+    /// The voice URL of a flow: `{public}/flows/{id}/voice`.
+    pub fn flow_entry_url(&self, flow_id: &str) -> String {
+        self.public
+            .http_url(&format!("/flows/{}/voice", encode(flow_id)))
+    }
+
+    /// The step URL of a flow: `{public}/flows/{id}/step?seq=N`.
+    pub fn step_url(&self, flow_id: &str, seq: u64) -> String {
+        self.public
+            .http_url(&format!("/flows/{}/step?seq={seq}", encode(flow_id)))
+    }
+}
+
+/// Percent-encodes one path segment.
+fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+}
+
+impl Links for LinksAt<'_> {
+    fn action(&self, session: &Session) -> String {
+        self.links.step_url(&session.flow_id, session.seq)
+    }
+
+    fn prompt(&self, flow: &Flow, audio: &Audio, _language: &str) -> Option<String> {
+        match audio {
+            Audio::Url(u) => Some(u.clone()),
+            Audio::File { resolved, .. } => match &flow.prompt_base {
+                PromptBase::Http(prefix) => Some(format!(
+                    "{}/{}",
+                    prefix.trim_end_matches('/'),
+                    resolved.trim_start_matches('/')
+                )),
+                // Local folders and S3 are both served through our signed prompt URLs; for S3
+                // the prompt handler answers with a redirect to a freshly presigned S3 URL.
+                PromptBase::Local(_) | PromptBase::S3 { .. } => {
+                    let path: Vec<String> = resolved.split('/').map(encode).collect();
+                    let path = path.join("/");
+                    let query = self.links.signer.query(&flow.id, resolved, self.now_unix);
+                    Some(
+                        self.links
+                            .public
+                            .http_url(&format!("/prompts/{}/{path}?{query}", encode(&flow.id))),
+                    )
+                }
+                PromptBase::None => None,
+            },
+        }
+    }
+
+    fn flow_entry(&self, flow_id: &str) -> String {
+        self.links.flow_entry_url(flow_id)
+    }
+
+    fn error_transfer(&self, _flow: &Flow) -> Option<String> {
+        self.links.error_transfer.clone()
+    }
+}

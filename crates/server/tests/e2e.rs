@@ -1,0 +1,671 @@
+//! `hotline serve` end to end: the emulator plays Twilio against the server on loopback, with
+//! signatures checked and every step recorded in SQLite (or PostgreSQL/Redis where stated).
+#![allow(clippy::unwrap_used)]
+
+use hotline_emulator::{CallSpec, DialOutcome, Emulator, EmulatorConfig, Step, Transcript};
+use hotline_server::{Server, ServerConfig};
+use hotline_store::{RecordStoreConfig, SessionStoreConfig};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const TOKEN: &str = "e2e-auth-token";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Running {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
+    }
+}
+
+async fn serve(config: ServerConfig) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = config;
+    config.public_url = format!("http://{addr}");
+    let server = Server::build(&config).await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .serve(listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running {
+        base: format!("http://{addr}"),
+        stop: Some(tx),
+        task,
+    }
+}
+
+fn config(flows: &[&str], records: &Path) -> ServerConfig {
+    let mut c = ServerConfig::new(
+        flows.iter().map(|f| repo().join(f)).collect(),
+        "http://placeholder",
+    );
+    c.auth_token = Some(TOKEN.to_owned());
+    c.records =
+        RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(records));
+    c.reload_every = Some(Duration::from_millis(100));
+    c
+}
+
+async fn emulator() -> Emulator {
+    Emulator::start(EmulatorConfig {
+        auth_token: TOKEN.to_owned(),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn say(t: &str) -> Step {
+    Step::Say {
+        text: t.to_owned(),
+        confidence: None,
+    }
+}
+
+async fn call(emu: &Emulator, url: &str, script: Vec<Step>) -> Transcript {
+    let mut spec = CallSpec::new(url.parse().unwrap());
+    spec.script = script;
+    tokio::time::timeout(Duration::from_secs(30), emu.call(spec))
+        .await
+        .unwrap()
+        .transcript
+}
+
+fn dialled(t: &Transcript) -> Vec<String> {
+    t.entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            hotline_emulator::Event::Dial { targets, .. } => Some(targets.join(",")),
+            _ => None,
+        })
+        .collect()
+}
+
+fn enqueued(t: &Transcript) -> Vec<String> {
+    t.entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            hotline_emulator::Event::Enqueue { queue } => Some(queue.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn no_app_errors(t: &Transcript) {
+    assert!(
+        !t.entries
+            .iter()
+            .any(|e| matches!(e.event, hotline_emulator::Event::ApplicationError { .. })),
+        "{}",
+        t.render_text()
+    );
+}
+
+#[tokio::test]
+async fn french_triage_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let server = serve(config(&["examples/flows/covid-triage-fr.yaml"], &db)).await;
+    let emu = emulator().await;
+    let url = format!("{}/flows/covid-triage-fr/voice", server.base);
+    let yes_no = |answers: &[&str]| {
+        let mut s = vec![say("oui"), say("j'ai des symptômes")];
+        s.extend(answers.iter().map(|a| say(a)));
+        s
+    };
+
+    // Not about the coronavirus: queued for the emergency service.
+    let t = call(&emu, &url, vec![say("non, c'est pour un accident")]).await;
+    no_app_errors(&t);
+    assert_eq!(enqueued(&t), ["samu"], "{}", t.render_text());
+
+    // A simple question: the government's green number.
+    let t = call(&emu, &url, vec![say("oui"), say("j'ai une question")]).await;
+    assert!(dialled(&t)[0].contains("800"), "{}", t.render_text());
+
+    // A red flag (breathlessness) stops the questions early: SAMU 15.
+    let t = call(
+        &emu,
+        &url,
+        yes_no(&["oui", "oui", "oui, j'ai du mal à respirer"]),
+    )
+    .await;
+    assert_eq!(dialled(&t), ["number 15"], "{}", t.render_text());
+    let asked: usize = t.heard().filter(|h| h.contains("question")).count();
+    assert!(asked <= 4, "stopped after the third symptom question");
+
+    // A high score (fever, cough, chronic illness, taste): SAMU.
+    let t = call(
+        &emu,
+        &url,
+        yes_no(&["oui", "oui", "non", "non", "oui", "oui"]),
+    )
+    .await;
+    assert_eq!(dialled(&t), ["number 15"], "{}", t.render_text());
+
+    // A low score: the medical students' line.
+    let t = call(
+        &emu,
+        &url,
+        yes_no(&["non", "non", "non", "non", "non", "non"]),
+    )
+    .await;
+    let d = dialled(&t);
+    assert_eq!(d.len(), 1, "{}", t.render_text());
+    assert!(!d[0].contains("number 15"), "{d:?}");
+
+    // Silence: the seed's error-01, error-02, goodbye.
+    let t = call(&emu, &url, vec![Step::Silence(Duration::from_secs(60))]).await;
+    let heard: Vec<&str> = t.heard().collect();
+    assert!(heard.iter().any(|h| h.contains("error-01")), "{heard:?}");
+    assert!(heard.iter().any(|h| h.contains("error-02")), "{heard:?}");
+    assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+    assert!(dialled(&t).is_empty());
+
+    // Garbage speech is a no-match: reprompted, then the caller answers.
+    let t = call(&emu, &url, vec![say("banane flambée"), say("non")]).await;
+    assert_eq!(enqueued(&t), ["samu"], "{}", t.render_text());
+
+    // Every call is recorded, with its outcome.
+    let store = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(&db))
+        .build()
+        .await
+        .unwrap();
+    let funnel = store.funnel("covid-triage-fr", None).await.unwrap();
+    assert_eq!(funnel.calls, 7);
+    assert_eq!(funnel.node("accueil").unwrap().reached, 7);
+    assert!(funnel.node("accueil").unwrap().no_matches >= 1);
+    assert_eq!(funnel.outcome("enqueued"), 2);
+    assert_eq!(funnel.outcome("dialed"), 4);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn english_triage_and_sales_menu() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let server = serve(config(
+        &[
+            "examples/flows/covid-triage-en.yaml",
+            "examples/flows/sales-menu.yaml",
+        ],
+        &db,
+    ))
+    .await;
+    let emu = emulator().await;
+    let triage = format!("{}/flows/covid-triage-en/voice", server.base);
+    let t = call(&emu, &triage, vec![say("no it's a car accident")]).await;
+    no_app_errors(&t);
+    assert_eq!(enqueued(&t).len(), 1, "{}", t.render_text());
+    let t = call(
+        &emu,
+        &triage,
+        vec![
+            say("yes"),
+            say("I have symptoms"),
+            say("yes"),
+            say("yes"),
+            say("yes I can't breathe"),
+        ],
+    )
+    .await;
+    assert_eq!(dialled(&t).len(), 1, "{}", t.render_text());
+
+    // DTMF instead of speech.
+    let sales = format!("{}/flows/sales-menu/voice", server.base);
+    let t = call(&emu, &sales, vec![Step::Press("1".into())]).await;
+    assert!(dialled(&t)[0].contains("202"), "{}", t.render_text());
+    // Speech, then support busy: voicemail.
+    let mut spec = CallSpec::new(sales.parse().unwrap());
+    spec.script = vec![
+        say("support please"),
+        say("my printer is broken"),
+        Step::Press("#".into()),
+    ];
+    spec.dial_outcome = DialOutcome::Busy;
+    let t = emu.call(spec).await.transcript;
+    assert!(
+        t.entries
+            .iter()
+            .any(|e| matches!(e.event, hotline_emulator::Event::Recording { .. })),
+        "{}",
+        t.render_text()
+    );
+    assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+    server.stop().await;
+}
+
+/// Signs a form POST as Twilio would.
+fn signed_post(url: &str, params: &[(&str, &str)], token: &str) -> reqwest::RequestBuilder {
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let sig = hotline_twilio::signature::compute(token, url, &owned);
+    reqwest::Client::new()
+        .post(url)
+        .header("X-Twilio-Signature", sig)
+        .form(&owned)
+}
+
+const CALL: &str = "CA0123456789abcdef0123456789abcdef";
+
+#[tokio::test]
+async fn bad_input_gets_clear_answers_and_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let server = serve(config(&["examples/flows/sales-menu.yaml"], &db)).await;
+    let voice = format!("{}/flows/sales-menu/voice", server.base);
+    let params = [
+        ("CallSid", CALL),
+        ("From", "+15550001111"),
+        ("To", "+15550002222"),
+    ];
+
+    // Wrong signature: 403, nothing recorded.
+    let r = signed_post(&voice, &params, "not-the-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = reqwest::Client::new()
+        .post(&voice)
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let store = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(&db))
+        .build()
+        .await
+        .unwrap();
+    assert!(store.get_call(CALL).await.unwrap().is_none());
+
+    // Oversized body: 413.
+    let big = "x".repeat(100_000);
+    let r = signed_post(&voice, &[("CallSid", CALL), ("Junk", &big)], TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+
+    // A callback for a call the server never saw: graceful TwiML (apology, restart), not a 500.
+    let step = format!("{}/flows/sales-menu/step?seq=3", server.base);
+    let r = signed_post(&step, &params, TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("<Say"), "{body}");
+    assert!(
+        body.contains("/flows/sales-menu/voice</Redirect>"),
+        "{body}"
+    );
+
+    // An unknown flow: graceful TwiML too.
+    let other = format!("{}/flows/nope/voice", server.base);
+    let r = signed_post(&other, &params, TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("<Hangup/>"));
+
+    // A retried voice webhook gets the same answer, and a retried step is not stepped twice.
+    let first = signed_post(&voice, &params, TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let again = signed_post(&voice, &params, TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    let step1 = format!("{}/flows/sales-menu/step?seq=1", server.base);
+    let answer = [
+        ("CallSid", CALL),
+        ("From", "+15550001111"),
+        ("To", "+15550002222"),
+        ("Digits", "1"),
+    ];
+    let a = signed_post(&step1, &answer, TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let b = signed_post(&step1, &answer, TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(a, b, "a retried callback replays the answer");
+    let (_, steps) = store.get_call(CALL).await.unwrap().unwrap();
+    assert_eq!(steps.iter().filter(|s| s.kind == "heard").count(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn prompts_are_signed_typed_and_ranged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let server = serve(config(&["examples/flows/sales-menu.yaml"], &db)).await;
+    // Find a prompt URL through a real call: the operator node plays the beep.
+    let voice = format!("{}/flows/sales-menu/voice", server.base);
+    let params = [
+        ("CallSid", CALL),
+        ("From", "+15550001111"),
+        ("To", "+15550002222"),
+    ];
+    let _ = signed_post(&voice, &params, TOKEN).send().await.unwrap();
+    let mut xml = String::new();
+    for seq in 1..=3 {
+        let step = format!("{}/flows/sales-menu/step?seq={seq}", server.base);
+        xml = signed_post(&step, &params, TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    }
+    let start = xml.find("/prompts/").expect(&xml);
+    let end = xml[start..].find('<').unwrap() + start;
+    let url = format!("{}{}", server.base, xml[start..end].replace("&amp;", "&"));
+    let r = reqwest::get(&url).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "audio/wav");
+    let len = r.bytes().await.unwrap().len();
+    let r = reqwest::Client::new()
+        .get(&url)
+        .header("Range", "bytes=0-43")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 0-43/{len}").as_str()
+    );
+    let tampered = url.replace("beep", "error-01");
+    assert_eq!(reqwest::get(&tampered).await.unwrap().status(), 403);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hot_reload_keeps_calls_on_their_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let flow = dir.path().join("menu.yaml");
+    let v1 = std::fs::read_to_string(repo().join("examples/flows/sales-menu.yaml"))
+        .unwrap()
+        .replace(
+            "prompts: ./prompts",
+            &format!(
+                "prompts: {}",
+                repo().join("examples/flows/prompts").display()
+            ),
+        );
+    std::fs::write(&flow, &v1).unwrap();
+    let mut c = config(&[], &db);
+    c.flows = vec![flow.clone()];
+    let server = serve(c).await;
+    let voice = format!("{}/flows/sales-menu/voice", server.base);
+    let old_call = [
+        ("CallSid", CALL),
+        ("From", "+15550001111"),
+        ("To", "+15550002222"),
+    ];
+    let first = signed_post(&voice, &old_call, TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("Example Corp"));
+
+    // An invalid edit is rejected: the old version keeps serving.
+    std::fs::write(&flow, v1.replace("goto: sales", "goto: salez")).unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let other = "CAffffffffffffffffffffffffffffffff";
+    let r = signed_post(
+        &voice,
+        &[("CallSid", other), ("From", "+1"), ("To", "+2")],
+        TOKEN,
+    )
+    .send()
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(r.contains("Example Corp"), "{r}");
+
+    // A valid edit serves new calls; the call in progress finishes on its version.
+    std::fs::write(
+        &flow,
+        v1.replace("Thanks for calling Example Corp", "Welcome to New Corp"),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let fresh = "CAeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+    let r = signed_post(
+        &voice,
+        &[("CallSid", fresh), ("From", "+1"), ("To", "+2")],
+        TOKEN,
+    )
+    .send()
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(r.contains("New Corp"), "{r}");
+    let step = format!("{}/flows/sales-menu/step?seq=1", server.base);
+    let r = signed_post(&step, &old_call, TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        r.contains("Example Corp"),
+        "the old call is reprompted with its own version: {r}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn restart_between_gathers_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let voice_path = "/flows/covid-triage-fr/voice";
+    let params = [
+        ("CallSid", CALL),
+        ("From", "+33612345678"),
+        ("To", "+33970000000"),
+    ];
+
+    // With Redis sessions, a restarted server continues the call where it was.
+    let redis_prefix = format!("hotline-e2e-{}:", std::process::id());
+    let sessions = SessionStoreConfig::Redis({
+        let mut r = hotline_store::session::redis::RedisConfig::new("redis://127.0.0.1:6379");
+        r.prefix = redis_prefix;
+        r
+    });
+    let mut c = config(&["examples/flows/covid-triage-fr.yaml"], &db);
+    c.sessions = sessions.clone();
+    let a = serve(c.clone()).await;
+    let _ = signed_post(&format!("{}{voice_path}", a.base), &params, TOKEN)
+        .send()
+        .await
+        .unwrap();
+    a.stop().await;
+    let b = serve(c).await;
+    let step = format!("{}/flows/covid-triage-fr/step?seq=1", b.base);
+    let mut answer = params.to_vec();
+    answer.push(("SpeechResult", "oui"));
+    answer.push(("Confidence", "0.91"));
+    let xml = signed_post(&step, &answer, TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        xml.contains("question"),
+        "continued at the classification question: {xml}"
+    );
+    b.stop().await;
+    let store = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(&db))
+        .build()
+        .await
+        .unwrap();
+    let (_, steps) = store.get_call(CALL).await.unwrap().unwrap();
+    let heard: Vec<_> = steps.iter().filter(|s| s.kind == "heard").collect();
+    assert_eq!(heard.len(), 1);
+    assert_eq!(heard[0].speech.as_deref(), Some("oui"));
+    assert_eq!(heard[0].confidence, Some(0.91));
+
+    // With memory sessions, the restarted server apologises and restarts the flow.
+    let other = [
+        ("CallSid", "CA1111111111111111111111111111111a"),
+        ("From", "+1"),
+        ("To", "+2"),
+    ];
+    let c = config(&["examples/flows/covid-triage-fr.yaml"], &db);
+    let a = serve(c.clone()).await;
+    let _ = signed_post(&format!("{}{voice_path}", a.base), &other, TOKEN)
+        .send()
+        .await
+        .unwrap();
+    a.stop().await;
+    let b = serve(c).await;
+    let step = format!("{}/flows/covid-triage-fr/step?seq=1", b.base);
+    let xml = signed_post(&step, &other, TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        xml.contains("désolés") && xml.contains("<Redirect"),
+        "{xml}"
+    );
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn webhook_timeout_takes_the_fallback() {
+    use axum::routing::post;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    // A slow and a fast scoring service.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let svc = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            post(|| async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                axum::Json(serde_json::json!({"set": {"risk": "high"}}))
+            }),
+        )
+        .route(
+            "/fast",
+            post(
+                |axum::Json(body): axum::Json<serde_json::Value>| async move {
+                    let risk = if body["variables"]["answer"] == "bad" {
+                        "high"
+                    } else {
+                        "low"
+                    };
+                    axum::Json(serde_json::json!({"set": {"risk": risk}}))
+                },
+            ),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let flow = dir.path().join("hook.yaml");
+    let write = |path: &str| {
+        std::fs::write(
+            &flow,
+            format!(
+                r#"flow: hook
+language: en-US
+nodes:
+  start:
+    say: How are you?
+    ask: speech
+    retry: {{ attempts: 1, exhausted: bye }}
+    routes:
+      - regex: ".*"
+        set: {{ answer: "{{{{ speech }}}}" }}
+        goto: score
+  score:
+    webhook:
+      url: http://{svc}{path}
+      timeout: 1
+      returns: [risk]
+    routes:
+      - if: risk == high
+        goto: urgent
+    next: calm
+    fallback: sorry
+  urgent: {{ say: Urgent., hangup: true }}
+  calm: {{ say: Calm., hangup: true }}
+  sorry: {{ say: Our scoring service is unavailable., hangup: true }}
+  bye: {{ say: Bye., hangup: true }}
+"#
+            ),
+        )
+        .unwrap();
+    };
+    write("/slow");
+    if let Err(diags) = hotline_flow::load_flow(&flow) {
+        panic!(
+            "{}",
+            hotline_flow::render_diagnostics(&diags, &hotline_flow::Sources::read_for(&diags))
+        );
+    }
+    let mut c = config(&[], &db);
+    c.flows = vec![flow.clone()];
+    let server = serve(c).await;
+    let emu = emulator().await;
+    let url = format!("{}/flows/hook/voice", server.base);
+    let t = call(&emu, &url, vec![say("fine")]).await;
+    assert!(
+        t.heard().any(|h| h.contains("unavailable")),
+        "{}",
+        t.render_text()
+    );
+    write("/fast");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let t = call(&emu, &url, vec![say("fine")]).await;
+    assert!(t.heard().any(|h| h == "Calm."), "{}", t.render_text());
+    server.stop().await;
+}
