@@ -15,7 +15,6 @@ use hotline_flow::Flow;
 use hotline_flow::runtime::{self, CallFacts, Effect, Input, SeqCheck, Session, StepEvent, Turn};
 use hotline_store::{CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord};
 use hotline_twilio::twiml::{self, Response};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,13 +52,47 @@ pub struct Engine {
 }
 
 /// What is kept per call between webhooks.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct Stored {
     session: Session,
     /// The last TwiML answered, replayed to a retried webhook.
     last: String,
     /// Next step-record sequence number.
     rec: u32,
+}
+
+/// The frame's magic and version.
+const STORED_MAGIC: &[u8; 4] = b"HSv1";
+
+impl Stored {
+    /// `HSv1`, `rec` (u32 LE), the session's JSON length (u32 LE), the JSON, then the last TwiML
+    /// as raw bytes: the XML is neither escaped on write nor unescaped on read.
+    fn encode(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let mut out = Vec::with_capacity(1024 + self.last.len());
+        out.extend_from_slice(STORED_MAGIC);
+        out.extend_from_slice(&self.rec.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        serde_json::to_writer(&mut out, &self.session)?;
+        let json_len = u32::try_from(out.len() - 12).unwrap_or(u32::MAX);
+        if let Some(slot) = out.get_mut(8..12) {
+            slot.copy_from_slice(&json_len.to_le_bytes());
+        }
+        out.extend_from_slice(self.last.as_bytes());
+        Ok(out)
+    }
+
+    /// Decodes [`Stored::encode`]'s frame; `None` for anything else.
+    fn decode(bytes: &[u8]) -> Option<Stored> {
+        if bytes.get(..4)? != STORED_MAGIC {
+            return None;
+        }
+        let rec = u32::from_le_bytes(bytes.get(4..8)?.try_into().ok()?);
+        let json_len = u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize;
+        let json_end = 12usize.checked_add(json_len)?;
+        let session = serde_json::from_slice(bytes.get(12..json_end)?).ok()?;
+        let last = std::str::from_utf8(bytes.get(json_end..)?).ok()?.to_owned();
+        Some(Stored { session, last, rec })
+    }
 }
 
 /// A Twilio request's parameters, already signature-checked.
@@ -123,7 +156,7 @@ impl Engine {
         };
         // Twilio may retry a voice webhook: answer it the same way.
         if let Ok(Some(existing)) = self.sessions.get(call_sid).await
-            && let Ok(stored) = serde_json::from_slice::<Stored>(&existing.bytes)
+            && let Some(stored) = Stored::decode(&existing.bytes)
             && stored.session.flow_id == flow.id
             && stored.rec > 0
         {
@@ -155,7 +188,7 @@ impl Engine {
             last: xml.clone(),
             rec,
         };
-        let bytes = match serde_json::to_vec(&stored) {
+        let bytes = match stored.encode() {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(error = %e, "cannot serialise a session");
@@ -185,7 +218,7 @@ impl Engine {
             Ok(CasOutcome::Conflict { .. }) => {
                 // A concurrent retry of this voice webhook won: answer what it answered.
                 match self.sessions.get(call_sid).await {
-                    Ok(Some(s)) => serde_json::from_slice::<Stored>(&s.bytes)
+                    Ok(Some(s)) => Stored::decode(&s.bytes)
                         .map(|st| Answer { xml: st.last })
                         .unwrap_or(Answer { xml }),
                     _ => Answer { xml },
@@ -216,7 +249,7 @@ impl Engine {
                 return apology(&language, None);
             }
         };
-        let Ok(mut stored) = serde_json::from_slice::<Stored>(&loaded.bytes) else {
+        let Some(mut stored) = Stored::decode(&loaded.bytes) else {
             tracing::error!("a stored session does not decode");
             return self.lost_call(flow_id, &language);
         };
@@ -246,7 +279,7 @@ impl Engine {
         let steps = step_records(call_sid, &mut stored.rec, &turn.events, &stored.session);
         let ended = stored.session.ended.as_ref().map(|o| o.name().to_owned());
         stored.last.clone_from(&xml);
-        let bytes = match serde_json::to_vec(&stored) {
+        let bytes = match stored.encode() {
             Ok(b) => b,
             Err(_) => return apology(&stored.session.language, None),
         };
@@ -271,7 +304,7 @@ impl Engine {
             Ok(CasOutcome::Stored { .. }) => Answer { xml },
             Ok(CasOutcome::Conflict { .. }) => match self.sessions.get(call_sid).await {
                 // A concurrent duplicate won the race; answer what the call now expects.
-                Ok(Some(s)) => serde_json::from_slice::<Stored>(&s.bytes)
+                Ok(Some(s)) => Stored::decode(&s.bytes)
                     .map(|st| Answer { xml: st.last })
                     .unwrap_or(Answer { xml }),
                 _ => Answer { xml },
@@ -299,7 +332,7 @@ impl Engine {
         let Ok(Some(loaded)) = self.sessions.get(call_sid).await else {
             return;
         };
-        let Ok(mut stored) = serde_json::from_slice::<Stored>(&loaded.bytes) else {
+        let Some(mut stored) = Stored::decode(&loaded.bytes) else {
             return;
         };
         if stored.session.ended.is_none()
@@ -480,79 +513,237 @@ pub fn input_from(params: &Params) -> Input {
 }
 
 /// Maps runtime events onto durable step records.
+///
+/// What the caller was told (`said`, `played`) is folded into the `detail` of the node's
+/// `entered` row (prompt texts, prompt file names without their signatures): the record keeps
+/// it, at one row per node instead of one per prompt.
 fn step_records(
     call_sid: &str,
     rec: &mut u32,
     events: &[StepEvent],
     session: &Session,
 ) -> Vec<StepRecord> {
+    use hotline_store::records::kind;
     let at = now_ms_i64();
-    let mut out = Vec::with_capacity(events.len());
-    // Events without a node (variable assignments) belong to the node being processed.
-    let mut current = session
-        .path
-        .last()
-        .cloned()
-        .unwrap_or_else(|| session.node.clone());
-    if let Some(first) = events.iter().find_map(|e| {
-        serde_json::to_value(e)
-            .ok()?
-            .get("node")?
-            .as_str()
-            .map(str::to_owned)
-    }) {
-        current = first;
-    }
+    let mut out: Vec<StepRecord> = Vec::with_capacity(events.len());
+    let mut current = session.node.clone();
+    let mut entered_row: Option<usize> = None;
     for e in events {
-        let value = serde_json::to_value(e).unwrap_or_default();
-        let kind = match e {
-            StepEvent::Asked { attempt, .. } if *attempt > 1 => {
-                hotline_store::records::kind::RETRY.to_owned()
+        let (node, kind, route, detail): (&str, &str, Option<&str>, Option<String>) = match e {
+            StepEvent::Said { node, text } | StepEvent::Played { node, url: text } => {
+                let told = match e {
+                    StepEvent::Played { .. } => format!("played {}", prompt_name(text)),
+                    _ => format!("said \"{text}\""),
+                };
+                match entered_row.and_then(|i| out.get_mut(i)) {
+                    Some(row) if row.node == *node => {
+                        let d = row.detail.get_or_insert_with(String::new);
+                        if !d.is_empty() {
+                            d.push_str("; ");
+                        }
+                        d.push_str(&told);
+                        continue;
+                    }
+                    _ => (node.as_str(), kind::SAID, None, Some(told)),
+                }
             }
-            StepEvent::WebhookCalled { .. } => hotline_store::records::kind::WEBHOOK.to_owned(),
-            _ => value
-                .get("type")
-                .and_then(|v| v.as_str())
-                .unwrap_or("event")
-                .replace('_', "-"),
-        };
-        let field = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-        let node = match field("node") {
-            Some(n) => {
-                current.clone_from(&n);
-                n
-            }
-            None => current.clone(),
-        };
-        let mut step = StepRecord::new(call_sid, *rec, at, node, kind);
-        match e {
+            StepEvent::Entered { node } => (node.as_str(), kind::ENTERED, None, None),
+            StepEvent::Asked { node, attempt } => (
+                node.as_str(),
+                if *attempt > 1 { kind::RETRY } else { "asked" },
+                None,
+                (*attempt > 1).then(|| format!("attempt {attempt}")),
+            ),
             StepEvent::Heard {
+                node,
                 speech,
                 confidence,
                 digits,
-                ..
             } => {
+                let mut step = StepRecord::new(call_sid, *rec, at, node.as_str(), kind::HEARD);
                 step.speech.clone_from(speech);
                 step.confidence = *confidence;
                 step.digits.clone_from(digits);
+                current.clone_from(node);
+                *rec = rec.saturating_add(1);
+                out.push(step);
+                continue;
             }
-            StepEvent::Matched { route, target, .. } => {
-                step.route = Some(route.clone());
-                step.detail = Some(target.clone());
+            StepEvent::Matched {
+                node,
+                route,
+                target,
+            } => (
+                node.as_str(),
+                kind::MATCHED,
+                Some(route.as_str()),
+                Some(format!("→ {target}")),
+            ),
+            StepEvent::NoMatch { node, count } => (
+                node.as_str(),
+                kind::NO_MATCH,
+                None,
+                Some(format!("#{count}")),
+            ),
+            StepEvent::NoInput { node, count } => (
+                node.as_str(),
+                kind::NO_INPUT,
+                None,
+                Some(format!("#{count}")),
+            ),
+            StepEvent::Exhausted { node, target } => (
+                node.as_str(),
+                kind::EXHAUSTED,
+                None,
+                Some(format!("→ {target}")),
+            ),
+            StepEvent::Set { var, value } => (
+                current.as_str(),
+                "set",
+                None,
+                Some(format!("{var} = {}", value.to_text())),
+            ),
+            StepEvent::LanguageChanged { language } => {
+                (current.as_str(), "language", None, Some(language.clone()))
             }
-            _ => {
-                let mut detail = value.clone();
-                if let Some(obj) = detail.as_object_mut() {
-                    obj.remove("type");
-                    obj.remove("node");
-                }
-                if detail.as_object().is_some_and(|o| !o.is_empty()) {
-                    step.detail = Some(detail.to_string());
-                }
+            StepEvent::DialEnded { node, status } => {
+                (node.as_str(), "dial-ended", None, Some(status.clone()))
             }
+            StepEvent::QueueLeft { node, result } => {
+                (node.as_str(), "queue-left", None, Some(result.clone()))
+            }
+            StepEvent::Recorded {
+                node,
+                duration_secs,
+            } => (
+                node.as_str(),
+                "recorded",
+                None,
+                Some(format!("{duration_secs}s")),
+            ),
+            StepEvent::PromptUnavailable { node, prompt } => (
+                node.as_str(),
+                "prompt-unavailable",
+                None,
+                Some(prompt.clone()),
+            ),
+            StepEvent::WebhookRequested { node, url } => {
+                (node.as_str(), "webhook-requested", None, Some(url.clone()))
+            }
+            StepEvent::WebhookCalled { node, ok, detail } => (
+                node.as_str(),
+                kind::WEBHOOK,
+                None,
+                Some(match detail {
+                    Some(d) => format!("{} ({d})", if *ok { "ok" } else { "failed" }),
+                    None => (if *ok { "ok" } else { "failed" }).to_owned(),
+                }),
+            ),
+            StepEvent::BotUnavailable { node, bot } => {
+                (node.as_str(), "bot-unavailable", None, Some(bot.clone()))
+            }
+            StepEvent::BotReturned { node, ok } => (
+                node.as_str(),
+                "bot-returned",
+                None,
+                Some((if *ok { "ok" } else { "failed" }).to_owned()),
+            ),
+            StepEvent::FlowVersionChanged { from, to } => (
+                current.as_str(),
+                "flow-version-changed",
+                None,
+                Some(format!("{from} → {to}")),
+            ),
+            StepEvent::Unexpected { awaiting, input } => (
+                current.as_str(),
+                "unexpected",
+                None,
+                Some(format!("{input} while awaiting {awaiting}")),
+            ),
+            StepEvent::Ended { node, outcome } => (
+                node.as_str(),
+                kind::ENDED,
+                None,
+                Some(serde_json::to_string(outcome).unwrap_or_else(|_| outcome.name().to_owned())),
+            ),
+        };
+        let node = node.to_owned();
+        let mut step = StepRecord::new(call_sid, *rec, at, node.as_str(), kind);
+        step.route = route.map(str::to_owned);
+        step.detail = detail;
+        if kind == kind::ENTERED {
+            entered_row = Some(out.len());
         }
+        current = node;
         *rec = rec.saturating_add(1);
         out.push(step);
     }
     out
+}
+
+/// A prompt's file name, without the signature query of our prompt URLs.
+fn prompt_name(url: &str) -> &str {
+    let path = url.split('?').next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        let yaml = "flow: t\nlanguage: en-US\nnodes:\n  a: { say: hi, hangup: true }\n";
+        let loaded =
+            hotline_flow::load_flow_str(yaml, "t.yaml", std::path::Path::new(".")).unwrap();
+        Session::new(
+            &loaded.flow,
+            &CallFacts {
+                call_sid: "CA0123456789abcdef0123456789abcdef".into(),
+                from: "+1".into(),
+                to: "+2".into(),
+                now_unix_ms: 1,
+            },
+        )
+    }
+
+    #[test]
+    fn stored_frames_round_trip_and_reject_garbage() {
+        let s = Stored {
+            session: session(),
+            last: "<Response><Say>a \"quoted\" &amp; é</Say></Response>".into(),
+            rec: 7,
+        };
+        let bytes = s.encode().unwrap();
+        let back = Stored::decode(&bytes).unwrap();
+        assert_eq!(back.session, s.session);
+        assert_eq!(back.last, s.last);
+        assert_eq!(back.rec, 7);
+        assert!(Stored::decode(b"").is_none());
+        assert!(Stored::decode(b"HSv1\0\0\0\0\xff\xff\xff\xff{}").is_none());
+        for cut in 0..bytes.len() {
+            let _ = Stored::decode(&bytes[..cut]);
+        }
+    }
+
+    #[test]
+    fn callback_inputs() {
+        let p = |kv: &[(&str, &str)]| {
+            Params(kv.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect())
+        };
+        assert_eq!(input_from(&p(&[])), Input::NoInput);
+        assert_eq!(input_from(&p(&[("SpeechResult", "  ")])), Input::NoInput);
+        assert_eq!(
+            input_from(&p(&[("SpeechResult", "oui"), ("Confidence", "7")])),
+            Input::Gathered {
+                speech: Some(("oui".into(), 1.0)),
+                digits: None
+            }
+        );
+        assert_eq!(
+            input_from(&p(&[("DialCallStatus", "busy")])),
+            Input::DialEnded {
+                status: "busy".into()
+            }
+        );
+    }
 }
