@@ -25,8 +25,9 @@ pub struct GatherConfig {
     pub duration: Duration,
     /// Speech answers, in order, for the questions of one call (cycled if the flow asks more).
     pub answers: Vec<String>,
-    /// The server's process id, to measure its CPU time from `/proc`.
-    pub server_pid: Option<u32>,
+    /// The server's process ids (all of them, for pre-forking servers), to measure their CPU
+    /// time from `/proc`.
+    pub server_pids: Vec<u32>,
 }
 
 /// What was measured.
@@ -226,7 +227,13 @@ async fn worker(cfg: GatherConfig, id: usize, deadline: Instant) -> Worker {
 
 /// Runs the load and reports.
 pub async fn run(cfg: GatherConfig) -> Report {
-    let cpu_before = cfg.server_pid.and_then(process_cpu_us);
+    let cpu = |pids: &[u32]| -> Option<u64> {
+        if pids.is_empty() {
+            return None;
+        }
+        pids.iter().map(|p| process_cpu_us(*p)).sum()
+    };
+    let cpu_before = cpu(&cfg.server_pids);
     let started = Instant::now();
     let deadline = started + cfg.duration;
     let mut tasks = Vec::new();
@@ -245,7 +252,7 @@ pub async fn run(cfg: GatherConfig) -> Report {
         }
     }
     let elapsed = started.elapsed();
-    let cpu_after = cfg.server_pid.and_then(process_cpu_us);
+    let cpu_after = cpu(&cfg.server_pids);
     latencies.sort_unstable();
     let pct = |p: f64| -> u32 {
         if latencies.is_empty() {

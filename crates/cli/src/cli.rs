@@ -296,7 +296,8 @@ pub(crate) struct BenchGatherArgs {
         default_value = "oui,symptômes,non,non,non,non,non,non"
     )]
     pub answers: Vec<String>,
-    /// The server's process id, to report its CPU time per request.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// The server's process ids (comma-separated; every worker of a pre-forking server), to
+    /// report its CPU time per request.
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
 }

@@ -7,6 +7,11 @@ mod commands;
 use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
+/// mimalloc: the server allocates many small, short-lived buffers per webhook; glibc's malloc
+/// was ~17% of the server's CPU under load (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let matches = cli::Cli::command().get_matches();
     let cli = match cli::Cli::from_arg_matches(&matches) {

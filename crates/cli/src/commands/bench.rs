@@ -30,7 +30,7 @@ pub(crate) async fn gather(args: BenchGatherArgs) -> anyhow::Result<ExitCode> {
             connections,
             duration,
             answers: args.answers.clone(),
-            server_pid: args.server_pid,
+            server_pids: args.server_pid.clone(),
         })
         .await;
         println!(
