@@ -1,14 +1,36 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: emulated calls through the seed's emergency-triage TwiML Bin,
-# with no phone, no cloud account and no external server. A silent caller hears the intro, the
-# first error and the final error (the seed's retry behaviour); a speaking caller is diverted.
+# The main job on embedded defaults, with no phone, no cloud account and no external server:
+# `hotline serve` answers the French COVID-19 triage flow (examples/flows/), with signatures
+# checked and every step recorded in an embedded SQLite file; emulated callers (`hotline call`,
+# playing Twilio) take three different paths; then the operator's funnel report shows where
+# callers went.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo build --quiet --locked -p hotline
 bin=target/debug/hotline
-echo "== A silent caller ==================================================="
-"$bin" call --bin examples/twiml/seed-bin/index.xml --silence 30s
+work=$(mktemp -d)
+token=demo-auth-token
+port=${HOTLINE_DEMO_PORT:-18080}
+"$bin" serve examples/flows/ --listen "127.0.0.1:$port" --auth-token "$token" \
+  --records "sqlite:$work/records.db" --number +33970000000=covid-triage-fr >"$work/serve.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do
+  curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+call() { "$bin" call "http://127.0.0.1:$port/voice" --auth-token "$token" --to +33970000000 "$@"; }
+
+echo "== 1. A caller who stays silent: the seed's error-01, error-02, goodbye =="
+call --silence 60s
 echo
-echo "== A caller who answers \"oui\" ========================================"
-"$bin" call --bin examples/twiml/seed-bin/index.xml --say "oui, c'est pour le coronavirus"
+echo "== 2. A caller with worrying symptoms: six questions, a red flag, the SAMU =="
+call --say "oui" --say "j'ai des symptômes" --say "oui j'ai de la fièvre" --say "non" \
+     --say "oui, j'ai du mal à respirer"
+echo
+echo "== 3. A caller with a simple question: the government's green number =="
+call --say "oui, c'est pour le coronavirus" --say "j'ai juste une question"
+echo
+echo "== Where did callers go? (hotline report covid-triage-fr) =="
+"$bin" report covid-triage-fr --records "sqlite:$work/records.db"

@@ -182,7 +182,7 @@ impl Engine {
         let xml = turn.response.to_xml();
         let mut rec = 0u32;
         let steps = step_records(call_sid, &mut rec, &turn.events, &session);
-        let ended = session.ended.as_ref().map(|o| o.name().to_owned());
+        let ended = session.ended.as_ref().map(outcome_name);
         let stored = Stored {
             session,
             last: xml.clone(),
@@ -277,7 +277,7 @@ impl Engine {
             .await;
         let xml = turn.response.to_xml();
         let steps = step_records(call_sid, &mut stored.rec, &turn.events, &stored.session);
-        let ended = stored.session.ended.as_ref().map(|o| o.name().to_owned());
+        let ended = stored.session.ended.as_ref().map(outcome_name);
         stored.last.clone_from(&xml);
         let bytes = match stored.encode() {
             Ok(b) => b,
@@ -354,7 +354,7 @@ impl Engine {
                 .session
                 .ended
                 .as_ref()
-                .map(|o| o.name().to_owned())
+                .map(outcome_name)
                 .unwrap_or_else(|| hotline_store::OUTCOME_CALLER_HANGUP.to_owned());
             if let Err(e) = self.records.append_all(steps).await {
                 tracing::error!(error = %e, "cannot record a call's end");
@@ -455,6 +455,17 @@ impl Engine {
             return Ok(serde_json::Value::Object(serde_json::Map::new()));
         }
         serde_json::from_slice(&body).map_err(|e| format!("the webhook reply is not JSON: {e}"))
+    }
+}
+
+/// The records' name for an outcome: kebab-case, and the store's `caller-hangup` for a caller
+/// who hung up (the funnel's "hung up there" counts those).
+pub fn outcome_name(outcome: &hotline_flow::runtime::Outcome) -> String {
+    match outcome {
+        hotline_flow::runtime::Outcome::CallerHungUp => {
+            hotline_store::OUTCOME_CALLER_HANGUP.to_owned()
+        }
+        other => other.name().replace('_', "-"),
     }
 }
 

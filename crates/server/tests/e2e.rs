@@ -183,17 +183,31 @@ async fn french_triage_every_route() {
     let t = call(&emu, &url, vec![say("banane flambée"), say("non")]).await;
     assert_eq!(enqueued(&t), ["samu"], "{}", t.render_text());
 
+    // A caller who hangs up at the second question: Twilio's status callback records it there.
+    let mut spec = CallSpec::new(url.parse().unwrap());
+    spec.script = vec![
+        say("oui"),
+        Step::Silence(Duration::from_secs(1)),
+        Step::Hangup,
+    ];
+    spec.status_callback = Some(format!("{}/status", server.base).parse().unwrap());
+    let t = emu.call(spec).await.transcript;
+    assert_eq!(t.end().unwrap().0.as_str(), "caller-hangup");
+
     // Every call is recorded, with its outcome.
     let store = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(&db))
         .build()
         .await
         .unwrap();
     let funnel = store.funnel("covid-triage-fr", None).await.unwrap();
-    assert_eq!(funnel.calls, 7);
-    assert_eq!(funnel.node("accueil").unwrap().reached, 7);
+    assert_eq!(funnel.calls, 8);
+    assert_eq!(funnel.node("accueil").unwrap().reached, 8);
+    assert_eq!(funnel.node("classification").unwrap().hung_up, 1);
+    assert_eq!(funnel.outcome("caller-hangup"), 1);
     assert!(funnel.node("accueil").unwrap().no_matches >= 1);
     assert_eq!(funnel.outcome("enqueued"), 2);
     assert_eq!(funnel.outcome("dialed"), 4);
+    assert_eq!(funnel.outcome("hung-up"), 1);
     server.stop().await;
 }
 
