@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The webhook load benchmark (issue 3), in one run on this machine:
+#   1. `hotline serve` (release) on the French triage flow, signatures checked, every step
+#      recorded in SQLite (synchronous=FULL), memory sessions;
+#   2. the seed's stack (Flask + lxml on gunicorn, 2 gthread workers, as its Dockerfile runs it;
+#      bench/seed-flask/), no signature check, no record;
+# each driven by `hotline bench gather` at 1, 16 and 64 connections: whole calls, signed
+# gather callbacks, latency per callback, server CPU per request from /proc.
+#   scripts/bench-gather.sh [DURATION]     (default 10s per level)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10s}"
+cargo build --release --locked --quiet -p hotline
+bin=target/release/hotline
+work=$(mktemp -d)
+token=bench-token
+"$bin" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:18181 --auth-token "$token" \
+  --records "sqlite:$work/records.db" >"$work/serve.log" 2>&1 &
+hotline_pid=$!
+trap 'kill $hotline_pid 2>/dev/null; [[ -f /tmp/hotline-seed.pid ]] && kill "$(cat /tmp/hotline-seed.pid)" 2>/dev/null; rm -rf "$work"' EXIT
+sleep 1
+echo "== Hotline ($(nproc) cores; $(uptime | sed 's/.*load/load/'))"
+"$bin" bench gather --addr 127.0.0.1:18181 --auth-token "$token" --duration "$duration" --server-pid "$hotline_pid"
+kill $hotline_pid
+master=$(bench/seed-flask/run.sh | tail -1)
+workers=$(pgrep -P "$master" | paste -sd, -)
+echo "== The seed's stack (gunicorn master $master, workers $workers)"
+"$bin" bench gather --addr 127.0.0.1:8091 --flow seed --auth-token "$token" --duration "$duration" \
+  --server-pid "$master,$workers"
