@@ -265,6 +265,154 @@ mod sqlite_only {
         assert!(err.contains("set records.path to a writable file"), "{err}");
     }
 
+    /// A database written by schema version 1 (steps keyed by SID) upgrades in place to
+    /// version 2 (integer call ids): every call and step reads back the same, steps appended
+    /// before their call started stay hidden until it starts, and new writes keep working.
+    #[tokio::test]
+    async fn a_version_1_database_migrates_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA journal_mode=WAL").unwrap();
+            conn.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL);
+                 INSERT INTO schema_version VALUES (1, 0);",
+            )
+            .unwrap();
+            conn.execute_batch(include_str!(
+                "../src/records/migrations/sqlite/0001_init.sql"
+            ))
+            .unwrap();
+            conn.execute_batch(
+                "INSERT INTO calls VALUES ('CAdone', 'triage', 'v1', '+33612345678', '+15005550006', 1000, 61000, 'caller-hangup', 'menu');
+                 INSERT INTO calls VALUES ('CAlive', 'triage', 'v1', '+33612345679', '+15005550006', 2000, NULL, NULL, NULL);
+                 INSERT INTO steps VALUES ('CAdone', 1, 1001, 'menu', 'entered', NULL, NULL, NULL, NULL, 'said \"hi\"');
+                 INSERT INTO steps VALUES ('CAdone', 2, 1002, 'menu', 'heard', NULL, 'sales', 0.5, '1#', NULL);
+                 INSERT INTO steps VALUES ('CAdone', 3, 1003, 'menu', 'retry', NULL, NULL, NULL, NULL, 'attempt 2');
+                 INSERT INTO steps VALUES ('CAlive', 2, 2002, 'sales', 'entered', NULL, NULL, NULL, NULL, NULL);
+                 INSERT INTO steps VALUES ('CAlive', 1, 2001, 'menu', 'matched', 'sales', NULL, NULL, NULL, '→ sales');
+                 INSERT INTO steps VALUES ('CAearly', 1, 3001, 'menu', 'entered', NULL, NULL, NULL, NULL, NULL);",
+            )
+            .unwrap();
+        }
+        let store = SqliteConfig::new(&path).build().await.unwrap();
+        let (done, steps) = store.get_call("CAdone").await.unwrap().unwrap();
+        let mut expected = CallRecord::started(
+            "CAdone",
+            "triage",
+            "v1",
+            "+33612345678",
+            "+15005550006",
+            1000,
+        );
+        expected.ended_at_ms = Some(61_000);
+        expected.outcome = Some("caller-hangup".into());
+        expected.last_node = Some("menu".into());
+        assert_eq!(done, expected);
+        let mut heard = StepRecord::new("CAdone", 2, 1002, "menu", "heard");
+        heard.speech = Some("sales".into());
+        heard.confidence = Some(0.5);
+        heard.digits = Some("1#".into());
+        let mut entered = StepRecord::new("CAdone", 1, 1001, "menu", "entered");
+        entered.detail = Some("said \"hi\"".into());
+        let mut retry = StepRecord::new("CAdone", 3, 1003, "menu", "retry");
+        retry.detail = Some("attempt 2".into());
+        assert_eq!(steps, vec![entered, heard, retry]);
+        let (live, steps) = store.get_call("CAlive").await.unwrap().unwrap();
+        assert_eq!(live.last_node.as_deref(), Some("sales"));
+        assert_eq!(steps.iter().map(|s| s.seq).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(store.get_call("CAearly").await.unwrap(), None);
+        let listed: Vec<String> = store
+            .list_calls(&hotline_store::CallFilter::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.call_sid)
+            .collect();
+        assert_eq!(listed, ["CAlive", "CAdone"]);
+        let funnel = store.funnel("triage", None).await.unwrap();
+        assert_eq!((funnel.calls, funnel.in_progress), (2, 1));
+        let menu = funnel.node("menu").unwrap();
+        assert_eq!((menu.reached, menu.retries, menu.hung_up), (2, 1, 1));
+
+        // New writes on migrated calls: replays ignored, new steps kept, early steps surface.
+        store
+            .append_all(vec![
+                StepRecord::new("CAlive", 1, 0, "replayed", "entered"),
+                StepRecord::new("CAlive", 3, 2003, "sales", "heard"),
+            ])
+            .await
+            .unwrap();
+        store
+            .call_started(CallRecord::started(
+                "CAearly", "triage", "v2", "+1", "+2", 3000,
+            ))
+            .await
+            .unwrap();
+        store.call_ended("CAlive", "completed", 9000).await.unwrap();
+        store.close().await;
+
+        let store = SqliteConfig::new(&path).build().await.unwrap(); // migrates once
+        let (live, steps) = store.get_call("CAlive").await.unwrap().unwrap();
+        assert_eq!(live.last_node.as_deref(), Some("sales"));
+        assert_eq!(live.outcome.as_deref(), Some("completed"));
+        assert_eq!(
+            steps.iter().map(|s| s.node.as_str()).collect::<Vec<_>>(),
+            ["menu", "sales", "sales"]
+        );
+        let (early, steps) = store.get_call("CAearly").await.unwrap().unwrap();
+        assert_eq!((early.flow_version.as_str(), steps.len()), ("v2", 1));
+        store.close().await;
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let versions: Vec<i64> = conn
+            .prepare("SELECT version FROM schema_version ORDER BY version")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(versions, [1, 2]);
+    }
+
+    /// Steps appended before `call_started` are kept, hidden until the call starts; a call
+    /// that never started cannot be ended.
+    #[tokio::test]
+    async fn steps_before_the_call_started_appear_once_it_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteConfig::new(dir.path().join("calls.db"))
+            .build()
+            .await
+            .unwrap();
+        store
+            .append(StepRecord::new("CAearly", 1, 0, "menu", "entered"))
+            .await
+            .unwrap();
+        assert_eq!(store.get_call("CAearly").await.unwrap(), None);
+        assert!(store.call_ended("CAearly", "completed", 1).await.is_err());
+        assert!(
+            store
+                .list_calls(&hotline_store::CallFilter::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        store
+            .call_started(CallRecord::started("CAearly", "f", "v", "+1", "+2", 5))
+            .await
+            .unwrap();
+        store
+            .call_started(CallRecord::started("CAearly", "g", "w", "+1", "+2", 6))
+            .await
+            .unwrap();
+        let (c, steps) = store.get_call("CAearly").await.unwrap().unwrap();
+        assert_eq!(
+            (c.flow_id.as_str(), c.started_at_ms, steps.len()),
+            ("f", 5, 1)
+        );
+        store.close().await;
+    }
+
     #[tokio::test]
     async fn a_database_from_a_newer_hotline_is_refused() {
         let dir = tempfile::tempdir().unwrap();

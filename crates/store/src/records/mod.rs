@@ -130,4 +130,4 @@ impl RecordStoreConfig {
 pub(crate) type Migrations = &'static [(i64, &'static str)];
 
 /// The highest schema version this build knows (the same for every backend).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;

@@ -204,27 +204,77 @@ async fn run_writer(pool: Pool, mut jobs: mpsc::Receiver<Job>, max_batch: usize)
 
 const INSERT_CALL: &str = "INSERT INTO calls (call_sid, flow_id, flow_version, from_number, to_number, started_at_ms) \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (call_sid) DO NOTHING";
-const INSERT_STEP: &str = "INSERT INTO steps (call_sid, seq, at_ms, node, kind, route, speech, confidence, digits, detail) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (call_sid, seq) DO NOTHING";
+/// All the step rows of a run of `append_all`s, as one statement: column arrays, unnested.
+const INSERT_STEPS: &str = "INSERT INTO steps (call_sid, seq, at_ms, node, kind, route, speech, confidence, digits, detail) \
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], \
+     $7::text[], $8::real[], $9::text[], $10::text[]) \
+     ON CONFLICT (call_sid, seq) DO NOTHING";
 const END_CALL: &str = "UPDATE calls SET ended_at_ms = $2, outcome = $3, \
      last_node = (SELECT node FROM steps WHERE call_sid = $1 ORDER BY seq DESC LIMIT 1) WHERE call_sid = $1";
+
+/// The step rows of consecutive `append_all`s, column by column.
+#[derive(Default)]
+struct StepColumns<'a> {
+    call_sid: Vec<&'a str>,
+    seq: Vec<i64>,
+    at_ms: Vec<i64>,
+    node: Vec<&'a str>,
+    kind: Vec<&'a str>,
+    route: Vec<Option<&'a str>>,
+    speech: Vec<Option<&'a str>>,
+    confidence: Vec<Option<f32>>,
+    digits: Vec<Option<&'a str>>,
+    detail: Vec<Option<&'a str>>,
+}
+
+impl<'a> StepColumns<'a> {
+    fn push(&mut self, s: &'a StepRecord) {
+        self.call_sid.push(&s.call_sid);
+        self.seq.push(i64::from(s.seq));
+        self.at_ms.push(s.at_ms);
+        self.node.push(&s.node);
+        self.kind.push(&s.kind);
+        self.route.push(s.route.as_deref());
+        self.speech.push(s.speech.as_deref());
+        self.confidence.push(s.confidence);
+        self.digits.push(s.digits.as_deref());
+        self.detail.push(s.detail.as_deref());
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 10] {
+        [
+            &self.call_sid,
+            &self.seq,
+            &self.at_ms,
+            &self.node,
+            &self.kind,
+            &self.route,
+            &self.speech,
+            &self.confidence,
+            &self.digits,
+            &self.detail,
+        ]
+    }
+}
 
 /// One statement of a batch: which job it belongs to, and its parameters.
 enum Stmt<'a> {
     Call(&'a CallRecord),
-    Step(&'a StepRecord, i64),
+    Steps(StepColumns<'a>),
     End(&'a str, &'a i64, &'a str),
 }
 
-/// Writes `jobs` in one transaction, every statement pipelined in queue order.
+/// Writes `jobs` in one transaction, every statement pipelined in queue order. The steps of
+/// consecutive `append_all`s go in as one `INSERT … SELECT FROM unnest(…)`; a `call_ended`
+/// closes the run so that its `last_node` sees the steps queued before it.
 async fn write_batch(
     client: &mut Object,
     jobs: &[Job],
 ) -> Result<Vec<Result<(), StoreError>>, tokio_postgres::Error> {
     let tx = client.transaction().await?;
-    let (insert_call, insert_step, end_call) = tokio::try_join!(
+    let (insert_call, insert_steps, end_call) = tokio::try_join!(
         tx.prepare_cached(INSERT_CALL),
-        tx.prepare_cached(INSERT_STEP),
+        tx.prepare_cached(INSERT_STEPS),
         tx.prepare_cached(END_CALL)
     )?;
     let mut stmts: Vec<(usize, Stmt<'_>)> = Vec::with_capacity(jobs.len());
@@ -232,7 +282,12 @@ async fn write_batch(
         match &job.op {
             WriteOp::Started(c) => stmts.push((i, Stmt::Call(c))),
             WriteOp::Steps(steps) => {
-                stmts.extend(steps.iter().map(|s| (i, Stmt::Step(s, i64::from(s.seq)))))
+                if !matches!(stmts.last(), Some((_, Stmt::Steps(_)))) {
+                    stmts.push((i, Stmt::Steps(StepColumns::default())));
+                }
+                if let Some((_, Stmt::Steps(columns))) = stmts.last_mut() {
+                    steps.iter().for_each(|s| columns.push(s));
+                }
             }
             WriteOp::Ended {
                 call_sid,
@@ -256,21 +311,7 @@ async fn write_batch(
                     &c.started_at_ms,
                 ],
             ),
-            Stmt::Step(s, seq) => (
-                &insert_step,
-                vec![
-                    &s.call_sid,
-                    seq,
-                    &s.at_ms,
-                    &s.node,
-                    &s.kind,
-                    &s.route,
-                    &s.speech,
-                    &s.confidence,
-                    &s.digits,
-                    &s.detail,
-                ],
-            ),
+            Stmt::Steps(columns) => (&insert_steps, columns.params().to_vec()),
             Stmt::End(sid, at, outcome) => (&end_call, vec![sid, *at, outcome]),
         };
         let tx = &tx;

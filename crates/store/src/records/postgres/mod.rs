@@ -15,5 +15,10 @@ pub use config::PostgresConfig;
 
 use crate::records::Migrations;
 
-pub(crate) const MIGRATIONS: Migrations =
-    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+pub(crate) const MIGRATIONS: Migrations = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_c_collation.sql"),
+    ),
+];

@@ -10,15 +10,16 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::mpsc;
 
+use super::writer::{WAL_BACKSTOP_PAGES, Writer, run_checkpointer};
 use super::{MIGRATIONS, SqliteConfig};
 use crate::StoreError;
-use crate::records::writer::{Job, WriteOp, fail_all, submit};
+use crate::records::writer::{Job, WriteOp, submit};
 use crate::records::{
     CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore, SCHEMA_VERSION,
     StepRecord, assemble_funnel,
 };
 
-const BACKEND: &str = "sqlite";
+pub(super) const BACKEND: &str = "sqlite";
 
 /// Call records in one SQLite file (see the module docs).
 pub struct SqliteRecordStore {
@@ -27,6 +28,8 @@ pub struct SqliteRecordStore {
     next_reader: AtomicUsize,
     path: PathBuf,
     writer: Option<JoinHandle<()>>,
+    /// Dropped with the store: stops the checkpointer thread.
+    _checkpointer: std::sync::mpsc::Sender<()>,
 }
 
 impl std::fmt::Debug for SqliteRecordStore {
@@ -75,6 +78,15 @@ fn open_writer(config: &SqliteConfig) -> Result<Connection, StoreError> {
     }
     conn.pragma_update(None, "synchronous", config.synchronous.pragma())
         .map_err(|e| open_err(path, e))?;
+    // Checkpoints run on their own thread; the writer only checkpoints at commit as a backstop
+    // when the WAL has grown past this many pages (it stays bounded either way).
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)
+        .map_err(|e| open_err(path, e))?;
+    // 32 MiB of page cache: the hot end of `steps` and the SID index stay in memory.
+    conn.pragma_update(None, "cache_size", -32_768)
+        .map_err(|e| open_err(path, e))?;
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(|e| open_err(path, e))?;
     migrate(conn, path)
 }
 
@@ -116,6 +128,17 @@ fn migrate(mut conn: Connection, path: &Path) -> Result<Connection, StoreError> 
     Ok(conn)
 }
 
+/// The checkpointer's connection: read-write, same durability as the writer's.
+fn open_checkpointer(config: &SqliteConfig) -> Result<Connection, StoreError> {
+    let path = &config.path;
+    let conn = Connection::open(path).map_err(|e| open_err(path, e))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| open_err(path, e))?;
+    conn.pragma_update(None, "synchronous", config.synchronous.pragma())
+        .map_err(|e| open_err(path, e))?;
+    Ok(conn)
+}
+
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -131,19 +154,26 @@ impl SqliteRecordStore {
         let path = config.path.clone();
         let opened = tokio::task::spawn_blocking(move || {
             let writer = open_writer(&config)?;
+            let checkpointer = open_checkpointer(&config)?;
             let readers = (0..config.readers)
                 .map(|_| open_reader(&config.path).map(Mutex::new))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, StoreError>((writer, readers, config))
+            Ok::<_, StoreError>((writer, checkpointer, readers, config))
         })
         .await
         .map_err(|e| open_err(&path, e))?;
-        let (writer, readers, config) = opened?;
+        let (writer, checkpointer, readers, config) = opened?;
         let (queue, jobs) = mpsc::channel(config.queue);
         let max_batch = config.max_batch;
         let writer = std::thread::Builder::new()
             .name("hotline-records".into())
-            .spawn(move || run_writer(writer, jobs, max_batch))
+            .spawn(move || Writer::new(writer).run(jobs, max_batch))
+            .map_err(|e| open_err(&path, e))?;
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let wal = path.clone();
+        std::thread::Builder::new()
+            .name("hotline-checkpoint".into())
+            .spawn(move || run_checkpointer(checkpointer, stopped, &wal))
             .map_err(|e| open_err(&path, e))?;
         tracing::info!(path = %path.display(), synchronous = ?config.synchronous, "call records open (sqlite, WAL)");
         Ok(Self {
@@ -152,6 +182,7 @@ impl SqliteRecordStore {
             next_reader: AtomicUsize::new(0),
             path,
             writer: Some(writer),
+            _checkpointer: stop,
         })
     }
 
@@ -182,116 +213,9 @@ impl SqliteRecordStore {
     }
 }
 
-/// The writer thread: drain, write one transaction, commit, acknowledge; until the queue closes.
-fn run_writer(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
-    let mut batch = Vec::with_capacity(max_batch);
-    while let Some(job) = jobs.blocking_recv() {
-        batch.push(job);
-        while batch.len() < max_batch {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        match write_batch(&mut conn, &batch) {
-            Ok(results) => {
-                for (job, result) in batch.drain(..).zip(results) {
-                    let _ = job.ack.send(result);
-                }
-            }
-            Err(e) if batch.len() > 1 => {
-                tracing::warn!(error = %e, writes = batch.len(), "call-record batch failed; retrying its writes one by one");
-                for job in batch.drain(..) {
-                    match write_batch(&mut conn, std::slice::from_ref(&job)) {
-                        Ok(mut r) => {
-                            let _ = job.ack.send(r.pop().unwrap_or(Ok(())));
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "call-record write failed");
-                            fail_all(vec![job], BACKEND, &e.to_string());
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "call-record write failed");
-                fail_all(std::mem::take(&mut batch), BACKEND, &e.to_string());
-            }
-        }
-    }
-    tracing::debug!("call-record writer stopped");
-}
-
-const INSERT_CALL: &str = "INSERT INTO calls (call_sid, flow_id, flow_version, from_number, to_number, started_at_ms) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (call_sid) DO NOTHING";
-const INSERT_STEP: &str = "INSERT INTO steps (call_sid, seq, at_ms, node, kind, route, speech, confidence, digits, detail) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (call_sid, seq) DO NOTHING";
-const END_CALL: &str = "UPDATE calls SET ended_at_ms = ?2, outcome = ?3, \
-     last_node = (SELECT node FROM steps WHERE call_sid = ?1 ORDER BY seq DESC LIMIT 1) WHERE call_sid = ?1";
-
-/// Writes `jobs` in one transaction. `Err` (nothing committed) for a failure of the whole
-/// batch; per-write logical results (unknown call) in the `Ok` vector.
-fn write_batch(
-    conn: &mut Connection,
-    jobs: &[Job],
-) -> rusqlite::Result<Vec<Result<(), StoreError>>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut results = Vec::with_capacity(jobs.len());
-    {
-        let mut insert_call = tx.prepare_cached(INSERT_CALL)?;
-        let mut insert_step = tx.prepare_cached(INSERT_STEP)?;
-        let mut end_call = tx.prepare_cached(END_CALL)?;
-        for job in jobs {
-            results.push(match &job.op {
-                WriteOp::Started(c) => {
-                    insert_call.execute(params![
-                        c.call_sid,
-                        c.flow_id,
-                        c.flow_version,
-                        c.from,
-                        c.to,
-                        c.started_at_ms
-                    ])?;
-                    Ok(())
-                }
-                WriteOp::Steps(steps) => {
-                    for s in steps {
-                        insert_step.execute(params![
-                            s.call_sid,
-                            s.seq,
-                            s.at_ms,
-                            s.node,
-                            s.kind,
-                            s.route,
-                            s.speech,
-                            s.confidence,
-                            s.digits,
-                            s.detail
-                        ])?;
-                    }
-                    Ok(())
-                }
-                WriteOp::Ended {
-                    call_sid,
-                    outcome,
-                    ended_at_ms,
-                } => {
-                    if end_call.execute(params![call_sid, ended_at_ms, outcome])? == 0 {
-                        Err(StoreError::UnknownCall(call_sid.clone()))
-                    } else {
-                        Ok(())
-                    }
-                }
-            });
-        }
-    }
-    tx.commit()?;
-    Ok(results)
-}
-
 const CALL_COLUMNS: &str = "c.call_sid, c.flow_id, c.flow_version, c.from_number, c.to_number, c.started_at_ms, \
      c.ended_at_ms, c.outcome, \
-     COALESCE(c.last_node, (SELECT s.node FROM steps s WHERE s.call_sid = c.call_sid ORDER BY s.seq DESC LIMIT 1))";
+     COALESCE(c.last_node, (SELECT s.node FROM steps s WHERE s.call_id = c.id ORDER BY s.seq DESC LIMIT 1))";
 
 fn call_from_row(r: &Row<'_>) -> rusqlite::Result<CallRecord> {
     Ok(CallRecord {
@@ -307,18 +231,18 @@ fn call_from_row(r: &Row<'_>) -> rusqlite::Result<CallRecord> {
     })
 }
 
-fn step_from_row(r: &Row<'_>) -> rusqlite::Result<StepRecord> {
+fn step_from_row(call_sid: &str, r: &Row<'_>) -> rusqlite::Result<StepRecord> {
     Ok(StepRecord {
-        call_sid: r.get(0)?,
-        seq: r.get(1)?,
-        at_ms: r.get(2)?,
-        node: r.get(3)?,
-        kind: r.get(4)?,
-        route: r.get(5)?,
-        speech: r.get(6)?,
-        confidence: r.get(7)?,
-        digits: r.get(8)?,
-        detail: r.get(9)?,
+        call_sid: call_sid.to_owned(),
+        seq: r.get(0)?,
+        at_ms: r.get(1)?,
+        node: r.get(2)?,
+        kind: r.get(3)?,
+        route: r.get(4)?,
+        speech: r.get(5)?,
+        confidence: r.get(6)?,
+        digits: r.get(7)?,
+        detail: r.get(8)?,
     })
 }
 
@@ -353,7 +277,8 @@ impl RecordStore for SqliteRecordStore {
         let filter = filter.clone();
         self.read("list_calls", move |conn| {
             let sql = format!(
-                "SELECT {CALL_COLUMNS} FROM calls c WHERE (?1 IS NULL OR c.flow_id = ?1) \
+                "SELECT {CALL_COLUMNS} FROM calls c WHERE c.started_at_ms IS NOT NULL \
+                 AND (?1 IS NULL OR c.flow_id = ?1) \
                  AND (?2 IS NULL OR c.flow_version = ?2) AND (?3 IS NULL OR c.started_at_ms >= ?3) \
                  ORDER BY c.started_at_ms DESC, c.call_sid LIMIT ?4"
             );
@@ -379,16 +304,22 @@ impl RecordStore for SqliteRecordStore {
         let call_sid = call_sid.to_owned();
         self.read("get_call", move |conn| {
             let tx = conn.unchecked_transaction()?;
-            let sql = format!("SELECT {CALL_COLUMNS} FROM calls c WHERE c.call_sid = ?1");
-            let Some(call) = tx.prepare_cached(&sql)?.query_row([&call_sid], call_from_row).optional()? else {
+            let sql = format!(
+                "SELECT {CALL_COLUMNS}, c.id FROM calls c WHERE c.call_sid = ?1 AND c.started_at_ms IS NOT NULL"
+            );
+            let Some((call, id)) = tx
+                .prepare_cached(&sql)?
+                .query_row([&call_sid], |r| Ok((call_from_row(r)?, r.get::<_, i64>(9)?)))
+                .optional()?
+            else {
                 return Ok(None);
             };
             let steps = tx
                 .prepare_cached(
-                    "SELECT call_sid, seq, at_ms, node, kind, route, speech, confidence, digits, detail \
-                     FROM steps WHERE call_sid = ?1 ORDER BY seq",
+                    "SELECT seq, at_ms, node, kind, route, speech, confidence, digits, detail \
+                     FROM steps WHERE call_id = ?1 ORDER BY seq",
                 )?
-                .query_map([&call_sid], step_from_row)?
+                .query_map([id], |r| step_from_row(&call_sid, r))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Some((call, steps)))
         })
@@ -406,11 +337,11 @@ impl RecordStore for SqliteRecordStore {
                 let tx = conn.unchecked_transaction()?;
                 let mut rows = FunnelRows::default();
                 let mut stmt = tx.prepare_cached(
-                    "SELECT s.node, COUNT(DISTINCT s.call_sid), \
+                    "SELECT s.node, COUNT(DISTINCT s.call_id), \
                      SUM(CASE WHEN s.kind = 'retry' THEN 1 ELSE 0 END), \
                      SUM(CASE WHEN s.kind = 'no-input' THEN 1 ELSE 0 END), \
                      SUM(CASE WHEN s.kind = 'no-match' THEN 1 ELSE 0 END) \
-                     FROM calls c JOIN steps s ON s.call_sid = c.call_sid \
+                     FROM calls c JOIN steps s ON s.call_id = c.id \
                      WHERE c.flow_id = ?1 AND (?2 IS NULL OR c.flow_version = ?2) GROUP BY s.node",
                 )?;
                 rows.nodes = stmt

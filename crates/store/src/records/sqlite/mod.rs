@@ -13,11 +13,14 @@
 
 mod backend;
 mod config;
+mod writer;
 
 pub use backend::SqliteRecordStore;
 pub use config::{SqliteConfig, Synchronous};
 
 use crate::records::Migrations;
 
-pub(crate) const MIGRATIONS: Migrations =
-    &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+pub(crate) const MIGRATIONS: Migrations = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_call_ids.sql")),
+];

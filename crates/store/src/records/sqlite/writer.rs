@@ -1,0 +1,293 @@
+//! The SQLite writer thread: drains the queue, writes each batch in one transaction, commits,
+//! acknowledges; plus the checkpointer thread that keeps WAL checkpoints off that path.
+//!
+//! What makes a batch cheap (schema version 2, `migrations/sqlite/0002_call_ids.sql`):
+//! - steps are keyed by `(call_id, seq)`, where `call_id` is the call's small integer rowid,
+//!   handed out in arrival order: the rows of the calls in progress all land at the end of the
+//!   `steps` b-tree, so a commit dirties (and writes to the WAL) a few pages rather than one per
+//!   call. The writer caches SID → id (bounded; cleared whenever a transaction rolls back, since
+//!   it may then hold ids that were never committed).
+//! - the step rows of a batch go in as multi-row `INSERT … VALUES (…),(…)` in chunks of
+//!   [`CHUNKS`] rows (each chunk size one cached prepared statement), not one statement per row.
+//!
+//! This module must not decide durability: that is the connection's `synchronous` pragma, set
+//! once when the store opens.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::LazyLock;
+use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use tokio::sync::mpsc;
+
+use crate::StoreError;
+use crate::records::writer::{Job, WriteOp, fail_all};
+use crate::records::{CallRecord, StepRecord};
+
+use super::backend::BACKEND;
+
+/// Rows per multi-row `INSERT` statement, largest first; a batch is cut greedily into these.
+/// 64 rows × 10 columns = 640 variables, far below SQLite's limit (32766).
+const CHUNKS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
+/// Columns bound per step row.
+const STEP_COLUMNS: usize = 10;
+
+/// Most SID → call id entries the writer remembers; beyond it the cache starts over (a miss
+/// costs one indexed lookup).
+const MAX_CACHED_IDS: usize = 65_536;
+
+/// How often the checkpointer copies the WAL back into the database file.
+pub(super) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// WAL pages after which the writer checkpoints by itself at commit (SQLite's
+/// `wal_autocheckpoint`): a backstop, should the checkpointer fall behind, that bounds the WAL.
+pub(super) const WAL_BACKSTOP_PAGES: u32 = 16_384;
+
+/// The multi-row insert of `n` steps, for each size in [`CHUNKS`].
+static INSERT_STEPS: LazyLock<Vec<(usize, String)>> = LazyLock::new(|| {
+    CHUNKS
+        .iter()
+        .map(|&n| {
+            let row = format!("({})", ["?"; STEP_COLUMNS].join(","));
+            let rows = vec![row.as_str(); n].join(",");
+            (
+                n,
+                format!(
+                    "INSERT INTO steps (call_id, seq, at_ms, node, kind, route, speech, confidence, digits, detail) \
+                     VALUES {rows} ON CONFLICT (call_id, seq) DO NOTHING"
+                ),
+            )
+        })
+        .collect()
+});
+
+/// Starts a call, or fills in the stub left by steps appended before it started; a call
+/// started already is left alone (first write wins). Returns the id if a row was written.
+const START_CALL: &str = "INSERT INTO calls (call_sid, flow_id, flow_version, from_number, to_number, started_at_ms) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+     ON CONFLICT (call_sid) DO UPDATE SET flow_id = excluded.flow_id, flow_version = excluded.flow_version, \
+     from_number = excluded.from_number, to_number = excluded.to_number, started_at_ms = excluded.started_at_ms \
+     WHERE calls.started_at_ms IS NULL RETURNING id";
+const CALL_ID: &str = "SELECT id FROM calls WHERE call_sid = ?1";
+const STUB_CALL: &str = "INSERT INTO calls (call_sid) VALUES (?1)";
+const END_CALL: &str = "UPDATE calls SET ended_at_ms = ?2, outcome = ?3, \
+     last_node = (SELECT node FROM steps WHERE call_id = calls.id ORDER BY seq DESC LIMIT 1) \
+     WHERE call_sid = ?1 AND started_at_ms IS NOT NULL";
+
+/// The write connection and what the writer remembers between batches.
+pub(super) struct Writer {
+    conn: Connection,
+    ids: HashMap<String, i64>,
+}
+
+impl Writer {
+    pub(super) fn new(conn: Connection) -> Self {
+        // Every chunk size plus the single-row statements stay prepared.
+        conn.set_prepared_statement_cache_capacity(CHUNKS.len() + 16);
+        Self {
+            conn,
+            ids: HashMap::new(),
+        }
+    }
+
+    /// Drain, write one transaction, commit, acknowledge; until the queue closes.
+    pub(super) fn run(mut self, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
+        let mut batch = Vec::with_capacity(max_batch);
+        while let Some(job) = jobs.blocking_recv() {
+            batch.push(job);
+            while batch.len() < max_batch {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            match self.write(&batch) {
+                Ok(results) => {
+                    for (job, result) in batch.drain(..).zip(results) {
+                        let _ = job.ack.send(result);
+                    }
+                }
+                Err(e) if batch.len() > 1 => {
+                    tracing::warn!(error = %e, writes = batch.len(), "call-record batch failed; retrying its writes one by one");
+                    for job in batch.drain(..) {
+                        match self.write(std::slice::from_ref(&job)) {
+                            Ok(mut r) => {
+                                let _ = job.ack.send(r.pop().unwrap_or(Ok(())));
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, "call-record write failed");
+                                fail_all(vec![job], BACKEND, &e.to_string());
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "call-record write failed");
+                    fail_all(std::mem::take(&mut batch), BACKEND, &e.to_string());
+                }
+            }
+        }
+        tracing::debug!("call-record writer stopped");
+    }
+
+    /// Writes `jobs` in one transaction. `Err` (nothing committed) for a failure of the whole
+    /// batch; per-write logical results (unknown call) in the `Ok` vector.
+    fn write(&mut self, jobs: &[Job]) -> rusqlite::Result<Vec<Result<(), StoreError>>> {
+        let result = write_batch(&mut self.conn, &mut self.ids, jobs);
+        if result.is_err() {
+            // Rolled back: ids handed out in this transaction no longer exist.
+            self.ids.clear();
+        }
+        result
+    }
+}
+
+fn write_batch(
+    conn: &mut Connection,
+    ids: &mut HashMap<String, i64>,
+    jobs: &[Job],
+) -> rusqlite::Result<Vec<Result<(), StoreError>>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut results = Vec::with_capacity(jobs.len());
+    let mut pending: Vec<(i64, &StepRecord)> = Vec::new();
+    for job in jobs {
+        results.push(match &job.op {
+            WriteOp::Started(c) => {
+                start_call(&tx, ids, c)?;
+                Ok(())
+            }
+            WriteOp::Steps(steps) => {
+                for s in steps {
+                    pending.push((call_id(&tx, ids, &s.call_sid)?, s));
+                }
+                Ok(())
+            }
+            WriteOp::Ended {
+                call_sid,
+                outcome,
+                ended_at_ms,
+            } => {
+                // `last_node` must see the steps queued before this write.
+                insert_steps(&tx, &mut pending)?;
+                let n = tx.prepare_cached(END_CALL)?.execute(params![
+                    call_sid,
+                    ended_at_ms,
+                    outcome
+                ])?;
+                if n == 0 {
+                    Err(StoreError::UnknownCall(call_sid.clone()))
+                } else {
+                    Ok(())
+                }
+            }
+        });
+    }
+    insert_steps(&tx, &mut pending)?;
+    tx.commit()?;
+    Ok(results)
+}
+
+fn remember(ids: &mut HashMap<String, i64>, sid: &str, id: i64) {
+    if ids.len() >= MAX_CACHED_IDS {
+        ids.clear();
+    }
+    ids.insert(sid.to_owned(), id);
+}
+
+fn start_call(
+    tx: &Transaction<'_>,
+    ids: &mut HashMap<String, i64>,
+    c: &CallRecord,
+) -> rusqlite::Result<()> {
+    let written: Option<i64> = tx
+        .prepare_cached(START_CALL)?
+        .query_row(
+            params![
+                c.call_sid,
+                c.flow_id,
+                c.flow_version,
+                c.from,
+                c.to,
+                c.started_at_ms
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = written {
+        remember(ids, &c.call_sid, id);
+    }
+    Ok(())
+}
+
+/// The call's id: cached, looked up, or a new stub row for a call not started yet.
+fn call_id(
+    tx: &Transaction<'_>,
+    ids: &mut HashMap<String, i64>,
+    sid: &str,
+) -> rusqlite::Result<i64> {
+    if let Some(&id) = ids.get(sid) {
+        return Ok(id);
+    }
+    let found: Option<i64> = tx
+        .prepare_cached(CALL_ID)?
+        .query_row([sid], |r| r.get(0))
+        .optional()?;
+    let id = match found {
+        Some(id) => id,
+        None => {
+            tx.prepare_cached(STUB_CALL)?.execute([sid])?;
+            tx.last_insert_rowid()
+        }
+    };
+    remember(ids, sid, id);
+    Ok(id)
+}
+
+/// Inserts `pending` in multi-row statements of [`CHUNKS`] rows, then empties it.
+fn insert_steps(
+    tx: &Transaction<'_>,
+    pending: &mut Vec<(i64, &StepRecord)>,
+) -> rusqlite::Result<()> {
+    let mut rest = pending.as_slice();
+    while !rest.is_empty() {
+        let Some((n, sql)) = INSERT_STEPS.iter().find(|(n, _)| *n <= rest.len()) else {
+            break;
+        };
+        let Some((chunk, tail)) = rest.split_at_checked(*n) else {
+            break;
+        };
+        let mut stmt = tx.prepare_cached(sql)?;
+        let mut i = 0;
+        for (id, s) in chunk {
+            stmt.raw_bind_parameter(i + 1, id)?;
+            stmt.raw_bind_parameter(i + 2, s.seq)?;
+            stmt.raw_bind_parameter(i + 3, s.at_ms)?;
+            stmt.raw_bind_parameter(i + 4, &s.node)?;
+            stmt.raw_bind_parameter(i + 5, &s.kind)?;
+            stmt.raw_bind_parameter(i + 6, &s.route)?;
+            stmt.raw_bind_parameter(i + 7, &s.speech)?;
+            stmt.raw_bind_parameter(i + 8, s.confidence)?;
+            stmt.raw_bind_parameter(i + 9, &s.digits)?;
+            stmt.raw_bind_parameter(i + 10, &s.detail)?;
+            i += STEP_COLUMNS;
+        }
+        stmt.raw_execute()?;
+        rest = tail;
+    }
+    pending.clear();
+    Ok(())
+}
+
+/// The checkpointer thread: every [`CHECKPOINT_INTERVAL`], a passive checkpoint on its own
+/// connection (it never blocks the writer or readers), until `stop` is dropped.
+pub(super) fn run_checkpointer(conn: Connection, stop: std_mpsc::Receiver<()>, path: &Path) {
+    // Any message, or the store dropping its sender, stops the thread.
+    while let Err(std_mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_INTERVAL) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, path = %path.display(), "WAL checkpoint failed; the writer will checkpoint at commit instead");
+        }
+    }
+}
