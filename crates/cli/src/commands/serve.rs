@@ -1,12 +1,21 @@
 //! `hotline serve`: builds the server from flags and runs it until Ctrl-C or SIGTERM.
+//!
+//! When a flow keeps its prompts in S3 (`prompts: s3://…`), the S3 presigner is built from the
+//! environment (`AWS_REGION`, the AWS credential chain, `HOTLINE_S3_*`) before the server, so a
+//! missing region or missing credentials stop the start-up instead of failing the first call.
 
 use super::stores;
 use crate::cli::ServeArgs;
 use anyhow::{Context, bail};
+use hotline_aws::s3::{S3Prompts, S3PromptsConfig};
+use hotline_flow::PromptBase;
+use hotline_server::app::S3Presigner;
 use hotline_server::engine::LostCallPolicy;
-use hotline_server::registry::LoadReport;
+use hotline_server::registry::{self, FlowRegistry, LoadReport};
 use hotline_server::{Server, ServerConfig};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let public_url = args
@@ -37,7 +46,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.error_transfer = args.error_transfer.clone();
     config.prompt_key = args.prompt_key.as_ref().map(|k| k.as_bytes().to_vec());
 
-    let server = match Server::build(&config).await {
+    let s3 = s3_prompts(&config.flows).await?;
+    let server = match Server::build_with_s3(&config, s3).await {
         Ok(s) => s,
         Err(hotline_server::ServerError::Flows(diagnostics)) => {
             eprint!("{diagnostics}");
@@ -79,4 +89,47 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("the server stopped with an error")?;
     eprintln!("hotline serve: stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The S3 presigner, when a flow keeps its prompts in S3; `None` otherwise (invalid flows are
+/// reported by [`Server::build`]).
+async fn s3_prompts(flows: &[PathBuf]) -> anyhow::Result<Option<Arc<dyn S3Presigner>>> {
+    let s3_flows = flows_with_s3_prompts(flows);
+    if s3_flows.is_empty() {
+        return Ok(None);
+    }
+    let needed_by = match s3_flows.as_slice() {
+        [one] => format!("flow `{one}` plays its prompts from S3"),
+        many => format!("flows `{}` play their prompts from S3", many.join("`, `")),
+    };
+    let config = S3PromptsConfig::from_env().with_context(|| needed_by.clone())?;
+    let prompts = S3Prompts::connect(&config)
+        .await
+        .with_context(|| needed_by.clone())?;
+    eprintln!(
+        "S3 prompts: region {}, presigned URLs valid {} s",
+        prompts.region(),
+        prompts.ttl().as_secs()
+    );
+    Ok(Some(Arc::new(prompts)))
+}
+
+/// The ids of the flows whose prompt base is `s3://…` (the flows are loaded once more by the
+/// server; loading is cheap and has no side effects).
+fn flows_with_s3_prompts(flows: &[PathBuf]) -> Vec<String> {
+    let Ok(files) = registry::expand_paths(flows) else {
+        return Vec::new();
+    };
+    let Ok((registry, _)) = FlowRegistry::load(&files) else {
+        return Vec::new();
+    };
+    registry
+        .ids()
+        .into_iter()
+        .filter(|id| {
+            registry
+                .current(id)
+                .is_some_and(|f| matches!(f.prompt_base, PromptBase::S3 { .. }))
+        })
+        .collect()
 }
