@@ -15,14 +15,22 @@
 //! `call_started` for the same call SID. `call_ended` overwrites the outcome (a late status
 //! callback wins).
 //!
-//! # Schema (version 1; `migrations/*/0001_init.sql`)
+//! # Schema (version 2; `migrations/*/0001_init.sql`, `migrations/*/0002_*.sql`)
+//! SQLite (0002 re-keys the steps by a small integer call id, handed out in arrival order, so
+//! the rows of the calls in progress sit together at the end of the table):
 //! ```text
 //! schema_version(version PK, applied_at_ms)
-//! calls(call_sid PK, flow_id, flow_version, from_number, to_number, started_at_ms,
-//!       ended_at_ms NULL, outcome NULL, last_node NULL)      index (flow_id, flow_version, started_at_ms), (started_at_ms)
-//! steps(call_sid, seq, at_ms, node, kind, route NULL, speech NULL, confidence NULL,
-//!       digits NULL, detail NULL, PK (call_sid, seq))
+//! calls(id INTEGER PK, call_sid UNIQUE, flow_id, flow_version, from_number, to_number,
+//!       started_at_ms, ended_at_ms NULL, outcome NULL, last_node NULL)
+//!       index (flow_id, flow_version, started_at_ms), (started_at_ms)
+//!       -- a row with started_at_ms NULL is a stub: steps arrived before call_started;
+//!       -- queries skip it, call_started fills it in
+//! steps(call_id → calls.id, seq, at_ms, node, kind, route NULL, speech NULL,
+//!       confidence NULL, digits NULL, detail NULL, PK (call_id, seq)) WITHOUT ROWID
 //! ```
+//! PostgreSQL keeps version 1's shape (`calls(call_sid PK, …)`, `steps(call_sid, seq, …)`);
+//! 0002 gives `call_sid` the `"C"` collation (bytewise index comparisons).
+//!
 //! Times are milliseconds since the Unix epoch, supplied by the caller (the store never reads a
 //! clock for record data).
 

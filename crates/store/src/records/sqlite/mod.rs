@@ -5,6 +5,11 @@
 //!   memory never grows without bound). The writer takes whatever is queued (up to
 //!   `max_batch`), writes it in **one transaction**, commits, then acknowledges every caller:
 //!   per-request durability with one commit (one WAL fsync under `synchronous=full`) per batch.
+//! - Each batch is cheap: step rows keyed by a small integer call id (cached by the writer)
+//!   and inserted with multi-row statements; see `writer.rs`.
+//! - **Checkpoints** (copying the WAL back into the database file) run on a separate thread
+//!   every 250 ms, never blocking the writer; the writer checkpoints by itself only if the WAL
+//!   passes 16384 pages (a backstop: the WAL stays bounded).
 //! - If a batch fails as a whole, each write in it is retried alone, so one bad write cannot
 //!   fail its neighbours.
 //! - **Reads** run on a small pool of separate read-only connections in `spawn_blocking`; in
