@@ -559,11 +559,13 @@ fn step_records(
                 }
             }
             StepEvent::Entered { node } => (node.as_str(), kind::ENTERED, None, None),
+            // A first attempt is implied by `entered`; only retries are worth a row.
+            StepEvent::Asked { attempt, .. } if *attempt <= 1 => continue,
             StepEvent::Asked { node, attempt } => (
                 node.as_str(),
-                if *attempt > 1 { kind::RETRY } else { "asked" },
+                kind::RETRY,
                 None,
-                (*attempt > 1).then(|| format!("attempt {attempt}")),
+                Some(format!("attempt {attempt}")),
             ),
             StepEvent::Heard {
                 node,
@@ -580,16 +582,10 @@ fn step_records(
                 out.push(step);
                 continue;
             }
-            StepEvent::Matched {
-                node,
-                route,
-                target,
-            } => (
-                node.as_str(),
-                kind::MATCHED,
-                Some(route.as_str()),
-                Some(format!("→ {target}")),
-            ),
+            // The target is the next `entered` row.
+            StepEvent::Matched { node, route, .. } => {
+                (node.as_str(), kind::MATCHED, Some(route.as_str()), None)
+            }
             StepEvent::NoMatch { node, count } => (
                 node.as_str(),
                 kind::NO_MATCH,

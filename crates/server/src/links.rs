@@ -45,9 +45,25 @@ impl ServerLinks {
     }
 }
 
-/// Percent-encodes one path segment.
+/// Percent-encodes one path segment (a space is `%20`: in a path, `+` means a plus sign).
 fn encode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+    // byte_serialize writes a space as `+` and a plus sign as `%2B`, so every `+` is a space.
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode;
+
+    #[test]
+    fn path_segments_encode_spaces_as_percent_20() {
+        assert_eq!(
+            encode("bonjour à tous+1.wav"),
+            "bonjour%20%C3%A0%20tous%2B1.wav"
+        );
+    }
 }
 
 impl Links for LinksAt<'_> {
