@@ -53,19 +53,6 @@ fn encode(segment: &str) -> String {
         .replace('+', "%20")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::encode;
-
-    #[test]
-    fn path_segments_encode_spaces_as_percent_20() {
-        assert_eq!(
-            encode("bonjour à tous+1.wav"),
-            "bonjour%20%C3%A0%20tous%2B1.wav"
-        );
-    }
-}
-
 impl Links for LinksAt<'_> {
     fn action(&self, session: &Session) -> String {
         self.links.step_url(&session.flow_id, session.seq)
@@ -103,5 +90,18 @@ impl Links for LinksAt<'_> {
 
     fn error_transfer(&self, _flow: &Flow) -> Option<String> {
         self.links.error_transfer.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode;
+
+    #[test]
+    fn path_segments_encode_spaces_as_percent_20() {
+        assert_eq!(
+            encode("bonjour à tous+1.wav"),
+            "bonjour%20%C3%A0%20tous%2B1.wav"
+        );
     }
 }
