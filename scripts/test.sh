@@ -3,5 +3,5 @@
 # compiler; test fixtures (audio, TwiML, flows) are committed, so no audio tools are required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh && scripts/install-models.sh
 cargo test --workspace --locked "$@"

@@ -1,0 +1,324 @@
+//! The shared Silero model (runtime + session pool) and the per-call detector.
+//!
+//! Loading (`SileroModel::load`) is the only IO; it runs one inference per session so that a
+//! corrupt or wrong model fails at start-up, not at the first caller's first frame.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use super::{CONTEXT, SileroConfig, WINDOW};
+use crate::reframe::Reframer;
+use crate::{SAMPLE_RATE, Vad, VadError};
+
+const INPUT_LEN: usize = CONTEXT + WINDOW;
+const STATE_LEN: usize = 2 * 128;
+const INPUT_NAMES: [&str; 3] = ["input", "state", "sr"];
+const OUTPUT_NAMES: [&str; 2] = ["output", "stateN"];
+
+/// The process-wide ONNX Runtime: `load-dynamic` can load one library per process.
+static RUNTIME: Mutex<Option<(PathBuf, Environment)>> = Mutex::new(None);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Loads (once) the ONNX Runtime library at `path` and returns the process environment.
+fn runtime(path: &Path) -> Result<Environment, VadError> {
+    let wanted = path.canonicalize().map_err(|_| VadError::MissingFile {
+        what: "ONNX Runtime library",
+        path: path.to_path_buf(),
+    })?;
+    let mut slot = lock(&RUNTIME);
+    if let Some((loaded, env)) = slot.as_ref() {
+        if *loaded == wanted {
+            return Ok(env.clone());
+        }
+        return Err(VadError::Runtime {
+            path: path.to_path_buf(),
+            message: format!(
+                "this process already loaded ONNX Runtime from {}; use the same `runtime` path in every config",
+                loaded.display()
+            ),
+        });
+    }
+    let runtime_error = |message: String| VadError::Runtime {
+        path: path.to_path_buf(),
+        message,
+    };
+    let env = ort::init_from(&wanted)
+        .map_err(|e| runtime_error(e.to_string()))?
+        .with_name("hotline-vad")
+        .build()
+        .map_err(|e| runtime_error(e.to_string()))?;
+    *slot = Some((wanted, env.clone()));
+    Ok(env)
+}
+
+/// One pooled session.
+struct Slot {
+    session: Session,
+}
+
+/// Sessions shared by every call, plus where the model came from.
+struct Pool {
+    slots: Vec<Mutex<Slot>>,
+    next: AtomicUsize,
+    model_path: PathBuf,
+}
+
+/// Silero VAD v6 loaded once and shared by all calls (cheap to clone).
+#[derive(Clone)]
+pub struct SileroModel {
+    pool: Arc<Pool>,
+}
+
+impl fmt::Debug for SileroModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SileroModel")
+            .field("model", &self.pool.model_path)
+            .field("sessions", &self.pool.slots.len())
+            .finish()
+    }
+}
+
+impl SileroModel {
+    /// Loads ONNX Runtime and the model into `config.session_count()` sessions, and checks
+    /// each with one inference.
+    ///
+    /// # Errors
+    /// [`VadError::MissingFile`] (with the install command) when a file is absent,
+    /// [`VadError::Runtime`] when the library does not load, [`VadError::Model`] when the model
+    /// is corrupt or lacks Silero's inputs and outputs.
+    pub fn load(config: &SileroConfig) -> Result<Self, VadError> {
+        config.validate()?;
+        let model_path = config.model_path();
+        if !model_path.is_file() {
+            return Err(VadError::MissingFile {
+                what: "Silero VAD model",
+                path: model_path,
+            });
+        }
+        let runtime_path = config.runtime_path();
+        if !runtime_path.is_file() {
+            return Err(VadError::MissingFile {
+                what: "ONNX Runtime library",
+                path: runtime_path,
+            });
+        }
+        let env = runtime(&runtime_path)?;
+        let model_error = |message: String| VadError::Model {
+            path: model_path.clone(),
+            message,
+        };
+        let mut slots = Vec::new();
+        for _ in 0..config.session_count() {
+            let session = Session::builder(&env)
+                .map_err(|e| model_error(e.to_string()))?
+                .with_intra_threads(1)
+                .map_err(|e| model_error(e.to_string()))?
+                .with_inter_threads(1)
+                .map_err(|e| model_error(e.to_string()))?
+                // Optimisation level: ORT's default (all). rc.15's `Level3` maps to a value
+                // that ONNX Runtime 1.22 rejects ("graph_optimization_level is not valid").
+                .commit_from_file(&model_path)
+                .map_err(|e| model_error(e.to_string()))?;
+            check_signature(&session).map_err(model_error)?;
+            let mut slot = Slot { session };
+            let mut state = [0f32; STATE_LEN];
+            let p = run(&mut slot, &[0f32; INPUT_LEN], &mut state).map_err(model_error)?;
+            if !(0.0..=1.0).contains(&p) {
+                return Err(model_error(format!(
+                    "probability {p} on silence is not in [0, 1]"
+                )));
+            }
+            slots.push(Mutex::new(slot));
+        }
+        tracing::debug!(model = %model_path.display(), sessions = slots.len(), "silero vad loaded");
+        Ok(Self {
+            pool: Arc::new(Pool {
+                slots,
+                next: AtomicUsize::new(0),
+                model_path,
+            }),
+        })
+    }
+
+    /// Sessions in the pool.
+    #[must_use]
+    pub fn sessions(&self) -> usize {
+        self.pool.slots.len()
+    }
+
+    /// One model step on a free pooled session: `input` is 32 context + 256 new samples
+    /// scaled to [-1, 1]; `state` is read and replaced.
+    fn infer(&self, input: &[f32; INPUT_LEN], state: &mut [f32; STATE_LEN]) -> Result<f32, String> {
+        let slots = &self.pool.slots;
+        let start = self.pool.next.fetch_add(1, Ordering::Relaxed);
+        let n = slots.len().max(1);
+        let mut guard = None;
+        for i in 0..n {
+            if let Some(Ok(g)) = slots.get((start + i) % n).map(Mutex::try_lock) {
+                guard = Some(g);
+                break;
+            }
+        }
+        let mut guard = match guard {
+            Some(g) => g,
+            None => match slots.get(start % n) {
+                Some(m) => lock(m),
+                None => return Err("empty session pool".into()),
+            },
+        };
+        run(&mut guard, input, state)
+    }
+}
+
+/// Checks that the model has Silero's named inputs and outputs.
+fn check_signature(session: &Session) -> Result<(), String> {
+    let inputs: Vec<&str> = session.inputs().iter().map(|o| o.name()).collect();
+    let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+    for name in INPUT_NAMES {
+        if !inputs.contains(&name) {
+            return Err(format!(
+                "not a Silero VAD v6 model: no input `{name}` (inputs: {inputs:?})"
+            ));
+        }
+    }
+    for name in OUTPUT_NAMES {
+        if !outputs.contains(&name) {
+            return Err(format!(
+                "not a Silero VAD v6 model: no output `{name}` (outputs: {outputs:?})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the model once, binding inputs by name.
+fn run(
+    slot: &mut Slot,
+    input: &[f32; INPUT_LEN],
+    state: &mut [f32; STATE_LEN],
+) -> Result<f32, String> {
+    let sr = [i64::from(SAMPLE_RATE)];
+    let input_t =
+        TensorRef::from_array_view(([1usize, INPUT_LEN], &input[..])).map_err(|e| e.to_string())?;
+    let state_t =
+        TensorRef::from_array_view(([2usize, 1, 128], &state[..])).map_err(|e| e.to_string())?;
+    let sr_t = TensorRef::from_array_view(((), &sr[..])).map_err(|e| e.to_string())?;
+    let outputs = slot
+        .session
+        .run(ort::inputs!["input" => input_t, "state" => state_t, "sr" => sr_t])
+        .map_err(|e| e.to_string())?;
+    let probability = outputs
+        .get("output")
+        .ok_or("no `output`")?
+        .try_extract_tensor::<f32>()
+        .map_err(|e| e.to_string())?
+        .1
+        .first()
+        .copied()
+        .ok_or("empty `output`")?;
+    let (_, next) = outputs
+        .get("stateN")
+        .ok_or("no `stateN`")?
+        .try_extract_tensor::<f32>()
+        .map_err(|e| e.to_string())?;
+    if next.len() != STATE_LEN {
+        return Err(format!(
+            "`stateN` has {} values, expected {STATE_LEN}",
+            next.len()
+        ));
+    }
+    state.copy_from_slice(next);
+    Ok(probability)
+}
+
+/// Per-call Silero detector: recurrent state, context and window buffer; the model is shared.
+pub struct SileroVad {
+    model: SileroModel,
+    frames: Reframer<WINDOW>,
+    input: [f32; INPUT_LEN],
+    state: [f32; STATE_LEN],
+    last: f32,
+    errors: u64,
+}
+
+impl fmt::Debug for SileroVad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SileroVad")
+            .field("last", &self.last)
+            .field("errors", &self.errors)
+            .finish()
+    }
+}
+
+impl SileroVad {
+    /// A detector for one call, sharing `model`'s sessions.
+    #[must_use]
+    pub fn new(model: SileroModel) -> Self {
+        Self {
+            model,
+            frames: Reframer::new(),
+            input: [0.0; INPUT_LEN],
+            state: [0.0; STATE_LEN],
+            last: 0.0,
+            errors: 0,
+        }
+    }
+
+    /// Inference failures so far (each leaves the previous probability in place).
+    #[must_use]
+    pub fn errors(&self) -> u64 {
+        self.errors
+    }
+}
+
+impl Vad for SileroVad {
+    fn process(&mut self, frame: &[i16]) -> f32 {
+        let Self {
+            model,
+            frames,
+            input,
+            state,
+            last,
+            errors,
+        } = self;
+        frames.push(frame, |window| {
+            // input = [previous context (32) | window (256)]
+            input.copy_within(WINDOW.., 0);
+            if let Some(dst) = input.get_mut(CONTEXT..) {
+                for (d, &s) in dst.iter_mut().zip(window.iter()) {
+                    *d = f32::from(s) / 32_768.0;
+                }
+            }
+            match model.infer(input, state) {
+                Ok(p) => *last = p,
+                Err(message) => {
+                    if *errors == 0 {
+                        tracing::warn!(%message, "silero vad inference failed; keeping the last probability");
+                    }
+                    *errors += 1;
+                }
+            }
+        });
+        *last
+    }
+
+    fn reset(&mut self) {
+        self.frames.reset();
+        self.input = [0.0; INPUT_LEN];
+        self.state = [0.0; STATE_LEN];
+        self.last = 0.0;
+    }
+
+    fn name(&self) -> &'static str {
+        super::NAME
+    }
+}
