@@ -70,7 +70,9 @@ pub(crate) enum Command {
 /// Where call records are kept (shared by serve, calls and report).
 #[derive(Debug, Args, Clone)]
 pub(crate) struct RecordsArg {
-    /// Call records: a SQLite file (`sqlite:PATH` or `PATH.db`) or `postgres://…`.
+    /// Call records: a SQLite file (`sqlite:PATH` or `PATH.db`; `?synchronous=normal` trades
+    /// power-loss durability of the last commits for speed, the default `full` does not) or
+    /// `postgres://…`.
     #[arg(
         long,
         env = "HOTLINE_RECORDS",
