@@ -1,0 +1,98 @@
+#![allow(clippy::unwrap_used)]
+//! Per-frame cost of the whole inbound media pipeline: one 20 ms Twilio `media` message (JSON
+//! text) → decode → base64 → μ-law → VAD → endpointer (→ barge-in, DTMF and turn checks), as a
+//! [`StreamSession`] does it for every frame of every call. The VAD is a trivial energy VAD so
+//! that the figure is the pipeline's own overhead; the real VADs (`hotline-vad`) add their own
+//! per-frame cost on top.
+//!
+//! Run: `cargo bench -p hotline-voice --bench pipeline -- --warm-up-time 1 --measurement-time 3`.
+//! This bench must not do I/O.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use hotline_twilio::stream::encode_payload;
+use hotline_voice::{Pipeline, PipelineConfig, SessionConfig, StreamSession, Vad};
+
+/// Mean-square energy against a fixed threshold: about the cheapest VAD there is.
+struct Energy;
+
+impl Vad for Energy {
+    fn process(&mut self, frame: &[i16]) -> f32 {
+        let e: i64 = frame.iter().map(|&s| i64::from(s) * i64::from(s)).sum();
+        let ms = e / frame.len().max(1) as i64;
+        if ms > 500 * 500 { 0.9 } else { 0.1 }
+    }
+    fn reset(&mut self) {}
+    fn name(&self) -> &'static str {
+        "energy"
+    }
+}
+
+/// 2 s of "speech" then 2 s of silence, as 20 ms frames of μ-law, so the endpointer goes
+/// through every state during the run (starts, utterances, ends).
+fn frames() -> Vec<Vec<u8>> {
+    (0..200)
+        .map(|i| {
+            let loud = i < 100;
+            (0..160)
+                .map(|j| {
+                    let x = ((i * 160 + j) as f32 * 0.07).sin();
+                    hotline_audio::linear_to_ulaw((x * if loud { 8000.0 } else { 50.0 }) as i16)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn messages() -> Vec<String> {
+    frames()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            format!(
+                r#"{{"event":"media","sequenceNumber":"{}","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","media":{{"track":"inbound","chunk":"{}","timestamp":"{}","payload":"{}"}}}}"#,
+                i + 2,
+                i + 1,
+                i * 20,
+                encode_payload(f)
+            )
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("voice");
+    group.throughput(Throughput::Elements(1));
+
+    let texts = messages();
+    let mut session = StreamSession::new(SessionConfig::default(), Box::new(Energy)).unwrap();
+    session.handle_text(r#"{"event":"start","sequenceNumber":"1","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","start":{"callSid":"CA1"}}"#);
+    let mut i = 0;
+    group.bench_function("session_frame_energy", |b| {
+        b.iter(|| {
+            session.handle_text(black_box(&texts[i % texts.len()]));
+            i += 1;
+            while let Some(e) = session.poll_event() {
+                black_box(e);
+            }
+        });
+    });
+
+    let raw = frames();
+    let mut pipeline = Pipeline::new(PipelineConfig::default(), Box::new(Energy)).unwrap();
+    let mut j = 0;
+    group.bench_function("pipeline_frame_energy", |b| {
+        b.iter(|| {
+            pipeline.handle_media(black_box(&raw[j % raw.len()]), None);
+            j += 1;
+            while let Some(e) = pipeline.poll_event() {
+                black_box(e);
+            }
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
