@@ -1,9 +1,10 @@
 #![allow(clippy::unwrap_used)]
 //! Per-frame cost of the whole inbound media pipeline: one 20 ms Twilio `media` message (JSON
 //! text) → decode → base64 → μ-law → VAD → endpointer (→ barge-in, DTMF and turn checks), as a
-//! [`StreamSession`] does it for every frame of every call. The VAD is a trivial energy VAD so
-//! that the figure is the pipeline's own overhead; the real VADs (`hotline-vad`) add their own
-//! per-frame cost on top.
+//! [`StreamSession`] does it for every frame of every call. `*_energy` uses a trivial energy
+//! VAD, so its figure is the pipeline's own overhead; `session_frame_webrtc` and
+//! `session_frame_silero` use the real detectors from `hotline-vad` (Silero needs the models
+//! from `scripts/install-models.sh`, in `models/` or `$HOTLINE_MODELS_DIR`; skipped without).
 //!
 //! Run: `cargo bench -p hotline-voice --bench pipeline -- --warm-up-time 1 --measurement-time 3`.
 //! This bench must not do I/O.
@@ -12,6 +13,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hotline_twilio::stream::encode_payload;
+use hotline_vad::VadConfig;
+use hotline_vad::silero::{MODELS_DIR_ENV, SileroConfig};
 use hotline_voice::{Pipeline, PipelineConfig, SessionConfig, StreamSession, Vad};
 
 /// Mean-square energy against a fixed threshold: about the cheapest VAD there is.
@@ -61,15 +64,17 @@ fn messages() -> Vec<String> {
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
-    let mut group = c.benchmark_group("voice");
-    group.throughput(Throughput::Elements(1));
-
-    let texts = messages();
-    let mut session = StreamSession::new(SessionConfig::default(), Box::new(Energy)).unwrap();
+/// Benchmarks the whole session path, one `media` text per iteration.
+fn session_frame(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    vad: Box<dyn Vad>,
+    texts: &[String],
+) {
+    let mut session = StreamSession::new(SessionConfig::default(), vad).unwrap();
     session.handle_text(r#"{"event":"start","sequenceNumber":"1","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","start":{"callSid":"CA1"}}"#);
     let mut i = 0;
-    group.bench_function("session_frame_energy", |b| {
+    group.bench_function(name, |b| {
         b.iter(|| {
             session.handle_text(black_box(&texts[i % texts.len()]));
             i += 1;
@@ -78,6 +83,24 @@ fn bench(c: &mut Criterion) {
             }
         });
     });
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("voice");
+    group.throughput(Throughput::Elements(1));
+
+    let texts = messages();
+    session_frame(&mut group, "session_frame_energy", Box::new(Energy), &texts);
+    let webrtc = VadConfig::Webrtc(Default::default()).build().unwrap();
+    session_frame(&mut group, "session_frame_webrtc", webrtc.create(), &texts);
+    let models = std::env::var_os(MODELS_DIR_ENV).map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"),
+        std::path::PathBuf::from,
+    );
+    match VadConfig::Silero(SileroConfig::in_dir(models)).build() {
+        Ok(silero) => session_frame(&mut group, "session_frame_silero", silero.create(), &texts),
+        Err(e) => eprintln!("session_frame_silero skipped: {e}"),
+    }
 
     let raw = frames();
     let mut pipeline = Pipeline::new(PipelineConfig::default(), Box::new(Energy)).unwrap();

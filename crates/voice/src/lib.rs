@@ -40,10 +40,9 @@
 pub mod endpoint;
 pub mod pipeline;
 pub mod stream;
-mod vad_stub;
 
 pub use endpoint::{ConfigError, EndReason, EndpointConfig, Endpointer, SpeechState};
+/// The VAD interface (from `hotline-vad`): a speech probability per 20 ms frame.
+pub use hotline_vad::Vad;
 pub use pipeline::{DigitsEnd, DtmfConfig, Event, Pipeline, PipelineConfig, PipelineStats};
 pub use stream::{SessionConfig, SessionEvent, SessionStats, StreamInfo, StreamSession};
-// TODO(vad): `pub use hotline_vad::Vad;` once crates/vad is committed.
-pub use vad_stub::Vad;

@@ -184,3 +184,41 @@ fn a_short_yes_over_the_prompt_is_a_backchannel_with_a_long_barge_in_minimum() {
     assert_eq!(s.pipeline().stats().backchannels, 1);
     assert!(s.pipeline().is_bot_speaking());
 }
+
+#[test]
+fn the_real_webrtc_vad_finds_the_sentence_too() {
+    let clip = fixture_ulaw("account_8k_ulaw.wav");
+    let (first, last) = speech_span(&clip);
+    let mut seed = 9;
+    let mut audio = noise(1000, &mut seed);
+    audio.extend(&clip);
+    audio.extend(noise(1500, &mut seed));
+    let vad = hotline_vad::VadConfig::Webrtc(Default::default())
+        .build()
+        .unwrap()
+        .create();
+    let mut s = StreamSession::new(SessionConfig::default(), vad).unwrap();
+    s.handle_text(&format!(
+        r#"{{"event":"start","sequenceNumber":"1","streamSid":"{SID}","start":{{"callSid":"CA1"}}}}"#
+    ));
+    for chunk in audio.chunks(160) {
+        s.handle_text(&format!(
+            r#"{{"event":"media","sequenceNumber":"2","streamSid":"{SID}","media":{{"payload":"{}"}}}}"#,
+            encode_payload(chunk)
+        ));
+    }
+    let spans: Vec<_> = std::iter::from_fn(|| s.poll_event())
+        .filter_map(|e| match e {
+            SessionEvent::Voice(Event::Utterance {
+                started_ms,
+                ended_ms,
+                ..
+            }) => Some((started_ms, ended_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let (started, ended) = spans[0];
+    assert!(started.abs_diff(1000 + first) <= 200, "{started} vs {}", 1000 + first);
+    assert!(ended.abs_diff(1000 + last) <= 300, "{ended} vs {}", 1000 + last);
+}
