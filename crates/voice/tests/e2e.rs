@@ -219,6 +219,14 @@ fn the_real_webrtc_vad_finds_the_sentence_too() {
         .collect();
     assert_eq!(spans.len(), 1, "{spans:?}");
     let (started, ended) = spans[0];
-    assert!(started.abs_diff(1000 + first) <= 200, "{started} vs {}", 1000 + first);
-    assert!(ended.abs_diff(1000 + last) <= 300, "{ended} vs {}", 1000 + last);
+    assert!(
+        started.abs_diff(1000 + first) <= 200,
+        "{started} vs {}",
+        1000 + first
+    );
+    assert!(
+        ended.abs_diff(1000 + last) <= 300,
+        "{ended} vs {}",
+        1000 + last
+    );
 }
