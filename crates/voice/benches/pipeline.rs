@@ -6,6 +6,12 @@
 //! `session_frame_silero` use the real detectors from `hotline-vad` (Silero needs the models
 //! from `scripts/install-models.sh`, in `models/` or `$HOTLINE_MODELS_DIR`; skipped without).
 //!
+//! Measured on the shared 2-core dev machine (busy), per 20 ms frame: pipeline alone (μ-law →
+//! energy VAD → endpointer) 159 ns; whole session path with the energy VAD 1.03 µs, with WebRTC
+//! 2.27 µs, with Silero 61 µs (one stream). At 50 frames/s a call costs about 0.11 ms of CPU per
+//! second with WebRTC and 3.1 ms with Silero: roughly 8,000 and 300 streams per core before
+//! networking.
+//!
 //! Run: `cargo bench -p hotline-voice --bench pipeline -- --warm-up-time 1 --measurement-time 3`.
 //! This bench must not do I/O.
 
