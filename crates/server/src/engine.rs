@@ -195,40 +195,17 @@ impl Engine {
                 return apology(&flow.default_language, None);
             }
         };
-        let records = async {
-            self.records.call_started(record).await?;
-            self.records.append_all(steps).await?;
-            if let Some(outcome) = &ended {
-                self.records
-                    .call_ended(call_sid, outcome, now_ms_i64())
-                    .await?;
-            }
-            Ok::<(), hotline_store::StoreError>(())
-        };
-        let session_write = self
-            .sessions
-            .compare_and_put(call_sid, None, &bytes, self.session_ttl);
-        let (records, session_write) = tokio::join!(records, session_write);
-        if let Err(e) = records {
-            tracing::error!(error = %e, "cannot record a call's steps");
-            return apology(&flow.default_language, None);
-        }
-        match session_write {
-            Ok(CasOutcome::Stored { .. }) => Answer { xml },
-            Ok(CasOutcome::Conflict { .. }) => {
-                // A concurrent retry of this voice webhook won: answer what it answered.
-                match self.sessions.get(call_sid).await {
-                    Ok(Some(s)) => Stored::decode(&s.bytes)
-                        .map(|st| Answer { xml: st.last })
-                        .unwrap_or(Answer { xml }),
-                    _ => Answer { xml },
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot store a session");
-                apology(&flow.default_language, None)
-            }
-        }
+        self.persist(
+            call_sid,
+            Some(record),
+            steps,
+            ended,
+            None,
+            &bytes,
+            xml,
+            &flow.default_language,
+        )
+        .await
     }
 
     /// A callback for a call in progress (`<Gather>`, `<Dial>`, `<Record>` actions).
@@ -257,7 +234,10 @@ impl Engine {
             Some(SeqCheck::Current) => {}
             Some(SeqCheck::Retry) => return Answer { xml: stored.last },
             _ => {
-                tracing::info!(call = call_sid, "stale callback answered with a redirect");
+                tracing::info!(
+                    call = call_sid,
+                    "stale callback: answered with the call's current prompt"
+                );
                 // Put the caller back where the call actually is.
                 return Answer { xml: stored.last };
             }
@@ -283,7 +263,40 @@ impl Engine {
             Ok(b) => b,
             Err(_) => return apology(&stored.session.language, None),
         };
+        let language = stored.session.language.clone();
+        self.persist(
+            call_sid,
+            None,
+            steps,
+            ended,
+            Some(loaded.version),
+            &bytes,
+            xml,
+            &language,
+        )
+        .await
+    }
+
+    /// Makes a turn durable, then answers it: the call's records (its start, its steps, its end)
+    /// and its new session are written concurrently, and the TwiML is returned only once both
+    /// are. A session written meanwhile by a concurrent duplicate of this webhook wins: its
+    /// answer is returned instead, so Twilio sees one consistent call.
+    #[allow(clippy::too_many_arguments)]
+    async fn persist(
+        &self,
+        call_sid: &str,
+        started: Option<CallRecord>,
+        steps: Vec<StepRecord>,
+        ended: Option<String>,
+        expected_version: Option<u64>,
+        session_bytes: &[u8],
+        xml: String,
+        language: &str,
+    ) -> Answer {
         let records = async {
+            if let Some(record) = started {
+                self.records.call_started(record).await?;
+            }
             self.records.append_all(steps).await?;
             if let Some(outcome) = &ended {
                 self.records
@@ -292,18 +305,20 @@ impl Engine {
             }
             Ok::<(), hotline_store::StoreError>(())
         };
-        let write =
-            self.sessions
-                .compare_and_put(call_sid, Some(loaded.version), &bytes, self.session_ttl);
+        let write = self.sessions.compare_and_put(
+            call_sid,
+            expected_version,
+            session_bytes,
+            self.session_ttl,
+        );
         let (records, write) = tokio::join!(records, write);
         if let Err(e) = records {
             tracing::error!(error = %e, "cannot record a call's steps");
-            return apology(&stored.session.language, None);
+            return apology(language, None);
         }
         match write {
             Ok(CasOutcome::Stored { .. }) => Answer { xml },
             Ok(CasOutcome::Conflict { .. }) => match self.sessions.get(call_sid).await {
-                // A concurrent duplicate won the race; answer what the call now expects.
                 Ok(Some(s)) => Stored::decode(&s.bytes)
                     .map(|st| Answer { xml: st.last })
                     .unwrap_or(Answer { xml }),
@@ -311,7 +326,7 @@ impl Engine {
             },
             Err(e) => {
                 tracing::error!(error = %e, "cannot store a session");
-                apology(&stored.session.language, None)
+                apology(language, None)
             }
         }
     }
