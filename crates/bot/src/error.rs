@@ -20,8 +20,8 @@ pub enum EngineError {
     #[error("the engine is unavailable: {0}")]
     Unavailable(String),
     /// The configuration is wrong (bad bot or alias id, locale, missing credentials, access
-    /// denied). Check the bot configuration and the IAM policy (`lex:RecognizeUtterance`,
-    /// `lex:RecognizeText`). Not retryable.
+    /// denied). Check the bot configuration and the IAM policy (Lex: `lex:RecognizeUtterance`
+    /// on the bot alias). Not retryable.
     #[error("engine configuration: {0}")]
     Configuration(String),
     /// The engine answered something this code cannot read. Check for an SDK or API version
