@@ -7,15 +7,20 @@
 //! | `POST/GET /flows/{flow}/step?seq=N` | `<Gather>`/`<Dial>`/`<Record>` actions |
 //! | `POST /status` | Twilio's call status callback (ends records and sessions) |
 //! | `GET/HEAD /prompts/{flow}/{path}?exp&sig` | signed prompt audio |
+//! | `POST/GET /bots/{bot}/voice` | a call's voice webhook for a voice bot: greeting and media stream |
+//! | `GET /streams/{bot}` | the bot's Media Streams WebSocket (signature checked before the upgrade) |
 //! | `GET /healthz` | liveness, with the flows served |
 //!
 //! Every Twilio route checks `X-Twilio-Signature` against the public URL (unless disabled at
 //! start-up); a request that fails gets 403 and nothing is recorded. Bodies over 64 KiB get 413.
 
+use crate::bots::Bots;
 use crate::engine::{Engine, Params};
 use crate::prompts::{RangeRequest, content_type, parse_range, safe_join};
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -53,6 +58,8 @@ pub struct AppState {
     pub default_flow: Option<String>,
     /// For prompts kept in S3.
     pub s3: Option<Arc<dyn S3Presigner>>,
+    /// Voice bots and their conversations.
+    pub bots: Arc<Bots>,
 }
 
 /// The router, with state.
@@ -63,6 +70,8 @@ pub fn app(state: AppState) -> Router {
         .route("/flows/{flow}/step", any(step))
         .route("/status", any(status))
         .route("/prompts/{flow}/{*path}", get(prompt).head(prompt))
+        .route("/bots/{bot}/voice", any(bot_voice))
+        .route("/streams/{bot}", get(bot_stream))
         .route("/healthz", get(health))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -203,9 +212,60 @@ async fn status(
     }
 }
 
+async fn bot_voice(
+    State(state): State<AppState>,
+    Path(bot): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match twilio_params(&state, &method, &uri, &headers, &body) {
+        Ok(params) => twiml(state.bots.entry(&bot, params.get("CallSid")).await),
+        Err(r) => r.into_response(),
+    }
+}
+
+/// The bot's media stream: the upgrade's signature is checked over the `wss://` URL first.
+async fn bot_stream(
+    State(state): State<AppState>,
+    Path(bot): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    if let Some(v) = &state.validator {
+        let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let url = state.public.websocket_url(path_and_query);
+        let signature = headers.get("X-Twilio-Signature").map(|v| v.as_bytes());
+        if let Err(e) = v.validate_websocket(&url, signature) {
+            tracing::warn!(url = %url, error = %e, "rejected a media stream with a bad Twilio signature");
+            return Rejected::BadSignature.into_response();
+        }
+    }
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let bots = state.bots.clone();
+    let found = bots.get(&bot);
+    ws.on_upgrade(move |socket| async move {
+        use futures_util::StreamExt;
+        let (tx, rx) = socket.split();
+        match found {
+            Some(found) => crate::voice::drive(bots, found, tx, rx).await,
+            None => {
+                tracing::warn!("a media stream for an unknown bot; closing it");
+                crate::voice::close_unknown(tx).await;
+            }
+        }
+    })
+}
+
 async fn health(State(state): State<AppState>) -> Response {
     let flows = state.engine.flows.ids();
-    axum::Json(serde_json::json!({ "status": "ok", "flows": flows })).into_response()
+    let bots = state.bots.names();
+    axum::Json(serde_json::json!({ "status": "ok", "flows": flows, "bots": bots })).into_response()
 }
 
 async fn prompt(

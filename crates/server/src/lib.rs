@@ -8,12 +8,15 @@
 //! edge: HTTP, signatures, stores, prompt files.
 
 pub mod app;
+pub mod bots;
 pub mod engine;
 pub mod links;
 pub mod prompts;
 pub mod registry;
+pub mod voice;
 
 use app::{AppState, S3Presigner};
+use bots::{BotConfig, Bots, EngineBuilder};
 use engine::{Engine, LostCallPolicy};
 use hotline_store::{RecordStoreConfig, SessionStoreConfig};
 use hotline_twilio::signature::{PublicBase, Validator};
@@ -56,6 +59,14 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     /// How often flow files are checked for changes (`None`: never).
     pub reload_every: Option<Duration>,
+    /// Voice bots (`/bots/{name}/voice`).
+    pub bots: Vec<BotConfig>,
+    /// Twilio's REST API origin, for live call updates (tests point it at the emulator).
+    pub twilio_api_base: String,
+    /// The account SID (`AC…`), for live call updates; required when bots are configured.
+    pub account_sid: Option<String>,
+    /// Most engine turns in flight over all calls.
+    pub max_concurrent_turns: usize,
 }
 
 impl ServerConfig {
@@ -79,6 +90,10 @@ impl ServerConfig {
             prompt_ttl: Duration::from_secs(3600),
             session_ttl: Duration::from_secs(4 * 3600),
             reload_every: Some(Duration::from_millis(500)),
+            bots: Vec::new(),
+            twilio_api_base: hotline_twilio::rest::DEFAULT_API_BASE.to_owned(),
+            account_sid: None,
+            max_concurrent_turns: bots::DEFAULT_MAX_CONCURRENT_TURNS,
         }
     }
 }
@@ -108,13 +123,23 @@ pub struct Server {
 impl Server {
     /// Validates the configuration, loads the flows and opens the stores.
     pub async fn build(config: &ServerConfig) -> Result<Server, ServerError> {
-        Server::build_with_s3(config, None).await
+        Server::build_with(config, None, None).await
     }
 
     /// Like [`Server::build`], with an S3 presigner for prompts kept in S3.
     pub async fn build_with_s3(
         config: &ServerConfig,
         s3: Option<Arc<dyn S3Presigner>>,
+    ) -> Result<Server, ServerError> {
+        Server::build_with(config, s3, None).await
+    }
+
+    /// Like [`Server::build`], with an S3 presigner for prompts kept in S3 and a builder for
+    /// engines this crate cannot build (Lex, from `hotline-aws`).
+    pub async fn build_with(
+        config: &ServerConfig,
+        s3: Option<Arc<dyn S3Presigner>>,
+        engines: Option<&dyn EngineBuilder>,
     ) -> Result<Server, ServerError> {
         let public = PublicBase::parse(&config.public_url).map_err(|e| {
             ServerError::Config(format!(
@@ -182,6 +207,26 @@ impl Server {
             session_ttl: config.session_ttl,
             lost_call: config.lost_call.clone(),
         };
+        let rest = match (&config.account_sid, &config.auth_token) {
+            (Some(sid), Some(token)) if !config.bots.is_empty() => {
+                let mut rc = hotline_twilio::rest::RestConfig::new(sid.clone(), token.clone());
+                rc.api_base = config.twilio_api_base.clone();
+                Some(
+                    hotline_twilio::rest::RestClient::new(rc)
+                        .map_err(|e| ServerError::Config(format!("Twilio REST client: {e}")))?,
+                )
+            }
+            _ => None,
+        };
+        let bots = Bots::build(
+            &config.bots,
+            engines,
+            rest,
+            config.max_concurrent_turns,
+            public.clone(),
+        )
+        .await
+        .map_err(ServerError::Config)?;
         let state = AppState {
             engine: Arc::new(engine),
             validator,
@@ -189,6 +234,7 @@ impl Server {
             numbers: Arc::new(config.numbers.iter().cloned().collect::<HashMap<_, _>>()),
             default_flow,
             s3,
+            bots: Arc::new(bots),
         };
         Ok(Server {
             state,
@@ -211,6 +257,11 @@ impl Server {
     /// The router.
     pub fn app(&self) -> axum::Router {
         app::app(self.state.clone())
+    }
+
+    /// The voice bots and their conversations.
+    pub fn bots(&self) -> &Arc<Bots> {
+        &self.state.bots
     }
 
     /// Whether signatures are checked.

@@ -1,0 +1,525 @@
+//! Voice bots: configuration, the per-call conversation state shared by the entry webhook and
+//! the media-stream driver, engine turns, and the TwiML each reply becomes.
+//!
+//! A bot is a conversational [`Engine`] (Lex, or the scripted fake) behind a Twilio media
+//! stream. The call reaches `POST /bots/{bot}/voice` ([`Bots::entry`]): the engine greets
+//! ([`TurnInput::Start`]) and the answer opens the stream, `<Start><Stream>` (audio forked to
+//! Hotline, replies delivered by REST call updates) or, for a `bidirectional` bot,
+//! `<Connect><Stream>` (replies played as audio on the stream when the engine speaks itself).
+//! The stream is driven by [`crate::voice`].
+//!
+//! The conversation ([`BotSession`], last prompt) lives here, keyed by call SID, because a
+//! bidirectional call reconnects its stream after every reply delivered by REST.
+//!
+//! This module does no socket IO itself; engine calls are bounded by a global semaphore and a
+//! per-bot time limit, and every failure becomes a spoken apology ([`ReplyPolicy::fallback`]).
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hotline_bot::{
+    BotSession, CallAction, Engine, EngineConfig, EngineError, Reply, ReplyPolicy, TurnInput,
+};
+use hotline_twilio::rest::RestClient;
+use hotline_twilio::signature::PublicBase;
+use hotline_twilio::twiml::{self, Response};
+use hotline_vad::{VadConfig, VadFactory};
+use hotline_voice::{PipelineConfig, SessionConfig};
+
+/// Seconds of `<Pause>` after a start-stream prompt: the call stays up (the stream keeps
+/// forking audio) until the next REST update replaces the document.
+pub const LISTEN_PAUSE_SECS: u32 = 600;
+
+/// Default time limit of one engine turn.
+pub const DEFAULT_TURN_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Default most engine turns in flight over all calls.
+pub const DEFAULT_MAX_CONCURRENT_TURNS: usize = 64;
+
+/// How long a call's conversation is kept without activity.
+const CALL_TTL: Duration = Duration::from_secs(4 * 3600);
+
+/// One bot, as configured.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// The name in URLs (`/bots/{name}/voice`): letters, digits, `-` and `_`.
+    pub name: String,
+    /// The conversational engine.
+    pub engine: EngineConfig,
+    /// The voice activity detector.
+    pub vad: VadConfig,
+    /// `<Connect><Stream>` (replies as audio on the stream when the engine gives audio) instead
+    /// of `<Start><Stream>` (replies by REST call update).
+    pub bidirectional: bool,
+    /// End-of-turn, barge-in and DTMF settings.
+    pub pipeline: PipelineConfig,
+    /// Audio per outbound `media` message on bidirectional streams, in ms.
+    pub play_chunk_ms: u32,
+    /// The conversation's locale (`en_US`): sent to the engine, used for `<Say language>` and
+    /// for apologies.
+    pub locale: String,
+    /// `<Say voice>` (e.g. `Polly.Joanna`), if any.
+    pub voice: Option<String>,
+    /// Hang-ups, transfers and returns to the flow per intent.
+    pub policy: ReplyPolicy,
+    /// Said when the caller says nothing (default: the last prompt again).
+    pub reprompt: Option<String>,
+    /// The flow a [`CallAction::ReturnToFlow`] redirects to (default: hang up after the
+    /// messages).
+    pub return_flow: Option<String>,
+    /// Time limit of one engine turn; past it the caller hears an apology.
+    pub turn_timeout: Duration,
+}
+
+impl BotConfig {
+    /// A bot named `name` on `engine`, with defaults: WebRTC VAD, start-stream, `en_US`.
+    pub fn new(name: impl Into<String>, engine: EngineConfig) -> Self {
+        BotConfig {
+            name: name.into(),
+            engine,
+            vad: VadConfig::Webrtc(Default::default()),
+            bidirectional: false,
+            pipeline: PipelineConfig::default(),
+            play_chunk_ms: SessionConfig::default().play_chunk_ms,
+            locale: "en_US".to_owned(),
+            voice: None,
+            policy: ReplyPolicy::default(),
+            reprompt: None,
+            return_flow: None,
+            turn_timeout: DEFAULT_TURN_TIMEOUT,
+        }
+    }
+
+    /// The media-stream session settings.
+    pub fn session_config(&self) -> SessionConfig {
+        SessionConfig {
+            pipeline: self.pipeline.clone(),
+            bidirectional: self.bidirectional,
+            play_chunk_ms: self.play_chunk_ms,
+        }
+    }
+
+    /// Checks the settings without IO.
+    pub fn validate(&self) -> Result<(), String> {
+        if !valid_bot_name(&self.name) {
+            return Err(format!(
+                "bot name `{}`: use 1 to 64 letters, digits, `-` or `_`",
+                self.name
+            ));
+        }
+        self.engine
+            .validate()
+            .map_err(|e| format!("bot `{}`: {e}", self.name))?;
+        self.vad
+            .validate()
+            .map_err(|e| format!("bot `{}`: VAD: {e}", self.name))?;
+        self.pipeline
+            .validate()
+            .map_err(|e| format!("bot `{}`: pipeline: {e}", self.name))?;
+        if self.play_chunk_ms == 0 {
+            return Err(format!(
+                "bot `{}`: play_chunk_ms must be positive",
+                self.name
+            ));
+        }
+        if self.turn_timeout.is_zero() {
+            return Err(format!(
+                "bot `{}`: the turn timeout must be positive",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `name` can be a bot name (and a URL path segment).
+pub fn valid_bot_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// An engine being built.
+pub type EngineFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Arc<dyn Engine>, EngineError>> + Send + 'a>>;
+
+/// Builds engines the server cannot build itself (Lex lives in `hotline-aws`, which depends on
+/// this crate).
+pub trait EngineBuilder: Send + Sync {
+    /// The engine for `config`.
+    fn build<'a>(&'a self, config: &'a EngineConfig) -> EngineFuture<'a>;
+}
+
+/// A built bot.
+pub struct Bot {
+    /// Its settings.
+    pub config: BotConfig,
+    /// Its engine.
+    pub engine: Arc<dyn Engine>,
+    /// One VAD per call.
+    pub vad: VadFactory,
+}
+
+/// What the driver must do when the stream of a call starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnStart {
+    /// Listen at once (the bot is silent).
+    Listen,
+    /// The bot is saying something (`<Say>` after `<Start>`): id and estimated duration.
+    Speaking {
+        /// Playback id.
+        id: String,
+        /// Estimated duration, ms.
+        duration_ms: u64,
+    },
+    /// Play this audio on the (bidirectional) stream first.
+    Play(Vec<u8>),
+}
+
+/// A call's conversation with a bot.
+#[derive(Debug, Clone)]
+pub struct CallState {
+    /// The engine's session.
+    pub session: BotSession,
+    /// The last thing the bot asked (for reprompts).
+    pub last_prompt: Vec<String>,
+    /// What the next stream to start must do.
+    pub on_start: OnStart,
+    /// Last activity.
+    touched: Instant,
+}
+
+impl CallState {
+    /// A fresh conversation.
+    pub fn new(session: BotSession) -> Self {
+        CallState {
+            session,
+            last_prompt: Vec::new(),
+            on_start: OnStart::Listen,
+            touched: Instant::now(),
+        }
+    }
+}
+
+/// Every bot, the conversations in progress, and what turns need.
+pub struct Bots {
+    bots: HashMap<String, Arc<Bot>>,
+    calls: Mutex<HashMap<String, CallState>>,
+    /// Live call updates; required when any bot is configured.
+    pub rest: Option<RestClient>,
+    turns: Arc<tokio::sync::Semaphore>,
+    /// The public base (stream and flow URLs).
+    pub public: PublicBase,
+}
+
+impl Bots {
+    /// Builds every bot (engines and VAD models loaded now, so a broken bot stops start-up).
+    pub async fn build(
+        configs: &[BotConfig],
+        builder: Option<&dyn EngineBuilder>,
+        rest: Option<RestClient>,
+        max_concurrent_turns: usize,
+        public: PublicBase,
+    ) -> Result<Bots, String> {
+        let mut bots = HashMap::new();
+        for c in configs {
+            c.validate()?;
+            if bots.contains_key(&c.name) {
+                return Err(format!("bot `{}` is configured twice", c.name));
+            }
+            let engine = match (&c.engine, builder) {
+                (_, Some(b)) => b.build(&c.engine).await,
+                (e, None) => e.build().await,
+            }
+            .map_err(|e| format!("bot `{}`: {e}", c.name))?;
+            let vad = c.vad.build().map_err(|e| {
+                format!(
+                    "bot `{}`: cannot load the VAD ({e}); for Silero run scripts/install-models.sh",
+                    c.name
+                )
+            })?;
+            bots.insert(
+                c.name.clone(),
+                Arc::new(Bot {
+                    config: c.clone(),
+                    engine,
+                    vad,
+                }),
+            );
+        }
+        if !bots.is_empty() && rest.is_none() {
+            return Err("voice bots update live calls through Twilio's REST API: set TWILIO_ACCOUNT_SID (and the auth token)".to_owned());
+        }
+        Ok(Bots {
+            bots,
+            calls: Mutex::new(HashMap::new()),
+            rest,
+            turns: Arc::new(tokio::sync::Semaphore::new(max_concurrent_turns.max(1))),
+            public,
+        })
+    }
+
+    /// No bots.
+    pub fn empty(public: PublicBase) -> Bots {
+        Bots {
+            bots: HashMap::new(),
+            calls: Mutex::new(HashMap::new()),
+            rest: None,
+            turns: Arc::new(tokio::sync::Semaphore::new(1)),
+            public,
+        }
+    }
+
+    /// The bot named `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<Bot>> {
+        self.bots.get(name).cloned()
+    }
+
+    /// The bots' names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.bots.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// The conversation of `call_sid`, if any.
+    pub fn call(&self, call_sid: &str) -> Option<CallState> {
+        self.calls.lock().ok()?.get(call_sid).cloned()
+    }
+
+    /// Stores the conversation of `call_sid` (and forgets conversations idle too long).
+    pub fn store(&self, call_sid: &str, mut state: CallState) {
+        let Ok(mut calls) = self.calls.lock() else {
+            return;
+        };
+        state.touched = Instant::now();
+        calls.insert(call_sid.to_owned(), state);
+        if calls.len() % 64 == 0 {
+            calls.retain(|_, c| c.touched.elapsed() < CALL_TTL);
+        }
+    }
+
+    /// Forgets the conversation of `call_sid`.
+    pub fn forget(&self, call_sid: &str) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.remove(call_sid);
+        }
+    }
+
+    /// Conversations in memory.
+    pub fn live_calls(&self) -> usize {
+        self.calls.lock().map(|c| c.len()).unwrap_or_default()
+    }
+
+    /// One engine turn, bounded (a permit of the global semaphore and the bot's time limit,
+    /// waiting for the permit included), with the reply policy applied. On failure the caller
+    /// gets the policy's apology and `session` is left as it was.
+    pub async fn turn(&self, bot: &Bot, session: &mut BotSession, input: TurnInput) -> Reply {
+        let kind = input_kind(&input);
+        let started = Instant::now();
+        let mut working = session.clone();
+        let limit = bot.config.turn_timeout;
+        let result = tokio::time::timeout(limit, async {
+            let _permit =
+                self.turns.acquire().await.map_err(|_| {
+                    EngineError::Unavailable("the server is shutting down".to_owned())
+                })?;
+            bot.engine.turn(&mut working, input).await
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(EngineError::Timeout {
+                engine: bot.engine.name(),
+                ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            })
+        });
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match result {
+            Ok(reply) => {
+                *session = working;
+                let reply = bot.config.policy.apply(reply);
+                tracing::debug!(
+                    bot = %bot.config.name,
+                    call_sid = %session.call_sid,
+                    input = kind,
+                    elapsed_ms,
+                    intent = reply.intent_name().unwrap_or(""),
+                    action = ?reply.action,
+                    "engine turn"
+                );
+                reply
+            }
+            Err(e) => {
+                tracing::warn!(
+                    bot = %bot.config.name,
+                    call_sid = %session.call_sid,
+                    input = kind,
+                    elapsed_ms,
+                    error = %e,
+                    "engine turn failed; the caller hears an apology"
+                );
+                bot.config.policy.fallback(&bot.config.locale, &e)
+            }
+        }
+    }
+
+    /// The answer to `POST /bots/{bot}/voice`: the greeting, and the stream.
+    pub async fn entry(&self, bot_name: &str, call_sid: Option<&str>) -> String {
+        let Some(bot) = self.get(bot_name) else {
+            tracing::warn!(bot = bot_name, "voice webhook for an unknown bot");
+            return crate::engine::apology("en-US", None).xml;
+        };
+        let language = twilio_language(&bot.config.locale);
+        let Some(call_sid) = call_sid.filter(|s| crate::engine::valid_sid(s)) else {
+            return crate::engine::apology(&language, None).xml;
+        };
+        let mut state = match self.call(call_sid) {
+            // Twilio retried the webhook: greet again, same conversation.
+            Some(s) => s,
+            None => CallState::new(BotSession::new(
+                call_sid,
+                bot.config.name.clone(),
+                bot.config.locale.clone(),
+            )),
+        };
+        let reply = self.turn(&bot, &mut state.session, TurnInput::Start).await;
+        if !reply.messages.is_empty() {
+            state.last_prompt = reply.messages.clone();
+        }
+        let xml = match &reply.action {
+            CallAction::Continue => {
+                let stream = self.stream_verb(&bot);
+                let mut r = Response::new();
+                if bot.config.bidirectional {
+                    state.on_start = match &reply.audio {
+                        Some(audio) if !audio.is_empty() => OnStart::Play(audio.clone()),
+                        _ => {
+                            r = say_all(r, &bot.config, &reply.messages);
+                            OnStart::Listen
+                        }
+                    };
+                    r = r.push(twiml::Verb::Connect(twiml::Connect::stream(stream)));
+                } else {
+                    r = r.push(twiml::Verb::Start(twiml::Start::stream(stream)));
+                    r = say_all(r, &bot.config, &reply.messages);
+                    r = r.push(twiml::Verb::Pause(twiml::Pause::new(LISTEN_PAUSE_SECS)));
+                    state.on_start = if reply.messages.is_empty() {
+                        OnStart::Listen
+                    } else {
+                        OnStart::Speaking {
+                            id: "greeting".to_owned(),
+                            duration_ms: say_duration_ms(&reply.messages),
+                        }
+                    };
+                }
+                r.to_xml()
+            }
+            _ => self.final_twiml(&bot, &reply).to_xml(),
+        };
+        if reply.action == CallAction::Continue {
+            self.store(call_sid, state);
+        }
+        xml
+    }
+
+    /// `<Stream url="wss://…/streams/{bot}" name="hotline-bot"><Parameter name="bot" …/>`.
+    pub fn stream_verb(&self, bot: &Bot) -> twiml::Stream {
+        twiml::Stream::new(
+            self.public
+                .websocket_url(&format!("/streams/{}", bot.config.name)),
+        )
+        .with_name("hotline-bot")
+        .with_parameter("bot", bot.config.name.clone())
+    }
+
+    /// The document that says `reply` and keeps listening on a start-stream call.
+    pub fn listen_twiml(&self, bot: &Bot, messages: &[String]) -> Response {
+        say_all(Response::new(), &bot.config, messages)
+            .push(twiml::Verb::Pause(twiml::Pause::new(LISTEN_PAUSE_SECS)))
+    }
+
+    /// The document that says `messages` and reconnects a bidirectional stream.
+    pub fn reconnect_twiml(&self, bot: &Bot, messages: &[String]) -> Response {
+        say_all(Response::new(), &bot.config, messages).push(twiml::Verb::Connect(
+            twiml::Connect::stream(self.stream_verb(bot)),
+        ))
+    }
+
+    /// The document for a reply that ends the conversation: hang up, transfer, or return to
+    /// the flow.
+    pub fn final_twiml(&self, bot: &Bot, reply: &Reply) -> Response {
+        let r = say_all(Response::new(), &bot.config, &reply.messages);
+        match &reply.action {
+            CallAction::Transfer(target) => r.push(twiml::Verb::Dial(twiml::Dial::number(target))),
+            CallAction::ReturnToFlow => match &bot.config.return_flow {
+                Some(flow) => r.push(twiml::Verb::Redirect(twiml::Redirect::new(
+                    self.public.http_url(&format!("/flows/{flow}/voice")),
+                ))),
+                None => r.hangup(),
+            },
+            CallAction::Hangup | CallAction::Continue => r.hangup(),
+        }
+    }
+}
+
+fn input_kind(input: &TurnInput) -> &'static str {
+    match input {
+        TurnInput::Audio { .. } => "audio",
+        TurnInput::Text(_) => "text",
+        TurnInput::Digits(_) => "digits",
+        TurnInput::Start => "start",
+    }
+}
+
+/// `en_US` → `en-US`, as `<Say language>` wants.
+pub fn twilio_language(locale: &str) -> String {
+    locale.replace('_', "-")
+}
+
+/// `<Say>` each message, in the bot's voice and language.
+fn say_all(mut r: Response, bot: &BotConfig, messages: &[String]) -> Response {
+    let language = twilio_language(&bot.locale);
+    for m in messages.iter().filter(|m| !m.trim().is_empty()) {
+        let mut say = twiml::Say::new(m.clone()).with_language(language.clone());
+        if let Some(v) = &bot.voice {
+            say = say.with_voice(v.clone());
+        }
+        r = r.say(say);
+    }
+    r
+}
+
+/// Estimated time Twilio takes to say `messages` (about 14 characters a second, at least
+/// 400 ms each), so the pipeline knows when the bot stops talking.
+pub fn say_duration_ms(messages: &[String]) -> u64 {
+    messages
+        .iter()
+        .filter(|m| !m.trim().is_empty())
+        .map(|m| (m.chars().count() as u64 * 1000 / 14).max(400))
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bot_names_are_path_safe() {
+        assert!(valid_bot_name("appointments-fr_2"));
+        assert!(!valid_bot_name(""));
+        assert!(!valid_bot_name("a/b"));
+        assert!(!valid_bot_name("a b"));
+        assert!(!valid_bot_name(&"x".repeat(65)));
+    }
+
+    #[test]
+    fn say_durations_follow_the_text() {
+        assert_eq!(say_duration_ms(&[]), 0);
+        assert_eq!(say_duration_ms(&["Hi".into()]), 400);
+        assert_eq!(say_duration_ms(&["x".repeat(28), " ".into()]), 2000);
+    }
+}

@@ -1,0 +1,395 @@
+//! The media-stream driver of a voice bot: one WebSocket, one [`StreamSession`], engine turns.
+//!
+//! [`drive`] is generic over the socket's two halves (any `Sink<Message>` and
+//! `Stream<Item = Result<Message, _>>`), so tests can drive it with channels. It only shuttles:
+//! text frames go to the sans-IO session; its outbound messages go back; its wall-clock timer is
+//! honoured; its events become engine turns and replies:
+//!
+//! | Event | What happens |
+//! | --- | --- |
+//! | `Utterance` | an engine turn with the audio (one in flight per call; not listening meanwhile) |
+//! | `Digits` | an engine turn with the digits |
+//! | `NoInput`, `TurnTimedOut` | the configured reprompt, else the last prompt, again |
+//! | `BargeIn` | bidirectional: the session already queued `clear`; start-stream: a REST update that stops the `<Say>` |
+//! | `Stopped` | the driver ends quietly |
+//!
+//! Replies: on a start-stream call, a REST update `<Say>…</Say><Pause length="600"/>` (the
+//! `<Start>` stream keeps running); on a bidirectional call, the engine's audio played on the
+//! stream with a mark, else a REST update `<Say>…</Say><Connect><Stream/></Connect>` (the stream
+//! reconnects after the messages: no barge-in during them, the trade-off of text-only engines).
+//! `Hangup`, `Transfer` and `ReturnToFlow` end with `<Hangup/>`, `<Dial>` or `<Redirect>`.
+//! A call that is gone (REST 404) or a closed socket ends the driver quietly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use hotline_bot::{BotSession, CallAction, Reply, TurnInput};
+use hotline_twilio::rest::{CallUpdate, UpdateOutcome};
+use hotline_voice::{Event, SessionEvent, StreamSession};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::bots::{Bot, Bots, CallState, OnStart, say_duration_ms};
+
+/// What a REST update reported back to the driver.
+#[derive(Debug)]
+enum UpdateResult {
+    /// The call no longer exists.
+    Gone,
+    /// The update failed (logged).
+    Failed,
+}
+
+/// Closes a stream for a bot that does not exist (after a valid, signed upgrade).
+pub async fn close_unknown<Si>(mut tx: Si)
+where
+    Si: Sink<Message> + Unpin,
+{
+    let _ = tx
+        .send(Message::Close(Some(CloseFrame {
+            code: 1008,
+            reason: "unknown bot".into(),
+        })))
+        .await;
+    let _ = tx.close().await;
+}
+
+/// Runs one Media Streams connection of `bot` to its end. Never fails: problems are logged
+/// and end the connection.
+pub async fn drive<Si, St, E>(bots: Arc<Bots>, bot: Arc<Bot>, tx: Si, rx: St)
+where
+    Si: Sink<Message> + Unpin + Send,
+    St: Stream<Item = Result<Message, E>> + Unpin + Send,
+{
+    let session = match StreamSession::new(bot.config.session_config(), bot.vad.create()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(bot = %bot.config.name, error = %e, "cannot start a stream session");
+            close_unknown(tx).await;
+            return;
+        }
+    };
+    let (updates_tx, updates_rx) = mpsc::unbounded_channel();
+    let mut driver = Driver {
+        bots,
+        bot,
+        session,
+        call_sid: None,
+        turn: None,
+        updates_tx,
+        plays: 0,
+        reconnecting: false,
+        finished: false,
+    };
+    driver.run(tx, rx, updates_rx).await;
+}
+
+struct Driver {
+    bots: Arc<Bots>,
+    bot: Arc<Bot>,
+    session: StreamSession,
+    call_sid: Option<String>,
+    turn: Option<JoinHandle<(BotSession, Reply)>>,
+    updates_tx: mpsc::UnboundedSender<UpdateResult>,
+    plays: u64,
+    /// A REST update will replace this (bidirectional) stream; keep the conversation.
+    reconnecting: bool,
+    /// The conversation is over (a final reply was sent); wait for the stream to stop.
+    finished: bool,
+}
+
+impl Driver {
+    async fn run<Si, St, E>(
+        &mut self,
+        mut tx: Si,
+        mut rx: St,
+        mut updates: mpsc::UnboundedReceiver<UpdateResult>,
+    ) where
+        Si: Sink<Message> + Unpin + Send,
+        St: Stream<Item = Result<Message, E>> + Unpin + Send,
+    {
+        let origin = Instant::now();
+        'run: loop {
+            // Drain the session: events may queue messages (play, clear) and vice versa.
+            loop {
+                while let Some(out) = self.session.poll_outbound() {
+                    if tx.send(Message::text(out.encode())).await.is_err() {
+                        break 'run;
+                    }
+                }
+                let Some(event) = self.session.poll_event() else {
+                    break;
+                };
+                if !self.on_event(event) {
+                    break 'run;
+                }
+            }
+            let deadline = self
+                .session
+                .poll_timeout()
+                .map(|ms| origin + Duration::from_millis(ms));
+            let turn = &mut self.turn;
+            tokio::select! {
+                msg = rx.next() => match msg {
+                    Some(Ok(Message::Text(text))) => self.session.handle_text(text.as_str()),
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break 'run,
+                    Some(Ok(_)) => {}
+                },
+                done = async {
+                    match turn.as_mut() {
+                        Some(handle) => handle.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.turn = None;
+                    match done {
+                        Ok((session, reply)) => self.deliver(session, reply),
+                        Err(e) => {
+                            tracing::error!(error = %e, "an engine turn task failed");
+                            self.session.pipeline_mut().listen();
+                        }
+                    }
+                }
+                Some(update) = updates.recv() => match update {
+                    UpdateResult::Gone => {
+                        tracing::debug!(call_sid = ?self.call_sid, "the call is gone; ending the stream");
+                        self.forget();
+                        break 'run;
+                    }
+                    UpdateResult::Failed => {
+                        if !self.finished {
+                            self.session.pipeline_mut().listen();
+                        }
+                    }
+                },
+                () = async {
+                    match deadline {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    let now = u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    self.session.handle_wall_clock(now);
+                }
+            }
+        }
+        let stats = self.session.stats();
+        tracing::debug!(
+            bot = %self.bot.config.name,
+            call_sid = ?self.call_sid,
+            messages = stats.messages,
+            media = stats.media,
+            unknown = stats.unknown_events,
+            malformed = stats.malformed,
+            "media stream ended"
+        );
+        let _ = tx.close().await;
+    }
+
+    /// Handles one session event; false when the stream is over.
+    fn on_event(&mut self, event: SessionEvent) -> bool {
+        match event {
+            SessionEvent::Started(info) => {
+                if info
+                    .custom_parameters
+                    .get("bot")
+                    .is_some_and(|b| *b != self.bot.config.name)
+                {
+                    tracing::debug!(bot = %self.bot.config.name, "stream parameter `bot` differs from the URL's bot");
+                }
+                let mut state = self.bots.call(&info.call_sid).unwrap_or_else(|| {
+                    CallState::new(BotSession::new(
+                        info.call_sid.clone(),
+                        self.bot.config.name.clone(),
+                        self.bot.config.locale.clone(),
+                    ))
+                });
+                let on_start = std::mem::replace(&mut state.on_start, OnStart::Listen);
+                self.bots.store(&info.call_sid, state);
+                self.call_sid = Some(info.call_sid);
+                let pipeline = self.session.pipeline_mut();
+                pipeline.listen();
+                match on_start {
+                    OnStart::Listen => {}
+                    OnStart::Speaking { id, duration_ms } => {
+                        pipeline.bot_started_speaking(&id, duration_ms);
+                    }
+                    OnStart::Play(audio) => self.play(&audio),
+                }
+                true
+            }
+            SessionEvent::Voice(Event::Utterance { audio, .. }) => {
+                self.start_turn(TurnInput::Audio { pcm_8k: audio });
+                true
+            }
+            SessionEvent::Voice(Event::Digits { digits, .. }) => {
+                if digits.is_empty() {
+                    self.session.pipeline_mut().listen();
+                } else {
+                    self.start_turn(TurnInput::Digits(digits));
+                }
+                true
+            }
+            SessionEvent::Voice(Event::NoInput { .. } | Event::TurnTimedOut { .. }) => {
+                self.reprompt();
+                true
+            }
+            SessionEvent::Voice(Event::BargeIn { .. }) => {
+                if !self.bot.config.bidirectional && !self.finished {
+                    // Stop the <Say> in progress; the <Start> stream keeps listening.
+                    let twiml = self.bots.listen_twiml(&self.bot, &[]).to_xml();
+                    self.update(CallUpdate::Twiml(twiml));
+                }
+                true
+            }
+            SessionEvent::Voice(_) => true,
+            SessionEvent::Stopped => {
+                if !self.reconnecting {
+                    self.forget();
+                }
+                false
+            }
+        }
+    }
+
+    fn start_turn(&mut self, input: TurnInput) {
+        if self.turn.is_some() || self.finished {
+            return;
+        }
+        let Some(call_sid) = self.call_sid.clone() else {
+            return;
+        };
+        self.session.pipeline_mut().stop_listening();
+        let mut session = self
+            .bots
+            .call(&call_sid)
+            .map(|c| c.session)
+            .unwrap_or_else(|| {
+                BotSession::new(
+                    call_sid,
+                    self.bot.config.name.clone(),
+                    self.bot.config.locale.clone(),
+                )
+            });
+        let bots = self.bots.clone();
+        let bot = self.bot.clone();
+        self.turn = Some(tokio::spawn(async move {
+            let reply = bots.turn(&bot, &mut session, input).await;
+            (session, reply)
+        }));
+    }
+
+    fn reprompt(&mut self) {
+        if self.turn.is_some() || self.finished {
+            return;
+        }
+        let Some(call_sid) = self.call_sid.clone() else {
+            return;
+        };
+        let Some(state) = self.bots.call(&call_sid) else {
+            self.session.pipeline_mut().listen();
+            return;
+        };
+        let messages = match &self.bot.config.reprompt {
+            Some(r) => vec![r.clone()],
+            None => state.last_prompt.clone(),
+        };
+        tracing::debug!(call_sid = %call_sid, "no input: reprompting");
+        self.deliver(state.session, Reply::say(messages));
+    }
+
+    /// Says `reply` to the caller and does what its action says.
+    fn deliver(&mut self, session: BotSession, reply: Reply) {
+        let call_sid = session.call_sid.clone();
+        let mut state = self
+            .bots
+            .call(&call_sid)
+            .unwrap_or_else(|| CallState::new(session.clone()));
+        state.session = session;
+        if !reply.messages.is_empty() {
+            state.last_prompt = reply.messages.clone();
+        }
+        let bidirectional = self.bot.config.bidirectional;
+        if reply.action != CallAction::Continue {
+            self.finished = true;
+            self.session.pipeline_mut().stop_listening();
+            self.bots.store(&call_sid, state);
+            let twiml = self.bots.final_twiml(&self.bot, &reply).to_xml();
+            self.update(CallUpdate::Twiml(twiml));
+            return;
+        }
+        let audio = reply.audio.as_deref().filter(|a| !a.is_empty());
+        if bidirectional && let Some(audio) = audio {
+            self.bots.store(&call_sid, state);
+            self.session.pipeline_mut().listen();
+            self.play(audio);
+            return;
+        }
+        if reply.messages.iter().all(|m| m.trim().is_empty()) {
+            self.bots.store(&call_sid, state);
+            self.session.pipeline_mut().listen();
+            return;
+        }
+        if bidirectional {
+            // Text only: say it with a call update, then reconnect the stream.
+            self.reconnecting = true;
+            self.session.pipeline_mut().stop_listening();
+            state.on_start = OnStart::Listen;
+            self.bots.store(&call_sid, state);
+            let twiml = self
+                .bots
+                .reconnect_twiml(&self.bot, &reply.messages)
+                .to_xml();
+            self.update(CallUpdate::Twiml(twiml));
+        } else {
+            self.bots.store(&call_sid, state);
+            self.plays += 1;
+            let id = format!("reply-{}", self.plays);
+            let pipeline = self.session.pipeline_mut();
+            pipeline.listen();
+            pipeline.bot_started_speaking(&id, say_duration_ms(&reply.messages));
+            let twiml = self.bots.listen_twiml(&self.bot, &reply.messages).to_xml();
+            self.update(CallUpdate::Twiml(twiml));
+        }
+    }
+
+    /// Plays μ-law audio on the (bidirectional) stream, followed by a mark.
+    fn play(&mut self, audio: &[u8]) {
+        self.plays += 1;
+        let mark = format!("reply-{}", self.plays);
+        if let Err(e) = self.session.play(audio, &mark) {
+            tracing::warn!(error = %e, "cannot play the bot's audio");
+            self.session.pipeline_mut().listen();
+        }
+    }
+
+    /// Sends a live call update in the background; its result comes back to the loop.
+    fn update(&self, update: CallUpdate) {
+        let (Some(rest), Some(call_sid)) = (self.bots.rest.clone(), self.call_sid.clone()) else {
+            tracing::error!("no REST client to update the call");
+            return;
+        };
+        let tx = self.updates_tx.clone();
+        tokio::spawn(async move {
+            match rest.update_call(&call_sid, &update).await {
+                Ok(UpdateOutcome::Updated) => {}
+                Ok(UpdateOutcome::CallGone) => {
+                    let _ = tx.send(UpdateResult::Gone);
+                }
+                Err(e) => {
+                    tracing::warn!(call_sid = %call_sid, kind = update.kind(), error = %e, "call update failed");
+                    let _ = tx.send(UpdateResult::Failed);
+                }
+            }
+        });
+    }
+
+    fn forget(&self) {
+        if let Some(sid) = &self.call_sid {
+            self.bots.forget(sid);
+        }
+    }
+}

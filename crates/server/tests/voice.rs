@@ -1,0 +1,559 @@
+//! Voice bots end to end: the emulator plays Twilio (signed webhooks and stream upgrades,
+//! caller audio from WAV fixtures, DTMF, REST live updates) against `hotline serve` with the
+//! scripted fake engine and a fast VAD, on loopback.
+#![allow(clippy::unwrap_used)]
+
+use hotline_bot::fake::ScriptedTurn;
+use hotline_bot::{DialogAction, EngineConfig, FakeConfig, Intent, IntentState, Reply};
+use hotline_emulator::{CallSpec, Emulator, EmulatorConfig, Event, Step, Transcript};
+use hotline_server::bots::BotConfig;
+use hotline_server::{Server, ServerConfig};
+use hotline_vad::VadConfig;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+const TOKEN: &str = "voice-auth-token";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../voice/tests/fixtures")
+        .join(name)
+}
+
+fn speech() -> Step {
+    Step::Audio {
+        path: fixture("account_8k_ulaw.wav"),
+        text: None,
+    }
+}
+
+fn short_speech() -> Step {
+    Step::Audio {
+        path: fixture("yes_8k_ulaw.wav"),
+        text: None,
+    }
+}
+
+fn listen() -> Step {
+    Step::Listen(Duration::from_secs(20))
+}
+
+/// The caller's first step: silence while the greeting plays. (`listen` would wait for the
+/// *next* thing said: the greeting's `<Say>` is heard before the script starts.)
+fn during_greeting() -> Step {
+    Step::Silence(Duration::from_secs(3))
+}
+
+struct Running {
+    base: String,
+    bots: Arc<hotline_server::bots::Bots>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The server with `bots` (and one flow, which it needs), and an emulator whose REST API it
+/// updates calls through.
+async fn serve(bots: Vec<BotConfig>) -> (Running, Emulator) {
+    let emu = Emulator::start(EmulatorConfig {
+        auth_token: TOKEN.to_owned(),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let flow = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/flows/sales-menu.yaml");
+    let mut config = ServerConfig::new(vec![flow], format!("http://{addr}"));
+    config.auth_token = Some(TOKEN.to_owned());
+    config.records = hotline_store::RecordStoreConfig::Sqlite(
+        hotline_store::records::sqlite::SqliteConfig::new(dir.path().join("r.db")),
+    );
+    config.reload_every = None;
+    config.bots = bots;
+    config.account_sid = Some(emu.account_sid().to_owned());
+    config.twilio_api_base = emu.api_base();
+    let server = Server::build(&config).await.unwrap();
+    let bots = server.bots().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _dir = dir;
+        server
+            .serve(listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    (
+        Running {
+            base: format!("http://{addr}"),
+            bots,
+            stop: Some(tx),
+        },
+        emu,
+    )
+}
+
+fn bot(name: &str, engine: FakeConfig) -> BotConfig {
+    let mut b = BotConfig::new(name, EngineConfig::Fake(engine));
+    b.vad = VadConfig::Energy(Default::default());
+    b
+}
+
+fn turn(expect: &str, reply: Reply) -> ScriptedTurn {
+    ScriptedTurn {
+        expect: Some(expect.to_owned()),
+        reply,
+    }
+}
+
+fn goodbye() -> Reply {
+    let mut r = Reply::say(["Goodbye!"]);
+    r.intent = Some(Intent {
+        name: "Goodbye".into(),
+        confidence: Some(0.95),
+        state: IntentState::Fulfilled,
+    });
+    r.dialog = DialogAction::Close;
+    r
+}
+
+async fn call(emu: &Emulator, url: &str, script: Vec<Step>) -> Transcript {
+    let mut spec = CallSpec::new(url.parse().unwrap());
+    spec.script = script;
+    tokio::time::timeout(Duration::from_secs(60), emu.call(spec))
+        .await
+        .unwrap()
+        .transcript
+}
+
+fn says(t: &Transcript) -> Vec<String> {
+    t.entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Say { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn updates(t: &Transcript) -> Vec<(u64, String)> {
+    t.entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::RestUpdate { update } => Some((e.t_ms, update.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn no_errors(t: &Transcript) {
+    assert!(
+        !t.entries.iter().any(|e| matches!(
+            e.event,
+            Event::ApplicationError { .. } | Event::Warning { .. }
+        ) && !matches!(&e.event, Event::Warning { message, .. } if message.contains("ws://"))),
+        "{}",
+        t.render_text()
+    );
+}
+
+#[tokio::test]
+async fn three_turn_conversation_over_a_start_stream_ends_with_goodbye() {
+    let engine = FakeConfig {
+        turns: vec![
+            turn(
+                "<start>",
+                Reply::say(["Welcome. What would you like to book?"]),
+            ),
+            turn("<audio>", Reply::say(["Which day would you like?"])),
+            turn("<audio>", Reply::say(["At what time?"])),
+            turn("<audio>", goodbye()),
+        ],
+        ..FakeConfig::default()
+    };
+    let (app, emu) = serve(vec![bot("booking", engine)]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/booking/voice", app.base),
+        vec![
+            during_greeting(),
+            speech(),
+            listen(),
+            short_speech(),
+            listen(),
+            speech(),
+            listen(),
+        ],
+    )
+    .await;
+    no_errors(&t);
+    assert!(
+        t.entries.iter().any(|e| matches!(
+            &e.event,
+            Event::StreamStarted { bidirectional: false, parameters, .. }
+                if parameters.contains(&("bot".to_owned(), "booking".to_owned()))
+        )),
+        "{}",
+        t.render_text()
+    );
+    assert_eq!(
+        says(&t),
+        [
+            "Welcome. What would you like to book?",
+            "Which day would you like?",
+            "At what time?",
+            "Goodbye!"
+        ],
+        "{}",
+        t.render_text()
+    );
+    let ups = updates(&t);
+    assert_eq!(ups.len(), 3, "{}", t.render_text());
+    assert!(ups[2].1.contains("<Hangup/>"), "{}", t.render_text());
+    assert!(ups[0].1.contains("<Pause"), "{}", ups[0].1);
+    assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+    // The conversation is forgotten once the stream stops.
+    for _ in 0..100 {
+        if app.bots.live_calls() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.bots.live_calls(), 0);
+}
+
+#[tokio::test]
+async fn caller_barges_in_during_a_long_reply_on_a_start_stream() {
+    let long = "Here are all the days we have this month, one by one. ".repeat(6);
+    let engine = FakeConfig {
+        turns: vec![
+            turn("<start>", Reply::say(["Hi."])),
+            turn("<audio>", Reply::say([long.clone()])),
+            turn("<audio>", Reply::say(["Which day would you like?"])),
+        ],
+        ..FakeConfig::default()
+    };
+    let (app, emu) = serve(vec![bot("barge", engine)]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/barge/voice", app.base),
+        vec![
+            during_greeting(),
+            speech(),
+            Step::Silence(Duration::from_secs(2)),
+            speech(),
+            // Not `listen`: the cut reply still counts as being heard until its natural end.
+            Step::Silence(Duration::from_secs(3)),
+            Step::Hangup,
+        ],
+    )
+    .await;
+    no_errors(&t);
+    let ups = updates(&t);
+    assert_eq!(ups.len(), 3, "{}", t.render_text());
+    // The long reply (about 23 s) is cut soon after the caller starts speaking over it.
+    let reply_ms = (long.chars().count() as u64) * 1000 / 14;
+    assert!(ups[0].1.contains("this month"), "{}", ups[0].1);
+    assert!(!ups[1].1.contains("<Say"), "{}", ups[1].1);
+    assert!(ups[1].1.contains("<Pause"), "{}", ups[1].1);
+    let cut_after = ups[1].0 - ups[0].0;
+    assert!(
+        cut_after < 2000 + 1500 && cut_after < reply_ms,
+        "barge-in {cut_after} ms into the reply\n{}",
+        t.render_text()
+    );
+    assert!(ups[2].1.contains("Which day would you like?"));
+    assert_eq!(t.end().unwrap().0.as_str(), "caller-hangup");
+}
+
+#[tokio::test]
+async fn silence_gets_the_last_prompt_again() {
+    let engine = FakeConfig {
+        turns: vec![turn("<start>", Reply::say(["How can I help you?"]))],
+        ..FakeConfig::default()
+    };
+    let mut b = bot("quiet", engine);
+    b.pipeline.endpoint.no_input_ms = 3000;
+    let (app, emu) = serve(vec![b]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/quiet/voice", app.base),
+        vec![Step::Silence(Duration::from_secs(6)), Step::Hangup],
+    )
+    .await;
+    no_errors(&t);
+    assert_eq!(
+        says(&t),
+        ["How can I help you?", "How can I help you?"],
+        "{}",
+        t.render_text()
+    );
+    assert_eq!(updates(&t).len(), 1);
+    assert_eq!(t.end().unwrap().0.as_str(), "caller-hangup");
+}
+
+#[tokio::test]
+async fn configured_reprompt_is_used_on_no_input() {
+    let engine = FakeConfig {
+        turns: vec![turn("<start>", Reply::say(["Hello."]))],
+        ..FakeConfig::default()
+    };
+    let mut b = bot("quiet2", engine);
+    b.pipeline.endpoint.no_input_ms = 2000;
+    b.reprompt = Some("Are you still there?".into());
+    let (app, emu) = serve(vec![b]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/quiet2/voice", app.base),
+        vec![Step::Silence(Duration::from_secs(4)), Step::Hangup],
+    )
+    .await;
+    assert_eq!(says(&t), ["Hello.", "Are you still there?"]);
+}
+
+#[tokio::test]
+async fn dtmf_on_a_bidirectional_stream_and_audio_replies_with_clear_on_barge_in() {
+    let mut audio_reply = Reply::say(["(audio)"]);
+    audio_reply.audio = Some(vec![0x10; 8000 * 6]); // 6 s of loud μ-law
+    let engine = FakeConfig {
+        turns: vec![
+            turn(
+                "<start>",
+                Reply::say(["Enter your code, then press pound."]),
+            ),
+            turn("12", audio_reply),
+            turn("<audio>", goodbye()),
+        ],
+        ..FakeConfig::default()
+    };
+    let mut b = bot("keys", engine);
+    b.bidirectional = true;
+    let (app, emu) = serve(vec![b]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/keys/voice", app.base),
+        vec![
+            Step::Press("12#".into()),
+            Step::Silence(Duration::from_secs(2)),
+            speech(),
+            listen(),
+        ],
+    )
+    .await;
+    no_errors(&t);
+    assert!(
+        t.entries.iter().any(|e| matches!(
+            &e.event,
+            Event::StreamStarted {
+                bidirectional: true,
+                ..
+            }
+        )),
+        "{}",
+        t.render_text()
+    );
+    // The reply to the digits is played on the stream, and cut by the caller's speech.
+    assert!(
+        t.entries
+            .iter()
+            .any(|e| matches!(e.event, Event::StreamClear { discarded_ms } if discarded_ms > 500)),
+        "{}",
+        t.render_text()
+    );
+    let ups = updates(&t);
+    assert_eq!(ups.len(), 1, "{}", t.render_text());
+    assert!(ups[0].1.contains("<Hangup/>"));
+    assert_eq!(says(&t), ["Enter your code, then press pound.", "Goodbye!"]);
+    assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+}
+
+#[tokio::test]
+async fn bidirectional_text_replies_reconnect_the_stream() {
+    let engine = FakeConfig {
+        turns: vec![
+            turn("<start>", Reply::say(["Hi."])),
+            turn("<audio>", Reply::say(["Which day?"])),
+            turn("<audio>", goodbye()),
+        ],
+        ..FakeConfig::default()
+    };
+    let mut b = bot("bidi", engine);
+    b.bidirectional = true;
+    let (app, emu) = serve(vec![b]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/bidi/voice", app.base),
+        vec![during_greeting(), speech(), listen(), speech(), listen()],
+    )
+    .await;
+    no_errors(&t);
+    assert_eq!(
+        says(&t),
+        ["Hi.", "Which day?", "Goodbye!"],
+        "{}",
+        t.render_text()
+    );
+    let streams = t
+        .entries
+        .iter()
+        .filter(|e| matches!(e.event, Event::StreamStarted { .. }))
+        .count();
+    assert_eq!(streams, 2, "{}", t.render_text());
+    assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+}
+
+#[tokio::test]
+async fn caller_hanging_up_mid_utterance_ends_quietly() {
+    let engine = FakeConfig {
+        turns: vec![turn("<start>", Reply::say(["Hello."]))],
+        ..FakeConfig::default()
+    };
+    let (app, emu) = serve(vec![bot("gone", engine)]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/gone/voice", app.base),
+        vec![during_greeting(), speech(), Step::Hangup],
+    )
+    .await;
+    no_errors(&t);
+    assert!(updates(&t).is_empty(), "{}", t.render_text());
+    assert_eq!(t.end().unwrap().0.as_str(), "caller-hangup");
+    for _ in 0..100 {
+        if app.bots.live_calls() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.bots.live_calls(), 0);
+}
+
+#[tokio::test]
+async fn engine_timeout_and_error_become_apologies_and_the_call_continues() {
+    let engine: FakeConfig = serde_json::from_value(serde_json::json!({
+        "greeting": ["Hello, how can I help?"],
+        "audio_transcript": "simulate slow",
+        "failures": [{"keyword": "simulate slow", "error": {"slow": 3000}}],
+        "no_match": ["Sorry?"]
+    }))
+    .unwrap();
+    let mut b = bot("slow", engine);
+    b.turn_timeout = Duration::from_millis(300);
+    let (app, emu) = serve(vec![b]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/slow/voice", app.base),
+        vec![during_greeting(), speech(), listen(), Step::Hangup],
+    )
+    .await;
+    no_errors(&t);
+    let said = says(&t);
+    assert_eq!(said.len(), 2, "{}", t.render_text());
+    assert!(
+        said[1].starts_with("Sorry, I couldn't process that"),
+        "{said:?}"
+    );
+    assert_eq!(t.end().unwrap().0.as_str(), "caller-hangup");
+
+    // An engine error (scripted input mismatch) is an apology too.
+    let engine = FakeConfig {
+        turns: vec![
+            turn("<start>", Reply::say(["Press a key."])),
+            turn("1", Reply::say(["Thanks."])),
+        ],
+        ..FakeConfig::default()
+    };
+    let (app, emu) = serve(vec![bot("broken", engine)]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/broken/voice", app.base),
+        vec![during_greeting(), speech(), listen(), Step::Hangup],
+    )
+    .await;
+    let said = says(&t);
+    assert_eq!(said.len(), 2, "{}", t.render_text());
+    assert!(said[1].starts_with("Sorry"), "{said:?}");
+}
+
+#[tokio::test]
+async fn stream_upgrades_need_a_valid_signature() {
+    let engine = FakeConfig {
+        greeting: vec!["Hi".into()],
+        ..FakeConfig::default()
+    };
+    let (app, _emu) = serve(vec![bot("sig", engine)]).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/streams/sig", app.base);
+    let upgrade = |r: reqwest::RequestBuilder| {
+        r.header("Connection", "Upgrade")
+            .header("Upgrade", "websocket")
+            .header("Sec-WebSocket-Version", "13")
+            .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+    };
+    let bad = upgrade(client.get(&url))
+        .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 403);
+    let missing = upgrade(client.get(&url)).send().await.unwrap();
+    assert_eq!(missing.status(), 403);
+    // Signed over the ws:// URL Twilio requested: the upgrade goes through.
+    let ws_url = url.replacen("http://", "ws://", 1);
+    let sig = hotline_twilio::signature::compute(TOKEN, &ws_url, &[]);
+    let ok = upgrade(client.get(&url))
+        .header("X-Twilio-Signature", sig)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 101);
+    // Unknown bots: the webhook apologises, it does not fail.
+    let body: Vec<(String, String)> = vec![("CallSid".into(), format!("CA{}", "0".repeat(32)))];
+    let voice_url = format!("{}/bots/nope/voice", app.base);
+    let sig = hotline_twilio::signature::compute(TOKEN, &voice_url, &body);
+    let r = client
+        .post(&voice_url)
+        .header("X-Twilio-Signature", sig)
+        .form(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("<Hangup/>"));
+}
+
+#[tokio::test]
+async fn silero_conversation_when_the_models_are_installed() {
+    let silero = VadConfig::default();
+    if silero.build().is_err() {
+        eprintln!("Silero models not installed (scripts/install-models.sh): skipped");
+        return;
+    }
+    let engine = FakeConfig {
+        turns: vec![
+            turn("<start>", Reply::say(["Welcome."])),
+            turn("<audio>", goodbye()),
+        ],
+        ..FakeConfig::default()
+    };
+    let mut b = bot("silero", engine);
+    b.vad = silero;
+    let (app, emu) = serve(vec![b]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/silero/voice", app.base),
+        vec![during_greeting(), speech(), listen()],
+    )
+    .await;
+    assert_eq!(says(&t), ["Welcome.", "Goodbye!"], "{}", t.render_text());
+    assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+}
