@@ -83,8 +83,8 @@ pub(crate) struct RecordsArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Flow files or folders of them.
-    #[arg(required = true, value_name = "FLOW")]
+    /// Flow files or folders of them (optional when --bot is given).
+    #[arg(required_unless_present = "bots", value_name = "FLOW")]
     pub flows: Vec<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "HOTLINE_LISTEN", default_value = "127.0.0.1:8080")]
@@ -121,6 +121,21 @@ pub(crate) struct ServeArgs {
     /// Key for signed prompt URLs (default: derived from the auth token).
     #[arg(long, env = "HOTLINE_PROMPT_KEY", hide_env_values = true)]
     pub prompt_key: Option<String>,
+    /// A voice bot answering at /bots/NAME/voice (repeatable): NAME=fake:SCRIPT.yaml or
+    /// NAME=lex (Lex V2 from HOTLINE_LEX_* variables), then options: ,bidirectional
+    /// ,vad=silero|webrtc|energy ,locale=en_US ,timeout=MS ,voice=VOICE ,return-flow=FLOW.
+    #[arg(long = "bot", value_name = "NAME=ENGINE[,OPTION]")]
+    pub bots: Vec<String>,
+    /// Your Twilio account SID (voice bots update live calls through the REST API).
+    #[arg(long, env = "TWILIO_ACCOUNT_SID")]
+    pub account_sid: Option<String>,
+    /// Twilio's REST API origin (point it at `hotline call`'s emulator when testing).
+    #[arg(
+        long,
+        env = "HOTLINE_TWILIO_API_BASE",
+        default_value = "https://api.twilio.com"
+    )]
+    pub twilio_api_base: String,
 }
 
 #[derive(Debug, Args)]

@@ -101,6 +101,15 @@ impl BotConfig {
         }
     }
 
+    /// The VAD's short name (`silero`, `webrtc`, `energy`).
+    pub fn vad_name(&self) -> &'static str {
+        match self.vad {
+            VadConfig::Silero(_) => "silero",
+            VadConfig::Webrtc(_) => "webrtc",
+            VadConfig::Energy(_) => "energy",
+        }
+    }
+
     /// Checks the settings without IO.
     pub fn validate(&self) -> Result<(), String> {
         if !valid_bot_name(&self.name) {
@@ -132,6 +141,70 @@ impl BotConfig {
         }
         Ok(())
     }
+}
+
+/// Parses a command-line bot: `NAME=ENGINE[,OPTION]...`.
+///
+/// - `ENGINE`: `fake:FILE.yaml` (the fake engine's script, a `FakeConfig`) or `lex` (Lex V2,
+///   configured from the environment: `HOTLINE_LEX_BOT_ID`, `HOTLINE_LEX_BOT_ALIAS_ID`,
+///   `HOTLINE_LEX_LOCALE`…, see `LexConfig::from_env`);
+/// - options: `bidirectional` (`<Connect><Stream>`), `vad=silero|webrtc|energy` (default
+///   `silero`), `locale=fr_FR` (default: Lex's locale, else `en_US`), `timeout=MS` (engine turn
+///   limit), `voice=Polly.Joanna`, `return-flow=FLOW`.
+pub fn parse_bot_spec(spec: &str) -> Result<BotConfig, String> {
+    let usage = "use NAME=fake:SCRIPT.yaml or NAME=lex, optionally followed by ,bidirectional ,vad=silero|webrtc|energy ,locale=en_US ,timeout=MS ,voice=VOICE ,return-flow=FLOW";
+    let (name, rest) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("--bot `{spec}`: {usage}"))?;
+    let mut parts = rest.split(',');
+    let engine_spec = parts.next().unwrap_or_default().trim();
+    let (engine, lex_locale) = if engine_spec == "lex" {
+        let lex = hotline_bot::LexConfig::from_env().map_err(|e| format!("--bot `{name}`: {e}"))?;
+        let locale = lex.locale_id.clone();
+        (EngineConfig::Lex(lex), Some(locale))
+    } else if let Some(path) = engine_spec.strip_prefix("fake:") {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!("--bot `{name}`: cannot read the fake engine's script {path}: {e}")
+        })?;
+        let fake: hotline_bot::FakeConfig = serde_saphyr::from_str(&text).map_err(|e| {
+            format!("--bot `{name}`: the fake engine's script {path} is invalid: {e}")
+        })?;
+        (EngineConfig::Fake(fake), None)
+    } else {
+        return Err(format!(
+            "--bot `{spec}`: unknown engine `{engine_spec}`; {usage}"
+        ));
+    };
+    let mut bot = BotConfig::new(name.trim(), engine);
+    bot.vad = VadConfig::default();
+    if let Some(locale) = lex_locale {
+        bot.locale = locale;
+    }
+    for option in parts.map(str::trim).filter(|o| !o.is_empty()) {
+        let (key, value) = option.split_once('=').unwrap_or((option, ""));
+        match (key, value) {
+            ("bidirectional", "") => bot.bidirectional = true,
+            ("vad", "silero") => bot.vad = VadConfig::default(),
+            ("vad", "webrtc") => bot.vad = VadConfig::Webrtc(Default::default()),
+            ("vad", "energy") => bot.vad = VadConfig::Energy(Default::default()),
+            ("locale", l) if !l.is_empty() => bot.locale = l.to_owned(),
+            ("voice", v) if !v.is_empty() => bot.voice = Some(v.to_owned()),
+            ("return-flow", f) if !f.is_empty() => bot.return_flow = Some(f.to_owned()),
+            ("timeout", ms) => {
+                let ms: u64 = ms
+                    .parse()
+                    .map_err(|_| format!("--bot `{name}`: timeout=`{ms}` is not milliseconds"))?;
+                bot.turn_timeout = Duration::from_millis(ms);
+            }
+            _ => {
+                return Err(format!(
+                    "--bot `{name}`: unknown option `{option}`; {usage}"
+                ));
+            }
+        }
+    }
+    bot.validate()?;
+    Ok(bot)
 }
 
 /// Whether `name` can be a bot name (and a URL path segment).
@@ -514,6 +587,33 @@ mod tests {
         assert!(!valid_bot_name("a/b"));
         assert!(!valid_bot_name("a b"));
         assert!(!valid_bot_name(&"x".repeat(65)));
+    }
+
+    #[test]
+    fn bot_specs() {
+        let dir = std::env::temp_dir().join(format!("hotline-bot-spec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let script = dir.join("bot.yaml");
+        std::fs::write(&script, "greeting: [\"Hi\"]\n").unwrap_or_default();
+        let spec = format!(
+            "front-desk=fake:{},bidirectional,vad=energy,locale=fr_FR,timeout=1500",
+            script.display()
+        );
+        let b = parse_bot_spec(&spec);
+        assert!(b.is_ok(), "{b:?}");
+        if let Ok(b) = b {
+            assert_eq!(b.name, "front-desk");
+            assert!(b.bidirectional);
+            assert!(matches!(b.vad, VadConfig::Energy(_)));
+            assert_eq!(b.locale, "fr_FR");
+            assert_eq!(b.turn_timeout, Duration::from_millis(1500));
+        }
+        assert!(parse_bot_spec("nobody").is_err());
+        assert!(parse_bot_spec("x=dialogflow").is_err());
+        assert!(parse_bot_spec(&format!("x=fake:{},loud", script.display())).is_err());
+        assert!(parse_bot_spec("x=fake:/does/not/exist.yaml").is_err());
+        assert!(parse_bot_spec(&format!("a/b=fake:{}", script.display())).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

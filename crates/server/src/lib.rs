@@ -156,7 +156,12 @@ impl Server {
             }
             (_, false) => None,
         };
-        let files = registry::expand_paths(&config.flows).map_err(ServerError::Config)?;
+        // A server of voice bots alone needs no flow.
+        let files = if config.flows.is_empty() && !config.bots.is_empty() {
+            Vec::new()
+        } else {
+            registry::expand_paths(&config.flows).map_err(ServerError::Config)?
+        };
         let (registry, reports) = FlowRegistry::load(&files).map_err(ServerError::Flows)?;
         let registry = Arc::new(registry);
         for (number, flow) in &config.numbers {

@@ -3,6 +3,8 @@
 //! When a flow keeps its prompts in S3 (`prompts: s3://…`), the S3 presigner is built from the
 //! environment (`AWS_REGION`, the AWS credential chain, `HOTLINE_S3_*`) before the server, so a
 //! missing region or missing credentials stop the start-up instead of failing the first call.
+//! Voice bots (`--bot`) are parsed by `hotline_server::bots::parse_bot_spec`; their engines,
+//! Lex included, are built by `hotline_aws::lex::build`.
 
 use super::stores;
 use crate::cli::ServeArgs;
@@ -10,6 +12,7 @@ use anyhow::{Context, bail};
 use hotline_aws::s3::{S3Prompts, S3PromptsConfig};
 use hotline_flow::PromptBase;
 use hotline_server::app::S3Presigner;
+use hotline_server::bots::{EngineBuilder, EngineFuture};
 use hotline_server::engine::LostCallPolicy;
 use hotline_server::registry::{self, FlowRegistry, LoadReport};
 use hotline_server::{Server, ServerConfig};
@@ -45,9 +48,16 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     config.error_transfer = args.error_transfer.clone();
     config.prompt_key = args.prompt_key.as_ref().map(|k| k.as_bytes().to_vec());
+    for spec in &args.bots {
+        config
+            .bots
+            .push(hotline_server::bots::parse_bot_spec(spec).map_err(anyhow::Error::msg)?);
+    }
+    config.account_sid = args.account_sid.clone();
+    config.twilio_api_base = args.twilio_api_base.clone();
 
     let s3 = s3_prompts(&config.flows).await?;
-    let server = match Server::build_with_s3(&config, s3).await {
+    let server = match Server::build_with(&config, s3, Some(&AwsEngines)).await {
         Ok(s) => s,
         Err(hotline_server::ServerError::Flows(diagnostics)) => {
             eprint!("{diagnostics}");
@@ -83,12 +93,34 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "hotline serve: listening on {} — voice webhook {public_url}/voice, status callback {public_url}/status",
         args.listen
     );
+    for bot in &config.bots {
+        eprintln!(
+            "voice bot {}: webhook {public_url}/bots/{}/voice ({} stream, {} VAD)",
+            bot.name,
+            bot.name,
+            if bot.bidirectional {
+                "<Connect>"
+            } else {
+                "<Start>"
+            },
+            bot.vad_name()
+        );
+    }
     server
         .serve(listener, hotline_server::shutdown_signal())
         .await
         .context("the server stopped with an error")?;
     eprintln!("hotline serve: stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Builds every engine type, Lex included (from `hotline-aws`).
+struct AwsEngines;
+
+impl EngineBuilder for AwsEngines {
+    fn build<'a>(&'a self, config: &'a hotline_bot::EngineConfig) -> EngineFuture<'a> {
+        Box::pin(hotline_aws::lex::build(config))
+    }
 }
 
 /// The S3 presigner, when a flow keeps its prompts in S3; `None` otherwise (invalid flows are
