@@ -38,6 +38,9 @@ pub const DEFAULT_TURN_TIMEOUT: Duration = Duration::from_secs(8);
 /// Default most engine turns in flight over all calls.
 pub const DEFAULT_MAX_CONCURRENT_TURNS: usize = 64;
 
+/// Default reprompts in a row before hanging up.
+pub const DEFAULT_MAX_REPROMPTS: u32 = 3;
+
 /// How long a call's conversation is kept without activity.
 const CALL_TTL: Duration = Duration::from_secs(4 * 3600);
 
@@ -66,6 +69,8 @@ pub struct BotConfig {
     pub policy: ReplyPolicy,
     /// Said when the caller says nothing (default: the last prompt again).
     pub reprompt: Option<String>,
+    /// Reprompts in a row before hanging up (the caller is gone or cannot be heard).
+    pub max_reprompts: u32,
     /// The flow a [`CallAction::ReturnToFlow`] redirects to (default: hang up after the
     /// messages).
     pub return_flow: Option<String>,
@@ -87,6 +92,7 @@ impl BotConfig {
             voice: None,
             policy: ReplyPolicy::default(),
             reprompt: None,
+            max_reprompts: DEFAULT_MAX_REPROMPTS,
             return_flow: None,
             turn_timeout: DEFAULT_TURN_TIMEOUT,
         }
@@ -150,9 +156,10 @@ impl BotConfig {
 ///   `HOTLINE_LEX_LOCALE`…, see `LexConfig::from_env`);
 /// - options: `bidirectional` (`<Connect><Stream>`), `vad=silero|webrtc|energy` (default
 ///   `silero`), `locale=fr_FR` (default: Lex's locale, else `en_US`), `timeout=MS` (engine turn
-///   limit), `voice=Polly.Joanna`, `return-flow=FLOW`.
+///   limit), `reprompts=N` (no-input reprompts in a row before hanging up, default 3),
+///   `voice=Polly.Joanna`, `return-flow=FLOW`.
 pub fn parse_bot_spec(spec: &str) -> Result<BotConfig, String> {
-    let usage = "use NAME=fake:SCRIPT.yaml or NAME=lex, optionally followed by ,bidirectional ,vad=silero|webrtc|energy ,locale=en_US ,timeout=MS ,voice=VOICE ,return-flow=FLOW";
+    let usage = "use NAME=fake:SCRIPT.yaml or NAME=lex, optionally followed by ,bidirectional ,vad=silero|webrtc|energy ,locale=en_US ,timeout=MS ,reprompts=N ,voice=VOICE ,return-flow=FLOW";
     let (name, rest) = spec
         .split_once('=')
         .ok_or_else(|| format!("--bot `{spec}`: {usage}"))?;
@@ -190,6 +197,11 @@ pub fn parse_bot_spec(spec: &str) -> Result<BotConfig, String> {
             ("locale", l) if !l.is_empty() => bot.locale = l.to_owned(),
             ("voice", v) if !v.is_empty() => bot.voice = Some(v.to_owned()),
             ("return-flow", f) if !f.is_empty() => bot.return_flow = Some(f.to_owned()),
+            ("reprompts", n) => {
+                bot.max_reprompts = n
+                    .parse()
+                    .map_err(|_| format!("--bot `{name}`: reprompts=`{n}` is not a count"))?;
+            }
             ("timeout", ms) => {
                 let ms: u64 = ms
                     .parse()

@@ -9,7 +9,7 @@
 //! | --- | --- |
 //! | `Utterance` | an engine turn with the audio (one in flight per call; not listening meanwhile) |
 //! | `Digits` | an engine turn with the digits |
-//! | `NoInput`, `TurnTimedOut` | the configured reprompt, else the last prompt, again |
+//! | `NoInput`, `TurnTimedOut` | the configured reprompt, else the last prompt, again; after `max_reprompts` in a row, hang up |
 //! | `BargeIn` | bidirectional: the session already queued `clear`; start-stream: a REST update that stops the `<Say>` |
 //! | `Stopped` | the driver ends quietly |
 //!
@@ -81,6 +81,7 @@ where
         turn: None,
         updates_tx,
         plays: 0,
+        reprompts: 0,
         reconnecting: false,
         finished: false,
     };
@@ -95,6 +96,8 @@ struct Driver {
     turn: Option<JoinHandle<(BotSession, Reply)>>,
     updates_tx: mpsc::UnboundedSender<UpdateResult>,
     plays: u64,
+    /// No-input reprompts in a row.
+    reprompts: u32,
     /// A REST update will replace this (bidirectional) stream; keep the conversation.
     reconnecting: bool,
     /// The conversation is over (a final reply was sent); wait for the stream to stop.
@@ -262,6 +265,7 @@ impl Driver {
         let Some(call_sid) = self.call_sid.clone() else {
             return;
         };
+        self.reprompts = 0;
         self.session.pipeline_mut().stop_listening();
         let mut session = self
             .bots
@@ -293,6 +297,14 @@ impl Driver {
             self.session.pipeline_mut().listen();
             return;
         };
+        self.reprompts += 1;
+        if self.reprompts > self.bot.config.max_reprompts {
+            tracing::debug!(call_sid = %call_sid, "no input after every reprompt: hanging up");
+            let mut bye = Reply::say(Vec::<String>::new());
+            bye.action = CallAction::Hangup;
+            self.deliver(state.session, bye);
+            return;
+        }
         let messages = match &self.bot.config.reprompt {
             Some(r) => vec![r.clone()],
             None => state.last_prompt.clone(),

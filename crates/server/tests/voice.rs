@@ -303,6 +303,33 @@ async fn silence_gets_the_last_prompt_again() {
 }
 
 #[tokio::test]
+async fn a_silent_caller_is_hung_up_on_after_the_reprompts() {
+    let engine = FakeConfig {
+        turns: vec![turn("<start>", Reply::say(["Hello?"]))],
+        ..FakeConfig::default()
+    };
+    let mut b = bot("mute", engine);
+    b.pipeline.endpoint.no_input_ms = 1000;
+    b.max_reprompts = 2;
+    let (app, emu) = serve(vec![b]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/mute/voice", app.base),
+        vec![Step::Silence(Duration::from_secs(30))],
+    )
+    .await;
+    no_errors(&t);
+    assert_eq!(
+        says(&t),
+        ["Hello?", "Hello?", "Hello?"],
+        "{}",
+        t.render_text()
+    );
+    assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+    assert!(t.end().unwrap().1 < 15_000);
+}
+
+#[tokio::test]
 async fn configured_reprompt_is_used_on_no_input() {
     let engine = FakeConfig {
         turns: vec![turn("<start>", Reply::say(["Hello."]))],
@@ -533,7 +560,10 @@ async fn stream_upgrades_need_a_valid_signature() {
 
 #[tokio::test]
 async fn silero_conversation_when_the_models_are_installed() {
-    let silero = VadConfig::default();
+    let models = std::env::var_os("HOTLINE_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"));
+    let silero = VadConfig::Silero(hotline_vad::silero::SileroConfig::in_dir(models));
     if silero.build().is_err() {
         eprintln!("Silero models not installed (scripts/install-models.sh): skipped");
         return;
@@ -556,4 +586,116 @@ async fn silero_conversation_when_the_models_are_installed() {
     .await;
     assert_eq!(says(&t), ["Welcome.", "Goodbye!"], "{}", t.render_text());
     assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+}
+
+/// The driver without sockets (ENGINEERING §7): channels stand in for the WebSocket.
+#[tokio::test]
+async fn the_driver_runs_over_channels() {
+    use futures_util::StreamExt;
+    use hotline_server::bots::Bots;
+    use hotline_twilio::signature::PublicBase;
+
+    let mut greeting = Reply::say(["(greeting audio)"]);
+    greeting.audio = Some(vec![0x10; 3200]); // 400 ms
+    let mut answer = Reply::say(["(answer audio)"]);
+    answer.audio = Some(vec![0x20; 1600]);
+    let engine = FakeConfig {
+        turns: vec![turn("<start>", greeting), turn("42", answer)],
+        ..FakeConfig::default()
+    };
+    let mut b = bot("chan", engine);
+    b.bidirectional = true;
+    let mut rest = hotline_twilio::rest::RestConfig::new("AC1", "token");
+    rest.api_base = "http://127.0.0.1:9".to_owned();
+    let public = PublicBase::parse("https://hotline.example.com").unwrap();
+    let bots = Arc::new(
+        Bots::build(
+            &[b],
+            None,
+            Some(hotline_twilio::rest::RestClient::new(rest).unwrap()),
+            4,
+            public,
+        )
+        .await
+        .unwrap(),
+    );
+    let call_sid = format!("CA{}", "1".repeat(32));
+    let twiml = bots.entry("chan", Some(&call_sid)).await;
+    assert!(
+        twiml.contains(r#"<Connect><Stream url="wss://hotline.example.com/streams/chan" name="hotline-bot"><Parameter name="bot" value="chan"/></Stream></Connect>"#),
+        "{twiml}"
+    );
+    assert!(!twiml.contains("<Say"), "the greeting is audio: {twiml}");
+
+    let (in_tx, in_rx) = tokio::sync::mpsc::unbounded_channel::<axum::extract::ws::Message>();
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let rx = futures_util::stream::unfold(in_rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|m| (Ok::<_, std::convert::Infallible>(m), rx))
+    })
+    .boxed();
+    let tx = futures_util::sink::unfold(out_tx, |tx, m: axum::extract::ws::Message| async move {
+        if let axum::extract::ws::Message::Text(t) = m {
+            tx.send(t.to_string()).map_err(|_| ())?;
+        }
+        Ok::<_, ()>(tx)
+    });
+    let bot = bots.get("chan").unwrap();
+    let driver = tokio::spawn(hotline_server::voice::drive(
+        bots.clone(),
+        bot,
+        Box::pin(tx),
+        rx,
+    ));
+    let send = |s: String| in_tx.send(axum::extract::ws::Message::text(s)).unwrap();
+    let sid = "MZ1";
+    send(r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#.into());
+    send(format!(
+        r#"{{"event":"start","sequenceNumber":"1","streamSid":"{sid}","start":{{"streamSid":"{sid}","callSid":"{call_sid}","tracks":["inbound"],"customParameters":{{"bot":"chan"}},"mediaFormat":{{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}}}}}}"#
+    ));
+    // The greeting's audio, then its mark.
+    let media = next(&mut out_rx).await;
+    assert_eq!(media["event"], "media");
+    assert_eq!(media["streamSid"], sid);
+    let mark = next(&mut out_rx).await;
+    assert_eq!(mark["event"], "mark");
+    send(format!(
+        r#"{{"event":"mark","sequenceNumber":"2","streamSid":"{sid}","mark":{{"name":"{}"}}}}"#,
+        mark["mark"]["name"].as_str().unwrap()
+    ));
+    // Garbage is counted, not fatal.
+    send("not json".into());
+    send(r#"{"event":"dance"}"#.into());
+    for (i, d) in ["4", "2", "#"].iter().enumerate() {
+        send(format!(
+            r#"{{"event":"dtmf","sequenceNumber":"{}","streamSid":"{sid}","dtmf":{{"track":"inbound_track","digit":"{d}"}}}}"#,
+            i + 3
+        ));
+    }
+    // The engine's answer to "42" is played.
+    let media = next(&mut out_rx).await;
+    assert_eq!(media["event"], "media");
+    let mark = next(&mut out_rx).await;
+    assert_eq!(mark["event"], "mark");
+    send(format!(
+        r#"{{"event":"stop","sequenceNumber":"9","streamSid":"{sid}","stop":{{"accountSid":"AC1","callSid":"{call_sid}"}}}}"#
+    ));
+    tokio::time::timeout(Duration::from_secs(5), driver)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        bots.live_calls(),
+        0,
+        "the conversation ends with the stream"
+    );
+}
+
+async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> serde_json::Value {
+    let text = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
 }
