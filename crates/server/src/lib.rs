@@ -185,6 +185,17 @@ impl Server {
                 (ids.len() == 1).then(|| ids.into_iter().next()).flatten()
             }
         };
+        for bot in &config.bots {
+            if let Some(flow) = &bot.return_flow
+                && registry.current(flow).is_none()
+            {
+                return Err(ServerError::Config(format!(
+                    "bot `{}` returns callers to flow `{flow}`, which is not loaded (flows: {})",
+                    bot.name,
+                    registry.ids().join(", ")
+                )));
+            }
+        }
         let key = match &config.prompt_key {
             Some(k) => k.clone(),
             None => {

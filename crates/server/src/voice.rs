@@ -163,6 +163,8 @@ impl Driver {
                         break 'run;
                     }
                     UpdateResult::Failed => {
+                        // The caller heard nothing new: keep listening on this stream.
+                        self.reconnecting = false;
                         if !self.finished {
                             self.session.pipeline_mut().listen();
                         }

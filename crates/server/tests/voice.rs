@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use hotline_bot::fake::ScriptedTurn;
-use hotline_bot::{DialogAction, EngineConfig, FakeConfig, Intent, IntentState, Reply};
+use hotline_bot::{CallAction, DialogAction, EngineConfig, FakeConfig, Intent, IntentState, Reply};
 use hotline_emulator::{CallSpec, Emulator, EmulatorConfig, Event, Step, Transcript};
 use hotline_server::bots::BotConfig;
 use hotline_server::{Server, ServerConfig};
@@ -437,6 +437,60 @@ async fn bidirectional_text_replies_reconnect_the_stream() {
         .count();
     assert_eq!(streams, 2, "{}", t.render_text());
     assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+}
+
+#[tokio::test]
+async fn transfers_and_returns_to_a_flow() {
+    let mut transfer = Reply::say(["Connecting you to an agent."]);
+    transfer.action = CallAction::Transfer("+15550100".into());
+    let engine = FakeConfig {
+        turns: vec![
+            turn("<start>", Reply::say(["Hi."])),
+            turn("<audio>", transfer),
+        ],
+        ..FakeConfig::default()
+    };
+    let (app, emu) = serve(vec![bot("agent", engine)]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/agent/voice", app.base),
+        vec![during_greeting(), speech(), listen()],
+    )
+    .await;
+    no_errors(&t);
+    assert!(
+        t.entries.iter().any(|e| matches!(
+            &e.event,
+            Event::Dial { targets, .. } if targets.iter().any(|n| n.contains("+15550100"))
+        )),
+        "{}",
+        t.render_text()
+    );
+    assert_eq!(says(&t), ["Hi.", "Connecting you to an agent."]);
+
+    let mut back = Reply::say(["Back to the menu."]);
+    back.action = CallAction::ReturnToFlow;
+    let engine = FakeConfig {
+        turns: vec![turn("<start>", Reply::say(["Hi."])), turn("<audio>", back)],
+        ..FakeConfig::default()
+    };
+    let mut b = bot("menu", engine);
+    b.return_flow = Some("sales-menu".into());
+    let (app, emu) = serve(vec![b]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/menu/voice", app.base),
+        vec![during_greeting(), speech(), listen(), Step::Hangup],
+    )
+    .await;
+    assert!(
+        t.entries.iter().any(|e| matches!(
+            &e.event,
+            Event::Request { url, status: Some(200), .. } if url.ends_with("/flows/sales-menu/voice")
+        )),
+        "{}",
+        t.render_text()
+    );
 }
 
 #[tokio::test]
