@@ -753,3 +753,66 @@ async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> serde_js
         .unwrap();
     serde_json::from_str(&text).unwrap()
 }
+
+/// Load: many simultaneous three-turn calls through one server (run with `--ignored`;
+/// `HOTLINE_BOT_CALLS` sets the count, default 50).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn many_simultaneous_bot_calls() {
+    let calls: usize = std::env::var("HOTLINE_BOT_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let engine = FakeConfig {
+        turns: vec![
+            turn("<start>", Reply::say(["Welcome."])),
+            turn("<audio>", Reply::say(["Which day would you like?"])),
+            turn("<audio>", Reply::say(["At what time?"])),
+            turn("<audio>", goodbye()),
+        ],
+        ..FakeConfig::default()
+    };
+    let mut b = bot("load", engine);
+    b.vad = VadConfig::Webrtc(Default::default());
+    let (app, emu) = serve(vec![b]).await;
+    let emu = Arc::new(emu);
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..calls {
+        let emu = emu.clone();
+        let url = format!("{}/bots/load/voice", app.base);
+        tasks.push(tokio::spawn(async move {
+            call(
+                &emu,
+                &url,
+                vec![
+                    during_greeting(),
+                    speech(),
+                    listen(),
+                    short_speech(),
+                    listen(),
+                    speech(),
+                    listen(),
+                ],
+            )
+            .await
+        }));
+    }
+    let mut ok = 0;
+    let mut emulated_ms = 0;
+    for t in tasks {
+        let t = t.await.unwrap();
+        if says(&t).len() == 4 && t.end().unwrap().0.as_str() == "hangup" {
+            ok += 1;
+        } else {
+            eprintln!("{}", t.render_text());
+        }
+        emulated_ms += t.end().unwrap().1;
+    }
+    let wall = started.elapsed();
+    eprintln!(
+        "{ok}/{calls} three-turn calls completed in {wall:?} wall time ({:.1} s of calls emulated)",
+        emulated_ms as f64 / 1000.0
+    );
+    assert_eq!(ok, calls);
+}
