@@ -17,7 +17,8 @@
 //! `<Start>` stream keeps running); on a bidirectional call, the engine's audio played on the
 //! stream with a mark, else a REST update `<Say>…</Say><Connect><Stream/></Connect>` (the stream
 //! reconnects after the messages: no barge-in during them, the trade-off of text-only engines).
-//! `Hangup`, `Transfer` and `ReturnToFlow` end with `<Hangup/>`, `<Dial>` or `<Redirect>`.
+//! `Hangup`, `Transfer` and `ReturnToFlow` end with `<Hangup/>`, `<Dial>` or `<Redirect>` (on a
+//! bidirectional stream, after the engine's audio has played, when it gave audio).
 //! A call that is gone (REST 404) or a closed socket ends the driver quietly.
 
 use std::sync::Arc;
@@ -84,6 +85,7 @@ where
         reprompts: 0,
         reconnecting: false,
         finished: false,
+        pending_final: None,
     };
     driver.run(tx, rx, updates_rx).await;
 }
@@ -102,6 +104,8 @@ struct Driver {
     reconnecting: bool,
     /// The conversation is over (a final reply was sent); wait for the stream to stop.
     finished: bool,
+    /// A final reply whose audio is playing: its mark, and the update to send once played.
+    pending_final: Option<(String, CallUpdate)>,
 }
 
 impl Driver {
@@ -250,6 +254,17 @@ impl Driver {
                 }
                 true
             }
+            SessionEvent::Voice(Event::PlaybackFinished { id, .. }) => {
+                if self
+                    .pending_final
+                    .as_ref()
+                    .is_some_and(|(mark, _)| *mark == id)
+                    && let Some((_, update)) = self.pending_final.take()
+                {
+                    self.update(update);
+                }
+                true
+            }
             SessionEvent::Voice(_) => true,
             SessionEvent::Stopped => {
                 if !self.reconnecting {
@@ -327,15 +342,25 @@ impl Driver {
             state.last_prompt = reply.messages.clone();
         }
         let bidirectional = self.bot.config.bidirectional;
+        let audio = reply.audio.as_deref().filter(|a| !a.is_empty());
         if reply.action != CallAction::Continue {
             self.finished = true;
             self.session.pipeline_mut().stop_listening();
             self.bots.store(&call_sid, state);
+            if bidirectional && let Some(audio) = audio {
+                // Play the engine's own audio, then hang up / transfer once it has played.
+                let mut after = reply.clone();
+                after.messages.clear();
+                let twiml = self.bots.final_twiml(&self.bot, &after).to_xml();
+                self.play(audio);
+                let mark = format!("reply-{}", self.plays);
+                self.pending_final = Some((mark, CallUpdate::Twiml(twiml)));
+                return;
+            }
             let twiml = self.bots.final_twiml(&self.bot, &reply).to_xml();
             self.update(CallUpdate::Twiml(twiml));
             return;
         }
-        let audio = reply.audio.as_deref().filter(|a| !a.is_empty());
         if bidirectional && let Some(audio) = audio {
             self.bots.store(&call_sid, state);
             self.session.pipeline_mut().listen();

@@ -405,6 +405,42 @@ async fn dtmf_on_a_bidirectional_stream_and_audio_replies_with_clear_on_barge_in
 }
 
 #[tokio::test]
+async fn bidirectional_goodbye_audio_plays_before_the_hangup() {
+    let mut bye = goodbye();
+    bye.audio = Some(vec![0x10; 8000]); // 1 s
+    let engine = FakeConfig {
+        turns: vec![turn("<start>", Reply::say(["Hi."])), turn("<audio>", bye)],
+        ..FakeConfig::default()
+    };
+    let mut b = bot("byeaudio", engine);
+    b.bidirectional = true;
+    let (app, emu) = serve(vec![b]).await;
+    let t = call(
+        &emu,
+        &format!("{}/bots/byeaudio/voice", app.base),
+        vec![during_greeting(), speech(), listen()],
+    )
+    .await;
+    no_errors(&t);
+    let played = t
+        .entries
+        .iter()
+        .position(|e| matches!(e.event, Event::StreamAudio { duration_ms } if duration_ms == 1000));
+    let update = t
+        .entries
+        .iter()
+        .position(|e| matches!(e.event, Event::RestUpdate { .. }));
+    assert!(played.is_some() && played < update, "{}", t.render_text());
+    assert_eq!(
+        says(&t),
+        ["Hi."],
+        "the audio said goodbye: {}",
+        t.render_text()
+    );
+    assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+}
+
+#[tokio::test]
 async fn bidirectional_text_replies_reconnect_the_stream() {
     let engine = FakeConfig {
         turns: vec![
