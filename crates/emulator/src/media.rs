@@ -238,6 +238,9 @@ pub(crate) async fn open(
     };
     let (stop_tx, stop_rx) = oneshot::channel();
     let (closed_tx, closed_rx) = oneshot::channel();
+    // Claim the fast clock now, not when the task first runs: the verbs after `<Start>` (a
+    // greeting `<Say>`, a `<Pause>`) must wait for this stream's audio instead of jumping time.
+    let driver = ctx.rec.clock().drive();
     let runner = Runner {
         ctx,
         stream_sid: stream_sid.clone(),
@@ -247,7 +250,7 @@ pub(crate) async fn open(
         status_method,
     };
     let join = tokio::spawn(async move {
-        runner.run(ws, start, stop_rx).await;
+        runner.run(ws, start, stop_rx, driver).await;
         let _ = closed_tx.send(());
     });
     Ok((
@@ -354,21 +357,26 @@ struct Runner {
 struct Source {
     pending: VecDeque<u8>,
     silence_frames: u64,
-    listen: Option<(u64, u64)>,
+    /// A `listen` step: heard-count and time when it began, and its deadline.
+    listen: Option<(u64, u64, u64)>,
     dtmf: VecDeque<char>,
     hung_up: bool,
 }
 
 impl Runner {
-    async fn run<S>(mut self, ws: S, start: Start, mut stop_rx: oneshot::Receiver<String>)
-    where
+    async fn run<S>(
+        mut self,
+        ws: S,
+        start: Start,
+        mut stop_rx: oneshot::Receiver<String>,
+        driver: Option<crate::clock::Driver>,
+    ) where
         S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
             + futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error>
             + Unpin,
     {
         let (mut tx, mut rx) = ws.split();
         let clock = self.ctx.rec.clock().clone();
-        let driver = clock.drive();
         let interval = clock.frame_interval();
         let heard = self.ctx.rec.watch_heard();
         let started_ms = clock.now_ms();
@@ -588,9 +596,12 @@ impl Runner {
                 frame.extend(s.pending.drain(..n));
                 break;
             }
-            if let Some((count, until)) = s.listen {
+            if let Some((count, began, until)) = s.listen {
                 let h = *heard.borrow();
-                if (h.count > count && now_ms >= h.busy_until_ms) || now_ms >= until {
+                // Something new was said, or something was still playing when the step began:
+                // wait until it has finished.
+                let spoke = h.count > count || h.busy_until_ms > began;
+                if (spoke && now_ms >= h.busy_until_ms) || now_ms >= until {
                     s.listen = None;
                     // A natural pause before answering.
                     s.silence_frames = 15;
@@ -630,7 +641,7 @@ impl Runner {
                 },
                 Step::Silence(d) => s.silence_frames = d.as_millis() as u64 / 20,
                 Step::Listen(d) => {
-                    s.listen = Some((heard.borrow().count, now_ms + d.as_millis() as u64));
+                    s.listen = Some((heard.borrow().count, now_ms, now_ms + d.as_millis() as u64));
                 }
                 Step::Press(keys) => {
                     if self.bidirectional {

@@ -38,6 +38,7 @@ async fn start_app() -> (String, Bot) {
     let app = Router::new()
         .route("/connect", any(connect_twiml))
         .route("/fork", any(fork_twiml))
+        .route("/fork-then-say", any(fork_then_say_twiml))
         .route("/ws/bot", get(ws_bot))
         .route("/ws/fork", get(ws_fork))
         .with_state(bot.clone());
@@ -60,6 +61,13 @@ async fn fork_twiml(State(bot): State<Bot>) -> Response {
     let host = bot.base.lock().unwrap().clone();
     xml(format!(
         r#"<Response><Start><Stream url="ws://{host}/ws/fork" name="lex"/></Start><Say>Talk to the bot</Say><Pause length="60"/></Response>"#
+    ))
+}
+
+async fn fork_then_say_twiml(State(bot): State<Bot>) -> Response {
+    let host = bot.base.lock().unwrap().clone();
+    xml(format!(
+        r#"<Response><Start><Stream url="ws://{host}/ws/fork"/></Start><Say>Hello, this greeting takes about two seconds.</Say><Hangup/></Response>"#
     ))
 }
 
@@ -385,4 +393,43 @@ async fn start_stream_forks_audio_and_rest_updates_interrupt_the_call() {
     let last: Value = serde_json::from_str(bot.frames.lock().unwrap().last().unwrap()).unwrap();
     assert_eq!(last["event"], "stop");
     assert_eq!(last["stop"]["callSid"], report.call_sid.as_str());
+}
+
+#[tokio::test]
+async fn prompts_after_start_take_stream_time() {
+    // In fast mode the stream's audio is the clock: a <Say> after <Start> lasts as many frames
+    // as it takes to say, instead of jumping the clock before the stream has sent anything.
+    let (base, bot) = start_app().await;
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    *bot.api_base.lock().unwrap() = emulator.api_base();
+    let spec = CallSpec::new(format!("{base}/fork-then-say").parse().unwrap());
+    let report = tokio::time::timeout(Duration::from_secs(20), emulator.call(spec))
+        .await
+        .unwrap();
+    let (reason, duration_ms) = report.transcript.end().unwrap();
+    assert_eq!(reason.as_str(), "hangup");
+    for _ in 0..100 {
+        if bot
+            .frames
+            .lock()
+            .unwrap()
+            .last()
+            .is_some_and(|f| f.contains("\"stop\""))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let media = bot
+        .frames
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|f| f.contains("\"media\""))
+        .count();
+    let expected = duration_ms / 20;
+    assert!(
+        media as u64 + 5 >= expected && expected >= 90,
+        "{media} media frames for a {duration_ms} ms call"
+    );
 }
