@@ -940,6 +940,103 @@ nodes:
     );
 }
 
+struct BotLinks;
+impl Links for BotLinks {
+    fn action(&self, s: &Session) -> String {
+        TestLinks.action(s)
+    }
+    fn prompt(&self, f: &Flow, a: &Audio, l: &str) -> Option<String> {
+        TestLinks.prompt(f, a, l)
+    }
+    fn flow_entry(&self, id: &str) -> String {
+        TestLinks.flow_entry(id)
+    }
+    fn bot_entry(&self, s: &Session, bot: &hotline_flow::Bot) -> Option<String> {
+        Some(format!(
+            "https://ivr.test/bots/{}/voice?flow={}&seq={}",
+            bot.name, s.flow_id, s.seq
+        ))
+    }
+}
+
+const BOT_FLOW: &str = r#"
+flow: b
+language: en-US
+nodes:
+  assistant:
+    bot: { name: booking, collect: [date, Time] }
+    routes:
+      - if: date == "never"
+        goto: operator
+    next: done
+    fallback: operator
+  done:
+    say: "Booked for {{ date }} at {{ Time }}."
+    hangup: true
+  operator:
+    say: One moment.
+    hangup: true
+"#;
+
+#[test]
+fn a_configured_bot_takes_the_call_and_its_slots_become_variables() {
+    let flow = inline(BOT_FLOW);
+    let (mut session, turn) = runtime::start(&flow, facts(), &BotLinks);
+    let xml = turn.response.to_xml();
+    assert!(
+        xml.contains("<Redirect>https://ivr.test/bots/booking/voice?flow=b&amp;seq=1</Redirect>"),
+        "{xml}"
+    );
+    assert_eq!(
+        session.awaiting,
+        Awaiting::Bot {
+            node: "assistant".into()
+        }
+    );
+    assert!(
+        turn.events
+            .iter()
+            .any(|e| matches!(e, StepEvent::BotStarted { bot, .. } if bot == "booking"))
+    );
+    assert!(session.ended.is_none());
+    assert!(runtime::is_current(&session, 1));
+    let slots = [("Date", "tomorrow"), ("time", "10 am"), ("Other", "x")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let turn = runtime::step(&flow, &mut session, Input::BotReturned { slots }, &BotLinks);
+    let xml = turn.response.to_xml();
+    assert!(xml.contains("Booked for tomorrow at 10 am."), "{xml}");
+    assert!(!session.vars.contains_key("Other"));
+    assert_eq!(session.path, ["assistant", "done"]);
+    assert_eq!(session.ended, Some(Outcome::HungUp));
+}
+
+#[test]
+fn a_failed_bot_takes_the_fallback() {
+    let flow = inline(BOT_FLOW);
+    let (mut session, _) = runtime::start(&flow, facts(), &BotLinks);
+    let turn = runtime::step(
+        &flow,
+        &mut session,
+        Input::BotFailed {
+            reason: "timeout".into(),
+        },
+        &BotLinks,
+    );
+    assert!(turn.response.to_xml().contains("One moment."));
+    assert_eq!(session.path, ["assistant", "operator"]);
+    // Any other input while the bot has the call is unexpected.
+    let (mut session, _) = runtime::start(&flow, facts(), &BotLinks);
+    let turn = runtime::step(&flow, &mut session, Input::NoInput, &BotLinks);
+    assert!(matches!(session.ended, Some(Outcome::Error { .. })));
+    assert!(
+        turn.events
+            .iter()
+            .any(|e| matches!(e, StepEvent::Unexpected { .. }))
+    );
+}
+
 #[test]
 fn a_loop_that_never_waits_ends_with_an_apology() {
     let flow = inline(

@@ -4,10 +4,10 @@
 //! | --- | --- |
 //! | `POST/GET /voice` | a call's voice webhook; the flow is chosen by the called number (`To`) |
 //! | `POST/GET /flows/{flow}/voice` | a call's voice webhook for a named flow |
-//! | `POST/GET /flows/{flow}/step?seq=N` | `<Gather>`/`<Dial>`/`<Record>` actions |
+//! | `POST/GET /flows/{flow}/step?seq=N` | `<Gather>`/`<Dial>`/`<Record>` actions; with `&bot=done`, a bot handing the call back |
 //! | `POST /status` | Twilio's call status callback (ends records and sessions) |
 //! | `GET/HEAD /prompts/{flow}/{path}?exp&sig` | signed prompt audio |
-//! | `POST/GET /bots/{bot}/voice` | a call's voice webhook for a voice bot: greeting and media stream |
+//! | `POST/GET /bots/{bot}/voice` | a call's voice webhook for a voice bot: greeting and media stream (`?flow=F&seq=N&max=S` when a flow's `bot` node hands the call over) |
 //! | `GET /streams/{bot}` | the bot's Media Streams WebSocket (signature checked before the upgrade) |
 //! | `GET /healthz` | liveness, with the flows served |
 //!
@@ -26,6 +26,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use hotline_flow::PromptBase;
+use hotline_flow::runtime::Input;
 use hotline_twilio::signature::{PublicBase, Validator};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -188,12 +189,38 @@ async fn step(
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
-    let seq = uri.query().and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "seq")
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-    });
-    twiml(state.engine.step_call(&flow, seq, &params).await.xml)
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let seq = query
+        .iter()
+        .find(|(k, _)| k == "seq")
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    // A bot handing the call back: its result was kept by call SID (Twilio posts only its own
+    // parameters on a redirect).
+    let input = query
+        .iter()
+        .any(|(k, v)| k == "bot" && v == "done")
+        .then(|| {
+            let result = params
+                .get("CallSid")
+                .and_then(|sid| state.bots.take_result(sid));
+            match result {
+                Some(Ok(slots)) => Input::BotReturned { slots },
+                Some(Err(reason)) => Input::BotFailed { reason },
+                None => Input::BotFailed {
+                    reason: "the bot's result was lost".to_owned(),
+                },
+            }
+        });
+    twiml(
+        state
+            .engine
+            .step_call_with(&flow, seq, &params, input)
+            .await
+            .xml,
+    )
 }
 
 async fn status(
@@ -221,9 +248,38 @@ async fn bot_voice(
     body: Bytes,
 ) -> Response {
     match twilio_params(&state, &method, &uri, &headers, &body) {
-        Ok(params) => twiml(state.bots.entry(&bot, params.get("CallSid")).await),
+        Ok(params) => {
+            let from_flow = flow_return(&uri);
+            twiml(
+                state
+                    .bots
+                    .entry_from_flow(&bot, params.get("CallSid"), from_flow)
+                    .await,
+            )
+        }
         Err(r) => r.into_response(),
     }
+}
+
+/// The flow that handed a call to a bot, from the entry URL's `flow`, `seq` and `max` (seconds)
+/// query parameters (signed with the URL). `None` when the call did not come from a flow.
+fn flow_return(uri: &Uri) -> Option<crate::bots::FlowReturn> {
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let flow = q("flow").filter(|f| !f.is_empty())?.to_owned();
+    let seq = q("seq")?.parse::<u64>().ok()?;
+    let max = q("max")
+        .and_then(|m| m.parse::<u64>().ok())
+        .unwrap_or(600)
+        .clamp(1, 3600);
+    Some(crate::bots::FlowReturn {
+        flow,
+        seq,
+        deadline: std::time::Instant::now() + std::time::Duration::from_secs(max),
+    })
 }
 
 /// The bot's media stream: the upgrade's signature is checked over the `wss://` URL first.

@@ -11,16 +11,24 @@
 //! The conversation ([`BotSession`], last prompt) lives here, keyed by call SID, because a
 //! bidirectional call reconnects its stream after every reply delivered by REST.
 //!
+//! A flow's `bot` node hands a call over with `?flow=F&seq=N&max=S` on the entry URL
+//! ([`FlowReturn`]). The conversation then ends by handing the call back ([`Bots::hand_back`]):
+//! a `ReturnToFlow` action or a fulfilled intent keeps the slots collected so far, an engine
+//! failure, a caller who never speaks or the node's `max-duration` keep a failure; the result
+//! waits here by call SID ([`Bots::take_result`]) and the call is redirected to
+//! `/flows/F/step?seq=N&bot=done`, whose step feeds it to the flow.
+//!
 //! This module does no socket IO itself; engine calls are bounded by a global semaphore and a
 //! per-bot time limit, and every failure becomes a spoken apology ([`ReplyPolicy::fallback`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hotline_bot::{
-    BotSession, CallAction, Engine, EngineConfig, EngineError, Reply, ReplyPolicy, TurnInput,
+    BotSession, CallAction, Engine, EngineConfig, EngineError, IntentState, Reply, ReplyPolicy,
+    TurnInput,
 };
 use hotline_twilio::rest::RestClient;
 use hotline_twilio::signature::PublicBase;
@@ -265,11 +273,29 @@ pub enum OnStart {
     Play(Vec<u8>),
 }
 
+/// The flow a call was handed over from (a flow's `bot` node), and how to hand it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowReturn {
+    /// The flow's id.
+    pub flow: String,
+    /// The flow session's step counter (the return URL carries it).
+    pub seq: u64,
+    /// When the bot has had the call for the node's `max-duration`: it goes back as failed.
+    pub deadline: Instant,
+}
+
+/// What a bot hands back to its flow: the slots it collected, or why it failed.
+pub type BotResult = Result<BTreeMap<String, String>, String>;
+
 /// A call's conversation with a bot.
 #[derive(Debug, Clone)]
 pub struct CallState {
     /// The engine's session.
     pub session: BotSession,
+    /// The flow to hand the call back to, when a flow handed it over.
+    pub flow: Option<FlowReturn>,
+    /// Every slot filled so far (later values win).
+    pub slots: BTreeMap<String, String>,
     /// The last thing the bot asked (for reprompts).
     pub last_prompt: Vec<String>,
     /// What the next stream to start must do.
@@ -283,6 +309,8 @@ impl CallState {
     pub fn new(session: BotSession) -> Self {
         CallState {
             session,
+            flow: None,
+            slots: BTreeMap::new(),
             last_prompt: Vec::new(),
             on_start: OnStart::Listen,
             touched: Instant::now(),
@@ -294,6 +322,8 @@ impl CallState {
 pub struct Bots {
     bots: HashMap<String, Arc<Bot>>,
     calls: Mutex<HashMap<String, CallState>>,
+    /// Results waiting for their flow's step, by call SID.
+    results: Mutex<HashMap<String, (Instant, BotResult)>>,
     /// Live call updates; required when any bot is configured.
     pub rest: Option<RestClient>,
     turns: Arc<tokio::sync::Semaphore>,
@@ -342,6 +372,7 @@ impl Bots {
         Ok(Bots {
             bots,
             calls: Mutex::new(HashMap::new()),
+            results: Mutex::new(HashMap::new()),
             rest,
             turns: Arc::new(tokio::sync::Semaphore::new(max_concurrent_turns.max(1))),
             public,
@@ -353,6 +384,7 @@ impl Bots {
         Bots {
             bots: HashMap::new(),
             calls: Mutex::new(HashMap::new()),
+            results: Mutex::new(HashMap::new()),
             rest: None,
             turns: Arc::new(tokio::sync::Semaphore::new(1)),
             public,
@@ -395,6 +427,22 @@ impl Bots {
         }
     }
 
+    /// Keeps what the bot hands back to the flow of `call_sid`, for the step that resumes it.
+    pub fn keep_result(&self, call_sid: &str, result: BotResult) {
+        let Ok(mut results) = self.results.lock() else {
+            return;
+        };
+        results.insert(call_sid.to_owned(), (Instant::now(), result));
+        if results.len() % 64 == 0 {
+            results.retain(|_, (at, _)| at.elapsed() < CALL_TTL);
+        }
+    }
+
+    /// Takes what a bot handed back to the flow of `call_sid`, if anything.
+    pub fn take_result(&self, call_sid: &str) -> Option<BotResult> {
+        self.results.lock().ok()?.remove(call_sid).map(|(_, r)| r)
+    }
+
     /// Conversations in memory.
     pub fn live_calls(&self) -> usize {
         self.calls.lock().map(|c| c.len()).unwrap_or_default()
@@ -404,6 +452,17 @@ impl Bots {
     /// waiting for the permit included), with the reply policy applied. On failure the caller
     /// gets the policy's apology and `session` is left as it was.
     pub async fn turn(&self, bot: &Bot, session: &mut BotSession, input: TurnInput) -> Reply {
+        self.turn_checked(bot, session, input).await.0
+    }
+
+    /// [`Bots::turn`], with the engine's error when the turn failed (the reply is then the
+    /// policy's apology).
+    pub async fn turn_checked(
+        &self,
+        bot: &Bot,
+        session: &mut BotSession,
+        input: TurnInput,
+    ) -> (Reply, Option<String>) {
         let kind = input_kind(&input);
         let started = Instant::now();
         let mut working = session.clone();
@@ -436,7 +495,7 @@ impl Bots {
                     action = ?reply.action,
                     "engine turn"
                 );
-                reply
+                (reply, None)
             }
             Err(e) => {
                 tracing::warn!(
@@ -447,13 +506,26 @@ impl Bots {
                     error = %e,
                     "engine turn failed; the caller hears an apology"
                 );
-                bot.config.policy.fallback(&bot.config.locale, &e)
+                (
+                    bot.config.policy.fallback(&bot.config.locale, &e),
+                    Some(e.to_string()),
+                )
             }
         }
     }
 
     /// The answer to `POST /bots/{bot}/voice`: the greeting, and the stream.
     pub async fn entry(&self, bot_name: &str, call_sid: Option<&str>) -> String {
+        self.entry_from_flow(bot_name, call_sid, None).await
+    }
+
+    /// [`Bots::entry`] for a call that `from_flow` handed over (a `bot` node), to hand back.
+    pub async fn entry_from_flow(
+        &self,
+        bot_name: &str,
+        call_sid: Option<&str>,
+        from_flow: Option<FlowReturn>,
+    ) -> String {
         let Some(bot) = self.get(bot_name) else {
             tracing::warn!(bot = bot_name, "voice webhook for an unknown bot");
             return crate::engine::apology("en-US", None).xml;
@@ -462,16 +534,40 @@ impl Bots {
         let Some(call_sid) = call_sid.filter(|s| crate::engine::valid_sid(s)) else {
             return crate::engine::apology(&language, None).xml;
         };
-        let mut state = match self.call(call_sid) {
+        let same_hand_off = |s: &CallState| match (&s.flow, &from_flow) {
+            (Some(a), Some(b)) => a.flow == b.flow && a.seq == b.seq,
+            (None, None) => true,
+            _ => false,
+        };
+        let mut state = match self.call(call_sid).filter(same_hand_off) {
             // Twilio retried the webhook: greet again, same conversation.
             Some(s) => s,
-            None => CallState::new(BotSession::new(
-                call_sid,
-                bot.config.name.clone(),
-                bot.config.locale.clone(),
-            )),
+            None => {
+                let mut s = CallState::new(BotSession::new(
+                    call_sid,
+                    bot.config.name.clone(),
+                    bot.config.locale.clone(),
+                ));
+                s.flow = from_flow;
+                s
+            }
         };
-        let reply = self.turn(&bot, &mut state.session, TurnInput::Start).await;
+        let (mut reply, failed) = self
+            .turn_checked(&bot, &mut state.session, TurnInput::Start)
+            .await;
+        if let Some(to) = state.flow.clone() {
+            if let Some(why) = failed {
+                return self.hand_back(&bot, call_sid, &to, &[], Err(why)).to_xml();
+            }
+            state.slots.extend(reply.slots.clone());
+            flow_action(&mut reply);
+            if reply.action == CallAction::ReturnToFlow {
+                let slots = state.slots.clone();
+                return self
+                    .hand_back(&bot, call_sid, &to, &reply.messages, Ok(slots))
+                    .to_xml();
+            }
+        }
         if !reply.messages.is_empty() {
             state.last_prompt = reply.messages.clone();
         }
@@ -534,6 +630,35 @@ impl Bots {
         ))
     }
 
+    /// Ends a flow's hand-off: keeps `result` for the flow's step, and answers with the
+    /// document that says `messages`, stops the bot's stream and redirects to the flow.
+    pub fn hand_back(
+        &self,
+        bot: &Bot,
+        call_sid: &str,
+        to: &FlowReturn,
+        messages: &[String],
+        result: BotResult,
+    ) -> Response {
+        tracing::debug!(
+            bot = %bot.config.name,
+            call_sid,
+            flow = %to.flow,
+            ok = result.is_ok(),
+            "handing the call back to its flow"
+        );
+        self.keep_result(call_sid, result);
+        let mut r = say_all(Response::new(), &bot.config, messages);
+        if !bot.config.bidirectional {
+            r = r.stop(twiml::Stop {
+                streams: vec![self.stream_verb(bot)],
+            });
+        }
+        r.push(twiml::Verb::Redirect(twiml::Redirect::new(
+            crate::links::bot_return_url(&self.public, &to.flow, to.seq),
+        )))
+    }
+
     /// The document for a reply that ends the conversation: hang up, transfer, or return to
     /// the flow.
     pub fn final_twiml(&self, bot: &Bot, reply: &Reply) -> Response {
@@ -548,6 +673,21 @@ impl Bots {
             },
             CallAction::Hangup | CallAction::Continue => r.hangup(),
         }
+    }
+}
+
+/// In a flow's hand-off, a fulfilled intent (or one ready for fulfilment) that the policy does
+/// not end otherwise hands the call back to the flow.
+pub fn flow_action(reply: &mut Reply) {
+    if reply.action == CallAction::Continue
+        && reply.intent.as_ref().is_some_and(|i| {
+            matches!(
+                i.state,
+                IntentState::Fulfilled | IntentState::ReadyForFulfillment
+            )
+        })
+    {
+        reply.action = CallAction::ReturnToFlow;
     }
 }
 

@@ -210,6 +210,18 @@ impl Engine {
 
     /// A callback for a call in progress (`<Gather>`, `<Dial>`, `<Record>` actions).
     pub async fn step_call(&self, flow_id: &str, seq: Option<u64>, params: &Params) -> Answer {
+        self.step_call_with(flow_id, seq, params, None).await
+    }
+
+    /// [`Engine::step_call`] with the runtime input given (a bot's result) instead of decoded
+    /// from Twilio's parameters.
+    pub async fn step_call_with(
+        &self,
+        flow_id: &str,
+        seq: Option<u64>,
+        params: &Params,
+        input: Option<Input>,
+    ) -> Answer {
         let language = self
             .flows
             .current(flow_id)
@@ -249,7 +261,7 @@ impl Engine {
             Some(f) => f,
             None => return self.lost_call(flow_id, &stored.session.language),
         };
-        let input = input_from(params);
+        let input = input.unwrap_or_else(|| input_from(params));
         let links = self.links.at(now_ms() / 1000);
         let turn = runtime::step(&flow, &mut stored.session, input, &links);
         let turn = self
@@ -663,6 +675,9 @@ fn step_records(
             ),
             StepEvent::BotUnavailable { node, bot } => {
                 (node.as_str(), "bot-unavailable", None, Some(bot.clone()))
+            }
+            StepEvent::BotStarted { node, bot } => {
+                (node.as_str(), "bot-started", None, Some(bot.clone()))
             }
             StepEvent::BotReturned { node, ok } => (
                 node.as_str(),

@@ -218,6 +218,7 @@ impl Server {
                 public: public.clone(),
                 signer: PromptSigner::new(&key, config.prompt_ttl.as_secs().max(60)),
                 error_transfer: config.error_transfer.clone(),
+                bots: config.bots.iter().map(|b| b.name.clone()).collect(),
             },
             http,
             session_ttl: config.session_ttl,

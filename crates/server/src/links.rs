@@ -3,8 +3,9 @@
 
 use crate::prompts::PromptSigner;
 use hotline_flow::runtime::{Links, Session};
-use hotline_flow::{Audio, Flow, PromptBase};
+use hotline_flow::{Audio, Bot, Flow, PromptBase};
 use hotline_twilio::signature::PublicBase;
+use std::collections::BTreeSet;
 
 /// The server's URL scheme.
 #[derive(Debug, Clone)]
@@ -15,6 +16,8 @@ pub struct ServerLinks {
     pub signer: PromptSigner,
     /// Transfer target when a flow fails, if any.
     pub error_transfer: Option<String>,
+    /// The voice bots served (a flow's `bot` node hands the call to one of them).
+    pub bots: BTreeSet<String>,
 }
 
 /// [`ServerLinks`] at a given time (prompt URLs expire relative to it).
@@ -43,6 +46,14 @@ impl ServerLinks {
         self.public
             .http_url(&format!("/flows/{}/step?seq={seq}", encode(flow_id)))
     }
+}
+
+/// Where a bot hands a call back to its flow: `{public}/flows/{id}/step?seq=N&bot=done`.
+pub fn bot_return_url(public: &PublicBase, flow_id: &str, seq: u64) -> String {
+    public.http_url(&format!(
+        "/flows/{}/step?seq={seq}&bot=done",
+        encode(flow_id)
+    ))
 }
 
 /// Percent-encodes one path segment (a space is `%20`: in a path, `+` means a plus sign).
@@ -90,6 +101,19 @@ impl Links for LinksAt<'_> {
 
     fn error_transfer(&self, _flow: &Flow) -> Option<String> {
         self.links.error_transfer.clone()
+    }
+
+    fn bot_entry(&self, session: &Session, bot: &Bot) -> Option<String> {
+        if !self.links.bots.contains(&bot.name) {
+            return None;
+        }
+        Some(self.links.public.http_url(&format!(
+            "/bots/{}/voice?flow={}&seq={}&max={}",
+            encode(&bot.name),
+            encode(&session.flow_id),
+            session.seq,
+            bot.max_duration_secs
+        )))
     }
 }
 

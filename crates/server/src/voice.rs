@@ -20,6 +20,10 @@
 //! `Hangup`, `Transfer` and `ReturnToFlow` end with `<Hangup/>`, `<Dial>` or `<Redirect>` (on a
 //! bidirectional stream, after the engine's audio has played, when it gave audio).
 //! A call that is gone (REST 404) or a closed socket ends the driver quietly.
+//!
+//! A call handed over by a flow goes back to it instead ([`Bots::hand_back`]): with its slots
+//! on `ReturnToFlow` or a fulfilled intent, as failed on an engine error, after the last
+//! no-input reprompt, or when the node's `max-duration` is up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +37,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::bots::{Bot, Bots, CallState, OnStart, say_duration_ms};
+use crate::bots::{Bot, Bots, CallState, OnStart, flow_action, say_duration_ms};
 
 /// What a REST update reported back to the driver.
 #[derive(Debug)]
@@ -80,6 +84,7 @@ where
         session,
         call_sid: None,
         turn: None,
+        flow_deadline: None,
         updates_tx,
         plays: 0,
         reprompts: 0,
@@ -95,7 +100,9 @@ struct Driver {
     bot: Arc<Bot>,
     session: StreamSession,
     call_sid: Option<String>,
-    turn: Option<JoinHandle<(BotSession, Reply)>>,
+    turn: Option<JoinHandle<(BotSession, Reply, Option<String>)>>,
+    /// When a flow handed the call over: the end of its `max-duration`.
+    flow_deadline: Option<Instant>,
     updates_tx: mpsc::UnboundedSender<UpdateResult>,
     plays: u64,
     /// No-input reprompts in a row.
@@ -153,7 +160,7 @@ impl Driver {
                 } => {
                     self.turn = None;
                     match done {
-                        Ok((session, reply)) => self.deliver(session, reply),
+                        Ok((session, reply, failed)) => self.deliver(session, reply, failed),
                         Err(e) => {
                             tracing::error!(error = %e, "an engine turn task failed");
                             self.session.pipeline_mut().listen();
@@ -174,6 +181,18 @@ impl Driver {
                         }
                     }
                 },
+                () = async {
+                    match self.flow_deadline {
+                        Some(at) if !self.finished => tokio::time::sleep_until(at).await,
+                        _ => std::future::pending().await,
+                    }
+                } => {
+                    self.flow_deadline = None;
+                    if let Some(handle) = self.turn.take() {
+                        handle.abort();
+                    }
+                    self.give_back(Err("the bot went over the node's max-duration".to_owned()), &[]);
+                }
                 () = async {
                     match deadline {
                         Some(at) => tokio::time::sleep_until(at).await,
@@ -217,6 +236,7 @@ impl Driver {
                     ))
                 });
                 let on_start = std::mem::replace(&mut state.on_start, OnStart::Listen);
+                self.flow_deadline = state.flow.as_ref().map(|f| Instant::from_std(f.deadline));
                 self.bots.store(&info.call_sid, state);
                 self.call_sid = Some(info.call_sid);
                 let pipeline = self.session.pipeline_mut();
@@ -298,8 +318,8 @@ impl Driver {
         let bots = self.bots.clone();
         let bot = self.bot.clone();
         self.turn = Some(tokio::spawn(async move {
-            let reply = bots.turn(&bot, &mut session, input).await;
-            (session, reply)
+            let (reply, failed) = bots.turn_checked(&bot, &mut session, input).await;
+            (session, reply, failed)
         }));
     }
 
@@ -319,7 +339,9 @@ impl Driver {
             tracing::debug!(call_sid = %call_sid, "no input after every reprompt: hanging up");
             let mut bye = Reply::say(Vec::<String>::new());
             bye.action = CallAction::Hangup;
-            self.deliver(state.session, bye);
+            // A flow's hand-off goes back to the flow as failed instead.
+            let failed = Some("the caller said nothing".to_owned());
+            self.deliver(state.session, bye, failed);
             return;
         }
         let messages = match &self.bot.config.reprompt {
@@ -327,17 +349,59 @@ impl Driver {
             None => state.last_prompt.clone(),
         };
         tracing::debug!(call_sid = %call_sid, "no input: reprompting");
-        self.deliver(state.session, Reply::say(messages));
+        self.deliver(state.session, Reply::say(messages), None);
     }
 
-    /// Says `reply` to the caller and does what its action says.
-    fn deliver(&mut self, session: BotSession, reply: Reply) {
+    /// Ends a flow's hand-off (no-op for a call that did not come from a flow): `result` is
+    /// kept for the flow, `messages` are said, and the call is redirected to the flow.
+    fn give_back(&mut self, result: crate::bots::BotResult, messages: &[String]) -> bool {
+        let Some(call_sid) = self.call_sid.clone() else {
+            return false;
+        };
+        let Some(state) = self.bots.call(&call_sid) else {
+            return false;
+        };
+        let Some(to) = state.flow.clone() else {
+            return false;
+        };
+        self.finished = true;
+        self.session.pipeline_mut().stop_listening();
+        let twiml = self
+            .bots
+            .hand_back(&self.bot, &call_sid, &to, messages, result)
+            .to_xml();
+        self.bots.store(&call_sid, state);
+        self.update(CallUpdate::Twiml(twiml));
+        true
+    }
+
+    /// Says `reply` to the caller and does what its action says. `failed`: the engine turn
+    /// failed (or the caller never spoke); a flow's hand-off then goes back to the flow.
+    fn deliver(&mut self, session: BotSession, mut reply: Reply, failed: Option<String>) {
+        if self.finished {
+            return;
+        }
         let call_sid = session.call_sid.clone();
         let mut state = self
             .bots
             .call(&call_sid)
             .unwrap_or_else(|| CallState::new(session.clone()));
         state.session = session;
+        if state.flow.is_some() {
+            self.bots.store(&call_sid, state.clone());
+            if let Some(why) = failed {
+                self.give_back(Err(why), &[]);
+                return;
+            }
+            state.slots.extend(reply.slots.clone());
+            flow_action(&mut reply);
+            if reply.action == CallAction::ReturnToFlow {
+                let slots = state.slots.clone();
+                self.bots.store(&call_sid, state);
+                self.give_back(Ok(slots), &reply.messages);
+                return;
+            }
+        }
         if !reply.messages.is_empty() {
             state.last_prompt = reply.messages.clone();
         }

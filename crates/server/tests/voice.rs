@@ -48,6 +48,8 @@ fn during_greeting() -> Step {
 struct Running {
     base: String,
     bots: Arc<hotline_server::bots::Bots>,
+    /// Holds the call records (`r.db`) and any flow written by the test.
+    dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -62,6 +64,16 @@ impl Drop for Running {
 /// The server with `bots` (and one flow, which it needs), and an emulator whose REST API it
 /// updates calls through.
 async fn serve(bots: Vec<BotConfig>) -> (Running, Emulator) {
+    let flow = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/flows/sales-menu.yaml");
+    serve_with(bots, vec![flow], tempfile::tempdir().unwrap()).await
+}
+
+/// [`serve`] with these flows, keeping the records in `dir`.
+async fn serve_with(
+    bots: Vec<BotConfig>,
+    flows: Vec<PathBuf>,
+    dir: tempfile::TempDir,
+) -> (Running, Emulator) {
     let emu = Emulator::start(EmulatorConfig {
         auth_token: TOKEN.to_owned(),
         ..EmulatorConfig::default()
@@ -70,9 +82,7 @@ async fn serve(bots: Vec<BotConfig>) -> (Running, Emulator) {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let flow = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/flows/sales-menu.yaml");
-    let mut config = ServerConfig::new(vec![flow], format!("http://{addr}"));
+    let mut config = ServerConfig::new(flows, format!("http://{addr}"));
     config.auth_token = Some(TOKEN.to_owned());
     config.records = hotline_store::RecordStoreConfig::Sqlite(
         hotline_store::records::sqlite::SqliteConfig::new(dir.path().join("r.db")),
@@ -85,7 +95,6 @@ async fn serve(bots: Vec<BotConfig>) -> (Running, Emulator) {
     let bots = server.bots().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
-        let _dir = dir;
         server
             .serve(listener, async {
                 let _ = rx.await;
@@ -97,6 +106,7 @@ async fn serve(bots: Vec<BotConfig>) -> (Running, Emulator) {
         Running {
             base: format!("http://{addr}"),
             bots,
+            dir,
             stop: Some(tx),
         },
         emu,
@@ -851,4 +861,210 @@ async fn many_simultaneous_bot_calls() {
         emulated_ms as f64 / 1000.0
     );
     assert_eq!(ok, calls);
+}
+
+/// A flow that asks nothing and hands the call to the `appointments` bot, then confirms.
+const BOOKING_FLOW: &str = r#"
+flow: booking-line
+language: en-US
+nodes:
+  book:
+    bot: { name: appointments, collect: [Date, Time] }
+    next: booked
+    fallback: sorry
+  booked:
+    say: "Booked for {{ Date }} at {{ Time }}"
+    hangup: true
+  sorry:
+    say: Sorry, please call again later.
+    hangup: true
+"#;
+
+fn booking_flow_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("booking-line.yaml");
+    std::fs::write(&path, BOOKING_FLOW).unwrap();
+    (dir, path)
+}
+
+fn booking_intent(state: IntentState) -> Option<Intent> {
+    Some(Intent {
+        name: "BookAppointment".into(),
+        confidence: Some(0.9),
+        state,
+    })
+}
+
+async fn call_with_sid(emu: &Emulator, url: &str, script: Vec<Step>) -> (String, Transcript) {
+    let mut spec = CallSpec::new(url.parse().unwrap());
+    spec.script = script;
+    let done = tokio::time::timeout(Duration::from_secs(60), emu.call(spec))
+        .await
+        .unwrap();
+    (done.call_sid, done.transcript)
+}
+
+async fn steps_of(dir: &Path, call_sid: &str) -> Vec<hotline_store::StepRecord> {
+    let store = hotline_store::RecordStoreConfig::Sqlite(
+        hotline_store::records::sqlite::SqliteConfig::new(dir.join("r.db")),
+    )
+    .build()
+    .await
+    .unwrap();
+    store.get_call(call_sid).await.unwrap().unwrap().1
+}
+
+#[tokio::test]
+async fn a_flow_hands_the_call_to_a_bot_and_resumes_with_its_slots() {
+    let mut day = Reply::say(["At what time?"]);
+    day.intent = booking_intent(IntentState::InProgress);
+    day.slots.insert("Date".into(), "tomorrow".into());
+    // The last reply carries only the last slot: the server keeps the earlier ones.
+    let mut done = Reply::say(["Thank you."]);
+    done.intent = booking_intent(IntentState::Fulfilled);
+    done.slots.insert("Time".into(), "10 am".into());
+    let engine = FakeConfig {
+        turns: vec![
+            turn("<start>", Reply::say(["Which day would you like?"])),
+            turn("<audio>", day),
+            turn("<audio>", done),
+        ],
+        ..FakeConfig::default()
+    };
+    let (dir, flow) = booking_flow_dir();
+    let (app, emu) = serve_with(vec![bot("appointments", engine)], vec![flow], dir).await;
+    let (sid, t) = call_with_sid(
+        &emu,
+        &format!("{}/flows/booking-line/voice", app.base),
+        vec![
+            during_greeting(),
+            speech(),
+            listen(),
+            short_speech(),
+            listen(),
+            listen(),
+        ],
+    )
+    .await;
+    no_errors(&t);
+    assert_eq!(
+        says(&t),
+        [
+            "Which day would you like?",
+            "At what time?",
+            "Thank you.",
+            "Booked for tomorrow at 10 am"
+        ],
+        "{}",
+        t.render_text()
+    );
+    assert!(
+        t.entries.iter().any(|e| matches!(
+            &e.event,
+            Event::Request { url, status: Some(200), .. }
+                if url.contains("/flows/booking-line/step?seq=1&bot=done")
+        )),
+        "{}",
+        t.render_text()
+    );
+    assert_eq!(t.end().unwrap().0.as_str(), "hangup", "{}", t.render_text());
+
+    let steps = steps_of(app.dir.path(), &sid).await;
+    let rows: Vec<(String, String)> = steps
+        .iter()
+        .map(|s| (s.node.clone(), s.kind.clone()))
+        .collect();
+    let pos = |node: &str, kind: &str| {
+        rows.iter()
+            .position(|(n, k)| n == node && k == kind)
+            .unwrap_or_else(|| panic!("no {node}/{kind} in {rows:?}"))
+    };
+    assert!(pos("book", "entered") < pos("book", "bot-started"));
+    assert!(pos("book", "bot-started") < pos("book", "bot-returned"));
+    assert!(pos("book", "bot-returned") < pos("booked", "entered"));
+    assert!(pos("booked", "entered") < pos("booked", "ended"));
+    let returned = &steps[pos("book", "bot-returned")];
+    assert_eq!(returned.detail.as_deref(), Some("ok"));
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.detail.as_deref() == Some("Date = tomorrow")),
+        "{rows:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.detail.as_deref() == Some("Time = 10 am")),
+        "{rows:?}"
+    );
+    assert!(app.bots.take_result(&sid).is_none(), "the result was used");
+}
+
+#[tokio::test]
+async fn a_failing_bot_hands_the_call_back_to_the_flows_fallback() {
+    // The script expects digits; the caller speaks: the engine fails.
+    let engine = FakeConfig {
+        turns: vec![
+            turn("<start>", Reply::say(["Which day would you like?"])),
+            turn("1", Reply::say(["Thanks."])),
+        ],
+        ..FakeConfig::default()
+    };
+    let (dir, flow) = booking_flow_dir();
+    let (app, emu) = serve_with(vec![bot("appointments", engine)], vec![flow], dir).await;
+    let (sid, t) = call_with_sid(
+        &emu,
+        &format!("{}/flows/booking-line/voice", app.base),
+        vec![during_greeting(), speech(), listen()],
+    )
+    .await;
+    no_errors(&t);
+    assert_eq!(
+        says(&t),
+        [
+            "Which day would you like?",
+            "Sorry, please call again later."
+        ],
+        "{}",
+        t.render_text()
+    );
+    assert_eq!(t.end().unwrap().0.as_str(), "hangup", "{}", t.render_text());
+    let steps = steps_of(app.dir.path(), &sid).await;
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.kind == "bot-returned" && s.detail.as_deref() == Some("failed")),
+        "{steps:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.node == "sorry" && s.kind == "entered")
+    );
+    assert!(!steps.iter().any(|s| s.node == "booked"));
+}
+
+#[tokio::test]
+async fn a_flow_without_the_bot_configured_apologises_and_takes_the_fallback() {
+    let engine = FakeConfig {
+        turns: vec![turn("<start>", Reply::say(["Hi."]))],
+        ..FakeConfig::default()
+    };
+    let (dir, flow) = booking_flow_dir();
+    let (app, emu) = serve_with(vec![bot("someone-else", engine)], vec![flow], dir).await;
+    let t = call(
+        &emu,
+        &format!("{}/flows/booking-line/voice", app.base),
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        says(&t),
+        [
+            "The voice assistant is not available right now.",
+            "Sorry, please call again later."
+        ],
+        "{}",
+        t.render_text()
+    );
 }

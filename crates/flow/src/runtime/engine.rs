@@ -312,7 +312,7 @@ impl<'a> Ctx<'a> {
                 next,
                 fallback,
                 ..
-            } => Some(self.bot(session, node, bot, *next, *fallback)),
+            } => self.bot(session, node, bot, *next, *fallback),
         }
     }
 
@@ -765,8 +765,9 @@ impl<'a> Ctx<'a> {
 
     // ----- bot ----------------------------------------------------------------------------
 
-    /// Bots are not available yet: say so and go on to `fallback` (or `next`). The bot issue
-    /// replaces this with a hand-off (`Awaiting::Bot`, resumed by [`Ctx::on_bot`]).
+    /// Hands the call to the bot (`<Redirect>` to the server's bot entry; the flow waits in
+    /// `Awaiting::Bot`, resumed by [`Ctx::on_bot`]). When the server has no such bot: say so
+    /// and go on to `fallback` (or `next`).
     fn bot(
         &mut self,
         session: &mut Session,
@@ -774,13 +775,24 @@ impl<'a> Ctx<'a> {
         bot: &Bot,
         next: NodeId,
         fallback: Option<NodeId>,
-    ) -> NodeId {
+    ) -> Option<NodeId> {
+        if let Some(url) = self.links.bot_entry(session, bot) {
+            session.awaiting = Awaiting::Bot {
+                node: node.id.clone(),
+            };
+            self.events.push(StepEvent::BotStarted {
+                node: node.id.clone(),
+                bot: bot.name.clone(),
+            });
+            self.verbs.push(tw::Verb::Redirect(tw::Redirect::new(url)));
+            return None;
+        }
         self.events.push(StepEvent::BotUnavailable {
             node: node.id.clone(),
             bot: bot.name.clone(),
         });
         self.say_message(session, Message::BotUnavailable);
-        fallback.unwrap_or(next)
+        Some(fallback.unwrap_or(next))
     }
 
     fn on_bot(
@@ -807,9 +819,17 @@ impl<'a> Ctx<'a> {
         });
         match result {
             Ok(slots) => {
-                for (var, value) in slots {
-                    if bot.collect.contains(&var) {
-                        vars::set(session, &var, Literal::Text(value), &mut self.events);
+                // A slot sets the collected variable of the same name (an exact match first,
+                // else ignoring ASCII case: `date` collects Lex's `Date`).
+                for var in &bot.collect {
+                    let value = slots.get(var).or_else(|| {
+                        slots
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(var))
+                            .map(|(_, v)| v)
+                    });
+                    if let Some(value) = value {
+                        vars::set(session, var, Literal::Text(value.clone()), &mut self.events);
                     }
                 }
                 let target = self.route_on_vars(session, node, routes, *next);

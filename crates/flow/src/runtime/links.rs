@@ -5,7 +5,7 @@
 //! through this trait. Implementations must be pure and cheap (no I/O: they run inside a step).
 
 use super::session::Session;
-use crate::{Audio, Flow};
+use crate::{Audio, Bot, Flow};
 
 /// URL building, implemented by the server.
 pub trait Links {
@@ -27,6 +27,16 @@ pub trait Links {
     /// apology), instead of hanging up. Default: none, hang up.
     fn error_transfer(&self, flow: &Flow) -> Option<String> {
         let _ = flow;
+        None
+    }
+
+    /// The URL that hands the call to the voice bot of a `bot` node, or `None` when the server
+    /// has no such bot (the caller then hears that the assistant is unavailable and the flow
+    /// takes `fallback`, else `next`). Like [`Links::action`] it must carry [`Session::seq`]
+    /// (called after the step incremented it) and identify the flow, so that the bot can hand
+    /// the call back to the step that waits for it. Default: no bots.
+    fn bot_entry(&self, session: &Session, bot: &Bot) -> Option<String> {
+        let _ = (session, bot);
         None
     }
 }

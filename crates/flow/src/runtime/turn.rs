@@ -245,8 +245,15 @@ pub enum StepEvent {
         /// Why it was not, or which reply fields were ignored.
         detail: Option<String>,
     },
-    /// A bot could not take the call (bots are not available yet); the flow went on.
+    /// A bot could not take the call (the server has no such bot); the flow went on.
     BotUnavailable {
+        /// Node id.
+        node: String,
+        /// The bot's name.
+        bot: String,
+    },
+    /// The call was handed to a bot; the flow waits for it to hand the call back.
+    BotStarted {
         /// Node id.
         node: String,
         /// The bot's name.
