@@ -526,7 +526,16 @@ async fn transfers_and_returns_to_a_flow() {
     let t = call(
         &emu,
         &format!("{}/bots/menu/voice", app.base),
-        vec![during_greeting(), speech(), listen(), Step::Hangup],
+        vec![
+            during_greeting(),
+            speech(),
+            listen(),
+            // Stay on the line while the emulator fetches the hand-back redirect: at 20× pacing a
+            // short silence is a few wall-clock milliseconds, less than one HTTP round trip
+            // under load.
+            Step::Silence(Duration::from_secs(5)),
+            Step::Hangup,
+        ],
     )
     .await;
     assert!(
