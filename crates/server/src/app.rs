@@ -103,49 +103,69 @@ impl IntoResponse for Rejected {
     }
 }
 
-/// Decodes and signature-checks a Twilio request.
-fn twilio_params(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Params, Rejected> {
-    let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let url = state.public.http_url(path_and_query);
-    let signature = headers.get("X-Twilio-Signature").map(|v| v.as_bytes());
-    let params: Vec<(String, String)> = if method == Method::POST {
-        url::form_urlencoded::parse(body).into_owned().collect()
-    } else {
-        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect()
-    };
-    if let Some(v) = &state.validator {
-        let verdict = if method == Method::POST {
-            v.validate_form(&url, &params, signature)
-        } else {
-            v.validate_query(&url, signature)
-        };
-        if let Err(e) = verdict {
-            tracing::warn!(url = %url, error = %e, "rejected a request with a bad Twilio signature");
-            return Err(Rejected::BadSignature);
-        }
-    }
-    Ok(Params(params))
+/// A Twilio request whose `X-Twilio-Signature` has been checked against the public URL: the
+/// extractor every Twilio route takes, so no handler can forget the check. A request that
+/// fails it is answered 403 before the handler runs; a body over [`MAX_BODY_BYTES`] gets 413.
+pub struct TwilioRequest {
+    /// The request's parameters (form fields of a POST, query of a GET).
+    pub params: Params,
+    /// The request URI (routes read their own query parameters from it).
+    pub uri: Uri,
 }
 
-async fn voice_by_number(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = match twilio_params(&state, &method, &uri, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
+impl TwilioRequest {
+    /// The first value of a query parameter of the request URI.
+    pub fn query(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.uri.query().unwrap_or_default().as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+impl axum::extract::FromRequest<AppState> for TwilioRequest {
+    type Rejection = Response;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let method = req.method().clone();
+        let uri = req.uri().clone();
+        let signature = req.headers().get("X-Twilio-Signature").cloned();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let url = state.public.http_url(path_and_query);
+        let post = method == Method::POST;
+        let params: Vec<(String, String)> = if post {
+            url::form_urlencoded::parse(&body).into_owned().collect()
+        } else {
+            url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect()
+        };
+        if let Some(v) = &state.validator {
+            let signature = signature.as_ref().map(|h| h.as_bytes());
+            let verdict = if post {
+                v.validate_form(&url, &params, signature)
+            } else {
+                v.validate_query(&url, signature)
+            };
+            if let Err(e) = verdict {
+                tracing::warn!(url = %url, error = %e, "rejected a request with a bad Twilio signature");
+                return Err(Rejected::BadSignature.into_response());
+            }
+        }
+        Ok(TwilioRequest {
+            params: Params(params),
+            uri,
+        })
+    }
+}
+
+async fn voice_by_number(State(state): State<AppState>, req: TwilioRequest) -> Response {
+    let params = req.params;
     let to = params.get("To").unwrap_or_default();
     let flow = state
         .numbers
@@ -166,99 +186,58 @@ async fn voice_by_number(
 async fn voice_for_flow(
     State(state): State<AppState>,
     Path(flow): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    req: TwilioRequest,
 ) -> Response {
-    match twilio_params(&state, &method, &uri, &headers, &body) {
-        Ok(params) => twiml(state.engine.start_call(&flow, &params).await.xml),
-        Err(r) => r.into_response(),
-    }
+    twiml(state.engine.start_call(&flow, &req.params).await.xml)
 }
 
 async fn step(
     State(state): State<AppState>,
     Path(flow): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    req: TwilioRequest,
 ) -> Response {
-    let params = match twilio_params(&state, &method, &uri, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    let query: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let seq = query
-        .iter()
-        .find(|(k, _)| k == "seq")
-        .and_then(|(_, v)| v.parse::<u64>().ok());
+    let seq = req.query("seq").and_then(|v| v.parse::<u64>().ok());
     // A bot handing the call back: its result was kept by call SID (Twilio posts only its own
     // parameters on a redirect).
-    let input = query
-        .iter()
-        .any(|(k, v)| k == "bot" && v == "done")
-        .then(|| {
-            let result = params
-                .get("CallSid")
-                .and_then(|sid| state.bots.take_result(sid));
-            match result {
-                Some(Ok(slots)) => Input::BotReturned { slots },
-                Some(Err(reason)) => Input::BotFailed { reason },
-                None => Input::BotFailed {
-                    reason: "the bot's result was lost".to_owned(),
-                },
-            }
-        });
+    let input = (req.query("bot").as_deref() == Some("done")).then(|| {
+        let result = req
+            .params
+            .get("CallSid")
+            .and_then(|sid| state.bots.take_result(sid));
+        match result {
+            Some(Ok(slots)) => Input::BotReturned { slots },
+            Some(Err(reason)) => Input::BotFailed { reason },
+            None => Input::BotFailed {
+                reason: "the bot's result was lost".to_owned(),
+            },
+        }
+    });
     twiml(
         state
             .engine
-            .step_call_with(&flow, seq, &params, input)
+            .step_call_with(&flow, seq, &req.params, input)
             .await
             .xml,
     )
 }
 
-async fn status(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    match twilio_params(&state, &method, &uri, &headers, &body) {
-        Ok(params) => {
-            state.engine.call_status(&params).await;
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(r) => r.into_response(),
-    }
+async fn status(State(state): State<AppState>, req: TwilioRequest) -> Response {
+    state.engine.call_status(&req.params).await;
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn bot_voice(
     State(state): State<AppState>,
     Path(bot): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    req: TwilioRequest,
 ) -> Response {
-    match twilio_params(&state, &method, &uri, &headers, &body) {
-        Ok(params) => {
-            let from_flow = flow_return(&uri);
-            twiml(
-                state
-                    .bots
-                    .entry_from_flow(&bot, params.get("CallSid"), from_flow)
-                    .await,
-            )
-        }
-        Err(r) => r.into_response(),
-    }
+    let from_flow = flow_return(&req.uri);
+    twiml(
+        state
+            .bots
+            .entry_from_flow(&bot, req.params.get("CallSid"), from_flow)
+            .await,
+    )
 }
 
 /// The flow that handed a call to a bot, from the entry URL's `flow`, `seq` and `max` (seconds)
