@@ -101,20 +101,7 @@ impl PostgresConfig {
                 ));
             }
         }
-        if !(1..=1_000_000).contains(&self.queue) {
-            return Err(StoreError::config(
-                "records.queue",
-                format!("is {}", self.queue),
-                "use 1..=1000000 (default 8192)",
-            ));
-        }
-        if !(1..=100_000).contains(&self.max_batch) {
-            return Err(StoreError::config(
-                "records.max_batch",
-                format!("is {}", self.max_batch),
-                "use 1..=100000 (default 512)",
-            ));
-        }
+        crate::records::writer::check_queue(self.queue, self.max_batch, 512)?;
         if self.connect_timeout_secs == 0 {
             return Err(StoreError::config(
                 "records.connect_timeout_secs",

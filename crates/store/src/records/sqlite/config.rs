@@ -103,20 +103,7 @@ impl SqliteConfig {
                 "set it to a file",
             ));
         }
-        if !(1..=1_000_000).contains(&self.queue) {
-            return Err(StoreError::config(
-                "records.queue",
-                format!("is {}", self.queue),
-                "use 1..=1000000 (default 8192)",
-            ));
-        }
-        if !(1..=100_000).contains(&self.max_batch) {
-            return Err(StoreError::config(
-                "records.max_batch",
-                format!("is {}", self.max_batch),
-                "use 1..=100000 (default 1024)",
-            ));
-        }
+        crate::records::writer::check_queue(self.queue, self.max_batch, 1024)?;
         if !(1..=64).contains(&self.readers) {
             return Err(StoreError::config(
                 "records.readers",
