@@ -36,6 +36,10 @@ use url::Url;
 
 /// Bytes in one 20 ms frame of 8 kHz mu-law.
 pub(crate) const FRAME_BYTES: usize = 160;
+/// A client WebSocket to the application's stream URL.
+type WsStream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// The mu-law code for silence.
 const SILENCE: u8 = 0xFF;
 /// The most queued playback audio the emulator keeps per stream (10 minutes); more is dropped.
@@ -99,95 +103,16 @@ pub(crate) async fn open(
     let status_method = stream.status_callback_method.unwrap_or_default();
     let name = stream.name.clone();
 
-    let mut url = match Url::parse(stream.url.trim()) {
-        Ok(u) => u,
-        Err(e) => {
+    let (ws, url) = match handshake(&ctx, stream).await {
+        Ok(connected) => connected,
+        Err(message) => {
             fail(
                 &ctx,
                 &stream_sid,
                 &name,
                 status_cb.as_ref(),
                 status_method,
-                format!("invalid stream URL `{}`: {e}", stream.url),
-            )
-            .await;
-            return Err(());
-        }
-    };
-    if !matches!(url.scheme(), "wss" | "ws") {
-        fail(
-            &ctx,
-            &stream_sid,
-            &name,
-            status_cb.as_ref(),
-            status_method,
-            format!("stream URL must be wss:// (got {})", url.scheme()),
-        )
-        .await;
-        return Err(());
-    }
-    if url.query().is_some() {
-        ctx.rec.push(Event::Warning {
-            code: None,
-            message: "the stream URL has a query string, which Twilio drops: pass values with <Parameter> instead".to_owned(),
-        });
-        url.set_query(None);
-    }
-    if url.scheme() == "ws" {
-        ctx.rec.push(Event::Warning {
-            code: None,
-            message: "ws:// stream URL accepted by the emulator; Twilio requires wss://".to_owned(),
-        });
-    }
-
-    let sig = signature::compute(&ctx.auth_token, url.as_str(), &[]);
-    let mut request = match url.as_str().into_client_request() {
-        Ok(r) => r,
-        Err(e) => {
-            fail(
-                &ctx,
-                &stream_sid,
-                &name,
-                status_cb.as_ref(),
-                status_method,
-                format!("cannot build the upgrade request: {e}"),
-            )
-            .await;
-            return Err(());
-        }
-    };
-    if let Ok(v) = sig.parse() {
-        request.headers_mut().insert("X-Twilio-Signature", v);
-    }
-    if let Ok(v) = "Twilio.TmeWs/1.0".parse() {
-        request.headers_mut().insert("User-Agent", v);
-    }
-    let mut config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default();
-    config.max_message_size = Some(1 << 20);
-    config.max_frame_size = Some(1 << 20);
-    let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
-    let ws = match tokio::time::timeout(Duration::from_secs(10), connect).await {
-        Ok(Ok((ws, _))) => ws,
-        Ok(Err(e)) => {
-            fail(
-                &ctx,
-                &stream_sid,
-                &name,
-                status_cb.as_ref(),
-                status_method,
-                format!("WebSocket handshake failed: {e}"),
-            )
-            .await;
-            return Err(());
-        }
-        Err(_) => {
-            fail(
-                &ctx,
-                &stream_sid,
-                &name,
-                status_cb.as_ref(),
-                status_method,
-                "WebSocket handshake timed out".to_owned(),
+                message,
             )
             .await;
             return Err(());
@@ -263,6 +188,62 @@ pub(crate) async fn open(
         },
         closed_rx,
     ))
+}
+
+/// The stream's URL as Twilio would use it (query string dropped, with a warning) and a
+/// connected WebSocket, upgraded with Twilio's signature; or why it could not be (Twilio's
+/// 31920 handshake error).
+async fn handshake(ctx: &StreamContext, stream: &twiml::Stream) -> Result<(WsStream, Url), String> {
+    let mut url = match Url::parse(stream.url.trim()) {
+        Ok(u) => u,
+        Err(e) => {
+            return Err(format!("invalid stream URL `{}`: {e}", stream.url));
+        }
+    };
+    if !matches!(url.scheme(), "wss" | "ws") {
+        return Err(format!("stream URL must be wss:// (got {})", url.scheme()));
+    }
+    if url.query().is_some() {
+        ctx.rec.push(Event::Warning {
+            code: None,
+            message: "the stream URL has a query string, which Twilio drops: pass values with <Parameter> instead".to_owned(),
+        });
+        url.set_query(None);
+    }
+    if url.scheme() == "ws" {
+        ctx.rec.push(Event::Warning {
+            code: None,
+            message: "ws:// stream URL accepted by the emulator; Twilio requires wss://".to_owned(),
+        });
+    }
+
+    let sig = signature::compute(&ctx.auth_token, url.as_str(), &[]);
+    let mut request = match url.as_str().into_client_request() {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(format!("cannot build the upgrade request: {e}"));
+        }
+    };
+    if let Ok(v) = sig.parse() {
+        request.headers_mut().insert("X-Twilio-Signature", v);
+    }
+    if let Ok(v) = "Twilio.TmeWs/1.0".parse() {
+        request.headers_mut().insert("User-Agent", v);
+    }
+    let mut config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default();
+    config.max_message_size = Some(1 << 20);
+    config.max_frame_size = Some(1 << 20);
+    let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    let ws = match tokio::time::timeout(Duration::from_secs(10), connect).await {
+        Ok(Ok((ws, _))) => ws,
+        Ok(Err(e)) => {
+            return Err(format!("WebSocket handshake failed: {e}"));
+        }
+        Err(_) => {
+            return Err("WebSocket handshake timed out".to_owned());
+        }
+    };
+    Ok((ws, url))
 }
 
 async fn fail(

@@ -39,6 +39,7 @@ async fn start_app() -> (String, Bot) {
         .route("/connect", any(connect_twiml))
         .route("/fork", any(fork_twiml))
         .route("/fork-then-say", any(fork_then_say_twiml))
+        .route("/bad-streams", any(bad_streams_twiml))
         .route("/ws/bot", get(ws_bot))
         .route("/ws/fork", get(ws_fork))
         .with_state(bot.clone());
@@ -69,6 +70,11 @@ async fn fork_then_say_twiml(State(bot): State<Bot>) -> Response {
     xml(format!(
         r#"<Response><Start><Stream url="ws://{host}/ws/fork"/></Start><Say>Hello, this greeting takes about two seconds.</Say><Hangup/></Response>"#
     ))
+}
+
+async fn bad_streams_twiml() -> Response {
+    // Nothing listens on port 9; an http:// URL is not a WebSocket URL.
+    xml(r#"<Response><Start><Stream url="ws://127.0.0.1:9/nobody"/></Start><Connect><Stream url="https://example.invalid/x"/></Connect><Say>still on the line</Say></Response>"#.to_owned())
 }
 
 fn check_signature(bot: &Bot, path: &str, headers: &HeaderMap) {
@@ -432,4 +438,30 @@ async fn prompts_after_start_take_stream_time() {
         media as u64 + 5 >= expected && expected >= 90,
         "{media} media frames for a {duration_ms} ms call"
     );
+}
+
+#[tokio::test]
+async fn failed_stream_handshakes_are_twilio_31920_and_the_call_goes_on() {
+    let (base, _bot) = start_app().await;
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let spec = CallSpec::new(format!("{base}/bad-streams").parse().unwrap());
+    let report = tokio::time::timeout(Duration::from_secs(20), emulator.call(spec))
+        .await
+        .unwrap();
+    let t = &report.transcript;
+    let failures: Vec<&str> = t
+        .entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Warning {
+                code: Some(31920),
+                message,
+            } => Some(message.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failures.len(), 2, "{}", t.render_text());
+    assert!(failures[1].contains("wss://"), "{failures:?}");
+    assert!(t.heard().any(|h| h == "still on the line"));
+    assert_eq!(t.end().unwrap().0.as_str(), "completed");
 }
