@@ -222,25 +222,22 @@ impl Engine {
         params: &Params,
         input: Option<Input>,
     ) -> Answer {
-        let language = self
-            .flows
-            .current(flow_id)
-            .map(|f| f.default_language.clone())
-            .unwrap_or_else(|| "en-US".to_owned());
+        // Only the failure paths need the flow's language: look it up there, not per webhook.
+        let language = || self.flow_language(flow_id);
         let Some(call_sid) = params.get("CallSid").filter(|s| valid_sid(s)) else {
-            return apology(&language, None);
+            return apology(&language(), None);
         };
         let loaded = match self.sessions.get(call_sid).await {
             Ok(Some(s)) => s,
-            Ok(None) => return self.lost_call(flow_id, &language),
+            Ok(None) => return self.lost_call(flow_id, &language()),
             Err(e) => {
                 tracing::error!(error = %e, "cannot read a session");
-                return apology(&language, None);
+                return apology(&language(), None);
             }
         };
         let Some(mut stored) = Stored::decode(&loaded.bytes) else {
             tracing::error!("a stored session does not decode");
-            return self.lost_call(flow_id, &language);
+            return self.lost_call(flow_id, &language());
         };
         match seq.map(|s| stored.session.check_seq(s)) {
             Some(SeqCheck::Current) => {}
@@ -395,6 +392,14 @@ impl Engine {
             }
         }
         let _ = self.sessions.delete(call_sid).await;
+    }
+
+    /// The default language of a served flow (for apologies), `en-US` if it is unknown.
+    fn flow_language(&self, flow_id: &str) -> String {
+        self.flows
+            .current(flow_id)
+            .map(|f| f.default_language.clone())
+            .unwrap_or_else(|| "en-US".to_owned())
     }
 
     fn lost_call(&self, flow_id: &str, language: &str) -> Answer {
