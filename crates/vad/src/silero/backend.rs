@@ -21,43 +21,22 @@ const STATE_LEN: usize = 2 * 128;
 const INPUT_NAMES: [&str; 3] = ["input", "state", "sr"];
 const OUTPUT_NAMES: [&str; 2] = ["output", "stateN"];
 
-/// The process-wide ONNX Runtime: `load-dynamic` can load one library per process.
-static RUNTIME: Mutex<Option<(PathBuf, Environment)>> = Mutex::new(None);
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Loads (once) the ONNX Runtime library at `path` and returns the process environment.
+/// Loads (once per process, shared with every other model) the ONNX Runtime library at `path`.
 fn runtime(path: &Path) -> Result<Environment, VadError> {
-    let wanted = path.canonicalize().map_err(|_| VadError::MissingFile {
-        what: "ONNX Runtime library",
-        path: path.to_path_buf(),
-    })?;
-    let mut slot = lock(&RUNTIME);
-    if let Some((loaded, env)) = slot.as_ref() {
-        if *loaded == wanted {
-            return Ok(env.clone());
-        }
-        return Err(VadError::Runtime {
+    hotline_onnx::runtime(path).map_err(|e| match e {
+        hotline_onnx::RuntimeError::Missing { path } => VadError::MissingFile {
+            what: "ONNX Runtime library",
+            path,
+        },
+        other => VadError::Runtime {
             path: path.to_path_buf(),
-            message: format!(
-                "this process already loaded ONNX Runtime from {}; use the same `runtime` path in every config",
-                loaded.display()
-            ),
-        });
-    }
-    let runtime_error = |message: String| VadError::Runtime {
-        path: path.to_path_buf(),
-        message,
-    };
-    let env = ort::init_from(&wanted)
-        .map_err(|e| runtime_error(e.to_string()))?
-        .with_name("hotline-vad")
-        .build()
-        .map_err(|e| runtime_error(e.to_string()))?;
-    *slot = Some((wanted, env.clone()));
-    Ok(env)
+            message: other.to_string(),
+        },
+    })
 }
 
 /// One pooled session.

@@ -6,10 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::VadError;
 
-/// Environment variable that moves the models folder (as for `scripts/install-models.sh`).
-pub const MODELS_DIR_ENV: &str = "HOTLINE_MODELS_DIR";
-/// File name of the ONNX Runtime library inside `<models>/onnxruntime/`.
-pub const RUNTIME_FILE: &str = "libonnxruntime.so.1.22.1";
+pub use hotline_onnx::{MODELS_DIR_ENV, RUNTIME_FILE, default_models_dir};
 
 /// Which of the two ONNX exports in the silero-vad 6.2.3 wheel to load.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,12 +49,6 @@ pub struct SileroConfig {
 
 /// Maximum pool size accepted by [`SileroConfig::validate`].
 pub const MAX_SESSIONS: usize = 64;
-
-/// The models folder: `$HOTLINE_MODELS_DIR` if set, else `models` (relative to the working directory).
-#[must_use]
-pub fn default_models_dir() -> PathBuf {
-    std::env::var_os(MODELS_DIR_ENV).map_or_else(|| PathBuf::from("models"), PathBuf::from)
-}
 
 impl SileroConfig {
     /// A config reading everything from `models_dir`.
