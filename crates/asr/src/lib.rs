@@ -10,6 +10,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub mod moonshine;
+pub mod normalize;
+mod prepare;
+
+pub use moonshine::{Moonshine, MoonshineConfig};
+
 /// Samples per second of the audio a [`Recognizer`] takes.
 pub const SAMPLE_RATE: u32 = 8_000;
 
@@ -28,6 +34,40 @@ pub struct Transcript {
     pub decode: Duration,
     /// Whether the utterance was cut to the maximum length.
     pub truncated: bool,
+    /// The answer in canonical form when [`Hints::expect`] asked for one: the digits
+    /// (`"456"`) for [`Expect::Digits`], `"yes"`/`"no"` for [`Expect::YesNo`]; `None` when
+    /// nothing was expected or the words do not give such an answer. `text` stays what was
+    /// heard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalized: Option<String>,
+}
+
+impl Transcript {
+    /// An empty transcript (silence) of `audio` length.
+    #[must_use]
+    pub fn silent(audio: Duration) -> Self {
+        Self {
+            text: String::new(),
+            confidence: 0.0,
+            audio,
+            queued: Duration::ZERO,
+            decode: Duration::ZERO,
+            truncated: false,
+            normalized: None,
+        }
+    }
+}
+
+impl Expect {
+    /// The canonical answer in `text` for this expectation (see [`Transcript::normalized`]).
+    #[must_use]
+    pub fn normalize(self, text: &str) -> Option<String> {
+        match self {
+            Self::Free => None,
+            Self::Digits => normalize::digits(text),
+            Self::YesNo => normalize::yes_no(text).map(|a| a.as_str().to_owned()),
+        }
+    }
 }
 
 /// Hints for one utterance.
@@ -56,17 +96,36 @@ pub enum Expect {
 #[derive(Debug, thiserror::Error)]
 pub enum AsrError {
     /// A model file or the runtime is missing: the message names the install command.
+    ///
+    /// Remedy: run `scripts/install-models.sh` (or point `HOTLINE_MODELS_DIR` at the folder).
     #[error("{0}")]
     Missing(String),
     /// The model or runtime failed to load or run.
+    ///
+    /// Remedy: a corrupt model file fails at load; re-run `scripts/install-models.sh`, which
+    /// re-verifies every file's checksum and replaces a damaged one.
     #[error("speech recognition failed: {0}")]
     Model(String),
     /// Every worker stayed busy past the queue limit.
+    ///
+    /// Remedy: the caller re-prompts; raise `workers` or `max_queue_wait_ms` if it persists.
     #[error("speech recognition is overloaded (waited {0:?} for a worker)")]
     Overloaded(Duration),
     /// The input cannot be recognised (empty, wrong rate).
+    ///
+    /// Remedy: give 8 kHz 16-bit mono audio.
     #[error("bad audio: {0}")]
     BadAudio(String),
+    /// A setting is out of range.
+    ///
+    /// Remedy: fix the named field in the configuration.
+    #[error("invalid speech recognition setting `{field}`: {message}")]
+    Config {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// A speech recogniser: one utterance in, its transcript out.
