@@ -313,9 +313,7 @@ mod tests {
     // Streams produced by Python's zlib (`zlib.compressobj(9, zlib.DEFLATED, -15)`).
 
     /// b"hello hello hello hello" — fixed Huffman with a back-reference.
-    const HELLO: &[u8] = &[
-        0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x57, 0xc8, 0x40, 0x27, 0x01,
-    ];
+    const HELLO: &[u8] = &[0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x57, 0xc8, 0x40, 0x27, 0x01];
 
     #[test]
     fn fixed_block_with_back_reference() {

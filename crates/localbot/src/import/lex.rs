@@ -60,7 +60,8 @@ pub enum LexError {
     SeveralBots(String),
 }
 
-/// Unknown fields of a JSON object, kept for the report.
+/// Unknown fields of a JSON object, kept for the report. (`identifier`, `version` and a
+/// locale's display `name` land here too: they carry nothing a Hotline bot could use.)
 pub(crate) type Other = BTreeMap<String, Value>;
 
 /// `Manifest.json`.
@@ -93,10 +94,6 @@ pub(crate) struct Bot {
     #[serde(default, alias = "botName")]
     pub name: Option<String>,
     #[serde(default)]
-    pub identifier: Option<String>,
-    #[serde(default)]
-    pub version: Option<Value>,
-    #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
     pub data_privacy: Option<Value>,
@@ -110,13 +107,9 @@ pub(crate) struct Bot {
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct BotLocale {
-    #[serde(default)]
-    pub name: Option<String>,
     /// The locale id (`en_US`).
     #[serde(default, alias = "localeId")]
     pub identifier: Option<String>,
-    #[serde(default)]
-    pub version: Option<Value>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
@@ -144,8 +137,6 @@ pub(crate) struct VoiceSettings {
 pub(crate) struct Intent {
     #[serde(default, alias = "intentName")]
     pub name: Option<String>,
-    #[serde(default)]
-    pub identifier: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
@@ -339,8 +330,6 @@ pub(crate) struct Slot {
     #[serde(default, alias = "slotName")]
     pub name: Option<String>,
     #[serde(default)]
-    pub identifier: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
     pub multiple_values_setting: Option<MultipleValues>,
@@ -396,8 +385,6 @@ pub(crate) struct ElicitationSetting {
 pub(crate) struct SlotType {
     #[serde(default, alias = "slotTypeName")]
     pub name: Option<String>,
-    #[serde(default)]
-    pub identifier: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
@@ -544,10 +531,23 @@ pub(crate) fn read_layout(files: &ExportFiles) -> Result<LexExport, LexError> {
         0 => {
             return Err(LexError::Missing {
                 file: format!("{root}<BotName>/BotLocales/<locale>/BotLocale.json"),
-                why: if manifest.is_none() {
-                    "no Manifest.json and no bot folder: is this a Lex V2 export?".into()
-                } else {
-                    "the export has no bot folder".into()
+                why: match manifest
+                    .as_ref()
+                    .and_then(|m| m.value.metadata.as_ref())
+                    .and_then(|m| m.resource_type.as_deref())
+                {
+                    None if manifest.is_none() => {
+                        "no Manifest.json and no bot folder: is this a Lex V2 export?".into()
+                    }
+                    Some(kind)
+                        if !kind.eq_ignore_ascii_case("Bot")
+                            && !kind.eq_ignore_ascii_case("BotLocale") =>
+                    {
+                        format!(
+                            "the manifest says this export is a {kind}, not a bot: export the bot"
+                        )
+                    }
+                    _ => "the export has no bot folder".into(),
                 },
             });
         }

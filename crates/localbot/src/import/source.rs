@@ -67,11 +67,7 @@ pub(crate) fn read_export(path: &Path, limits: &Limits) -> Result<ExportFiles, S
         if meta.len() > limits.max_archive_bytes {
             return Err(SourceError::TooLarge {
                 path: path.to_path_buf(),
-                what: format!(
-                    "{} bytes (limit {})",
-                    meta.len(),
-                    limits.max_archive_bytes
-                ),
+                what: format!("{} bytes (limit {})", meta.len(), limits.max_archive_bytes),
             });
         }
         let bytes = std::fs::read(path).map_err(|source| SourceError::Io {
