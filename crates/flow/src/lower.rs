@@ -33,6 +33,7 @@ const FLOW_FIELDS: &[&str] = &[
     "defaults",
     "intents",
     "nodes",
+    "on-lost-call",
 ];
 const NODE_FIELDS: &[&str] = &[
     "say", "play", "set", "add", "voice", "note", "ask", "routes", "retry", "next", "dial",
@@ -574,6 +575,9 @@ impl<'a> Lowerer<'a> {
         if let Some(y) = flow_fields.get("intents") {
             self.intent_engine = self.text(y, "intents").map(|t| t.value);
         }
+        let on_lost_call = flow_fields
+            .get("on-lost-call")
+            .and_then(|y| self.lost_call(y));
         if let Some(y) = flow_fields.get("synonyms") {
             self.synonyms(y);
         }
@@ -734,7 +738,83 @@ impl<'a> Lowerer<'a> {
             variables,
             intent_engine: self.intent_engine.clone(),
             nodes,
+            on_lost_call,
         })
+    }
+
+    /// `on-lost-call: restart | hangup | { transfer: NUMBER-OR-SIP }`.
+    fn lost_call(&mut self, y: &Yaml) -> Option<LostCall> {
+        const CHOICES: &[(&str, LostCall)] =
+            &[("restart", LostCall::Restart), ("hangup", LostCall::Hangup)];
+        if let Value::Scalar(_) = &y.value {
+            let t = self.text(y, "on-lost-call")?;
+            if let Some((_, v)) = CHOICES.iter().find(|(k, _)| *k == t.value) {
+                return Some(v.clone());
+            }
+            let help = if t.value == "transfer"
+                || t.value.starts_with('+')
+                || t.value.starts_with("sip:")
+            {
+                Some(format!(
+                    "write `on-lost-call: {{ transfer: \"{}\" }}` with the number or SIP URI to transfer to",
+                    if t.value == "transfer" {
+                        "+15551234567"
+                    } else {
+                        t.value.as_str()
+                    }
+                ))
+            } else {
+                did_you_mean(&t.value, ["restart", "hangup", "transfer"].into_iter()).or_else(
+                    || Some("use `restart`, `hangup` or `{ transfer: \"+15551234567\" }`".into()),
+                )
+            };
+            self.error_help(
+                codes::INVALID_VALUE,
+                t.span,
+                format!("`{}` is not a valid `on-lost-call`", t.value),
+                "unknown value",
+                help,
+            );
+            return None;
+        }
+        let f = self.fields(y, "on-lost-call", &["transfer"])?;
+        let Some(target) = f.get("transfer") else {
+            self.missing(
+                y.span,
+                "on-lost-call",
+                "transfer",
+                "add `transfer: \"+15551234567\"` (a phone number or `sip:` URI), or write `restart` or `hangup`",
+            );
+            return None;
+        };
+        let t = self.text(target, "transfer")?;
+        let v = t.value.trim();
+        if v.starts_with("sip:") || v.starts_with("sips:") {
+            if is_sip_uri(v) {
+                return Some(LostCall::Transfer(v.to_owned()));
+            }
+            self.error_help(
+                codes::INVALID_DIAL_TARGET,
+                t.span,
+                format!("`{v}` is not a valid SIP URI"),
+                "invalid SIP URI",
+                Some("write `sip:user@host` or `sips:user@host:port`".into()),
+            );
+            return None;
+        }
+        match normalize_number(v) {
+            Some(n) => Some(LostCall::Transfer(n)),
+            None => {
+                self.error_help(
+                    codes::INVALID_DIAL_TARGET,
+                    t.span,
+                    format!("`{v}` is not a phone number or SIP URI"),
+                    "cannot transfer to this",
+                    Some("write an international number like `+15551234567`, a short number like `15`, or `sip:user@host`".into()),
+                );
+                None
+            }
+        }
     }
 
     fn voice(&mut self, y: &Yaml) -> Voice {

@@ -48,6 +48,9 @@ pub struct Flow {
     pub intent_engine: Option<String>,
     /// The nodes, in file order.
     pub nodes: Vec<Node>,
+    /// What a callback for a call the server has lost (`on-lost-call:`) gets; `None`: the
+    /// server's default (`hotline serve --lost-call`).
+    pub on_lost_call: Option<LostCall>,
 }
 
 impl Flow {
@@ -89,6 +92,19 @@ impl Voice {
             .map(|(_, v)| v.as_str())
             .or(self.default.as_deref())
     }
+}
+
+/// What to do with a callback for a call the server has no session for (after a restart with
+/// the memory store, or an expired session): the caller always hears an apology first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LostCall {
+    /// Start the flow again from its start node (`on-lost-call: restart`).
+    Restart,
+    /// Transfer the caller (`on-lost-call: { transfer: "+15551234567" }`, or a `sip:` URI):
+    /// a normalised phone number or a SIP URI.
+    Transfer(String),
+    /// End the call (`on-lost-call: hangup`).
+    Hangup,
 }
 
 /// Where `play` prompt names are looked up.

@@ -329,3 +329,26 @@ fn every_code_is_documented() {
         assert!(doc.contains(code), "docs/flows.md does not document {code}");
     }
 }
+
+/// `on-lost-call:` picks what a callback for a lost call gets; absent, the server decides.
+#[test]
+fn on_lost_call_settings() {
+    use hotline_flow::LostCall;
+    let with = |setting: &str| {
+        let src = format!(
+            "flow: f\nlanguage: en-US\n{setting}\nnodes:\n  bye: {{ say: Bye., hangup: true }}\n"
+        );
+        load(&src).flow.on_lost_call
+    };
+    assert_eq!(with(""), None);
+    assert_eq!(with("on-lost-call: restart"), Some(LostCall::Restart));
+    assert_eq!(with("on-lost-call: hangup"), Some(LostCall::Hangup));
+    assert_eq!(
+        with("on-lost-call: { transfer: \"+1 (555) 123-4567\" }"),
+        Some(LostCall::Transfer("+15551234567".into()))
+    );
+    assert_eq!(
+        with("on-lost-call:\n  transfer: sip:desk@pbx.example.com"),
+        Some(LostCall::Transfer("sip:desk@pbx.example.com".into()))
+    );
+}

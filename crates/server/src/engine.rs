@@ -24,13 +24,26 @@ pub const MAX_EFFECTS_PER_REQUEST: usize = 8;
 pub const MAX_WEBHOOK_REPLY_BYTES: usize = 64 * 1024;
 
 /// What to do with a callback for a call the server has no session for (after a restart with
-/// the memory store, or an expired session).
+/// the memory store, or an expired session): the server's default (`--lost-call`), used for
+/// flows that do not set `on-lost-call:` themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LostCallPolicy {
     /// Apologise and start the flow again from its start node.
     Restart,
     /// Apologise and transfer the caller to this number or SIP URI.
     Transfer(String),
+    /// Apologise and hang up.
+    Hangup,
+}
+
+impl From<&hotline_flow::LostCall> for LostCallPolicy {
+    fn from(l: &hotline_flow::LostCall) -> Self {
+        match l {
+            hotline_flow::LostCall::Restart => LostCallPolicy::Restart,
+            hotline_flow::LostCall::Transfer(target) => LostCallPolicy::Transfer(target.clone()),
+            hotline_flow::LostCall::Hangup => LostCallPolicy::Hangup,
+        }
+    }
 }
 
 /// What the engine needs.
@@ -402,8 +415,16 @@ impl Engine {
             .unwrap_or_else(|| "en-US".to_owned())
     }
 
+    /// The answer to a callback for a call without a session: the flow's `on-lost-call`, or
+    /// the server's default.
     fn lost_call(&self, flow_id: &str, language: &str) -> Answer {
-        match &self.lost_call {
+        let policy = self
+            .flows
+            .current(flow_id)
+            .and_then(|f| f.on_lost_call.as_ref().map(LostCallPolicy::from))
+            .unwrap_or_else(|| self.lost_call.clone());
+        match &policy {
+            LostCallPolicy::Hangup => apology(language, None),
             LostCallPolicy::Restart => {
                 let restart = Response::new()
                     .redirect(twiml::Redirect::new(self.links.flow_entry_url(flow_id)));

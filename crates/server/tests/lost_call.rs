@@ -1,0 +1,164 @@
+//! A callback for a call the server has no session for (a restart with the memory store, an
+//! expired session) gets the flow's `on-lost-call` answer — apologise and restart, transfer or
+//! hang up — or the server's `--lost-call` default when the flow sets none; never a 500.
+//! Driven through the router with `oneshot`, signatures checked.
+#![allow(clippy::unwrap_used)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use hotline_server::engine::LostCallPolicy;
+use hotline_server::{Server, ServerConfig};
+use hotline_store::RecordStoreConfig;
+use http_body_util::BodyExt;
+use std::path::Path;
+use tower::ServiceExt;
+
+const TOKEN: &str = "lost-call-token";
+const PUBLIC: &str = "http://hotline.test";
+const SID: &str = "CA0123456789abcdef0123456789abcdef";
+
+/// Writes `flow: ID` with `setting` (a line of YAML, or nothing) into `dir`.
+fn flow_file(dir: &Path, id: &str, setting: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("{id}.yaml"));
+    let yaml = format!(
+        "flow: {id}\nlanguage: en-US\n{setting}\nnodes:\n  menu:\n    ask: {{ input: speech }}\n    say: Say yes.\n    routes:\n      - {{ keywords: [yes], goto: bye }}\n    retry: {{ exhausted: bye }}\n  bye: {{ say: Goodbye., hangup: true }}\n"
+    );
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+async fn server(dir: &Path, default: LostCallPolicy) -> Server {
+    let flows = vec![
+        flow_file(dir, "restarts", "on-lost-call: restart"),
+        flow_file(dir, "hangs-up", "on-lost-call: hangup"),
+        flow_file(
+            dir,
+            "transfers",
+            "on-lost-call: { transfer: \"+1 555 123 4567\" }",
+        ),
+        flow_file(
+            dir,
+            "to-sip",
+            "on-lost-call:\n  transfer: sip:desk@pbx.example.com",
+        ),
+        flow_file(dir, "unset", ""),
+    ];
+    let mut config = ServerConfig::new(flows, PUBLIC);
+    config.auth_token = Some(TOKEN.to_owned());
+    config.records = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(
+        dir.join("records.db"),
+    ));
+    config.reload_every = None;
+    config.lost_call = default;
+    Server::build(&config).await.unwrap()
+}
+
+/// A signed gather callback for a call the server never saw.
+async fn lost_callback(server: &Server, flow: &str) -> (StatusCode, String) {
+    let path = format!("/flows/{flow}/step?seq=3");
+    let params = [
+        ("CallSid", SID),
+        ("SpeechResult", "yes"),
+        ("Confidence", "0.9"),
+    ];
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let signature = hotline_twilio::signature::compute(TOKEN, &format!("{PUBLIC}{path}"), &owned);
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let req = Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("X-Twilio-Signature", signature)
+        .body(Body::from(body))
+        .unwrap();
+    let resp = server.app().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+const APOLOGY: &str = "We are sorry, a technical problem occurred.";
+
+#[tokio::test]
+async fn each_flow_answers_a_lost_call_its_own_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), LostCallPolicy::Hangup).await;
+
+    let (status, xml) = lost_callback(&server, "restarts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(xml.contains(APOLOGY), "{xml}");
+    assert!(
+        xml.contains(&format!(
+            "<Redirect>{PUBLIC}/flows/restarts/voice</Redirect>"
+        )) || xml.contains(&format!("{PUBLIC}/flows/restarts/voice")),
+        "{xml}"
+    );
+    assert!(!xml.contains("<Hangup"), "{xml}");
+
+    let (status, xml) = lost_callback(&server, "transfers").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(xml.contains(APOLOGY), "{xml}");
+    assert!(xml.contains("<Dial>+15551234567</Dial>"), "{xml}");
+    assert!(!xml.contains("<Redirect"), "{xml}");
+
+    let (status, xml) = lost_callback(&server, "to-sip").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(xml.contains("<Sip>sip:desk@pbx.example.com</Sip>"), "{xml}");
+
+    let (status, xml) = lost_callback(&server, "hangs-up").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(xml.contains(APOLOGY), "{xml}");
+    assert!(xml.contains("<Hangup/>"), "{xml}");
+    assert!(
+        !xml.contains("<Redirect") && !xml.contains("<Dial"),
+        "{xml}"
+    );
+}
+
+#[tokio::test]
+async fn a_flow_without_the_setting_follows_the_server_default() {
+    for (default, expect) in [
+        (LostCallPolicy::Restart, "/flows/unset/voice"),
+        (LostCallPolicy::Hangup, "<Hangup/>"),
+        (
+            LostCallPolicy::Transfer("+33612345678".to_owned()),
+            "<Dial>+33612345678</Dial>",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = server(dir.path(), default.clone()).await;
+        let (status, xml) = lost_callback(&server, "unset").await;
+        assert_eq!(status, StatusCode::OK, "{default:?}");
+        assert!(xml.contains(APOLOGY), "{default:?}: {xml}");
+        assert!(xml.contains(expect), "{default:?}: {xml}");
+        // The flow's own setting still wins over the default.
+        let (_, xml) = lost_callback(&server, "hangs-up").await;
+        assert!(xml.contains("<Hangup/>"), "{default:?}: {xml}");
+    }
+}
+
+#[tokio::test]
+async fn a_lost_call_records_nothing_and_a_bad_signature_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), LostCallPolicy::Restart).await;
+    let (status, _) = lost_callback(&server, "transfers").await;
+    assert_eq!(status, StatusCode::OK);
+    let records = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(
+        dir.path().join("records.db"),
+    ))
+    .build()
+    .await
+    .unwrap();
+    assert_eq!(records.get_call(SID).await.unwrap(), None);
+
+    let req = Request::post("/flows/transfers/step?seq=3")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJlIGF0IGFsbA==")
+        .body(Body::from(format!("CallSid={SID}")))
+        .unwrap();
+    let resp = server.app().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
