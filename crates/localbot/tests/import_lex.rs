@@ -7,7 +7,7 @@
 
 use hotline_localbot::import::{
     ImportError, Imported, LexError, Limits, NotCarried, SourceError, ZipError, import_lex,
-    import_lex_with,
+    import_lex_with, import_lex_zip_bytes,
 };
 use hotline_localbot::model::{BotFile, Then};
 use std::path::{Path, PathBuf};
@@ -137,10 +137,28 @@ fn import_bytes(bytes: &[u8]) -> Result<Imported, ImportError> {
 }
 
 fn import_bytes_with(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("export.zip");
-    std::fs::write(&path, bytes).unwrap();
-    import_lex_with(&path, limits)
+    import_lex_zip_bytes(bytes, "export.zip", limits)
+}
+
+/// A scratch folder removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "hotline-import-{tag}-{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn fixture_zip_with(extra: Vec<RawEntry>) -> Vec<u8> {
@@ -703,14 +721,14 @@ fn malformed_or_missing_files_name_the_file() {
 #[cfg(unix)]
 #[test]
 fn folder_symlinks_are_listed_not_followed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new("symlink");
     for (name, data) in fixture_files() {
-        let path = dir.path().join(&name);
+        let path = dir.0.join(&name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, data).unwrap();
     }
-    std::os::unix::fs::symlink("/etc", dir.path().join("AppointmentBot/escape")).unwrap();
-    let imported = import_lex(dir.path()).unwrap();
+    std::os::unix::fs::symlink("/etc", dir.0.join("AppointmentBot/escape")).unwrap();
+    let imported = import_lex(&dir.0).unwrap();
     assert_eq!(imported.bot, folder().bot);
     assert!(
         imported

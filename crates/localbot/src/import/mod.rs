@@ -69,6 +69,23 @@ pub fn import_lex_with(path: &Path, limits: &Limits) -> Result<Imported, ImportE
     convert(&files, &label)
 }
 
+/// Imports a Lex V2 export zip already in memory (`label` names it in messages), e.g. an
+/// upload.
+pub fn import_lex_zip_bytes(
+    bytes: &[u8],
+    label: &str,
+    limits: &Limits,
+) -> Result<Imported, ImportError> {
+    if bytes.len() as u64 > limits.max_archive_bytes {
+        return Err(ImportError::Source(SourceError::TooLarge {
+            path: label.into(),
+            what: format!("{} bytes (limit {})", bytes.len(), limits.max_archive_bytes),
+        }));
+    }
+    let files = source::zip_bytes(bytes, Path::new(label), limits)?;
+    convert(&files, label)
+}
+
 fn convert(files: &source::ExportFiles, label: &str) -> Result<Imported, ImportError> {
     let export = lex::read_layout(files)?;
     let mut notes = notes::Notes::default();
