@@ -27,7 +27,7 @@ mod types;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use config::EngineConfig;
+pub use config::{EngineConfig, LocalConfig};
 pub use error::EngineError;
 pub use fake::{FakeConfig, FakeEngine};
 pub use lex::{DEFAULT_LEX_TIMEOUT_MS, LexConfig, StaticCredentials};

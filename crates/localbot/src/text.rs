@@ -1,0 +1,289 @@
+//! Text normalisation shared by the slot parsers and the classifier: lower-case word tokens,
+//! spoken numbers, edit distance. Pure string code; no knowledge of bots.
+
+/// Longest utterance considered, in characters (longer input is truncated, never rejected).
+pub const MAX_UTTERANCE_CHARS: usize = 500;
+
+/// Lower-case word tokens: letters, digits, `'`, `:` and `+` kept inside words; everything else
+/// separates. `"I'd like 10:30, please!"` → `["i'd", "like", "10:30", "please"]`.
+pub fn tokens(text: &str) -> Vec<String> {
+    let text: String = text.chars().take(MAX_UTTERANCE_CHARS).collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() || c == '\'' || c == ':' || c == '+' {
+            cur.push(c);
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out.into_iter()
+        .map(|t| t.trim_matches(|c| c == '\'' || c == ':').to_owned())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Edit distance in characters (optimal string alignment).
+pub fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for (i, row) in d.chunks_mut(w).enumerate() {
+        if let Some(first) = row.first_mut() {
+            *first = i;
+        }
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j - 1] + cost)
+                .min(d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
+/// The closest candidate to `word`, if close enough to be a plausible typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    let lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// `"did you mean `x`?"` when a close candidate exists.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+/// The value of a single digit word (`"five"`, `"oh"`, `"5"`).
+pub fn digit_word(w: &str) -> Option<u8> {
+    Some(match w {
+        "zero" | "oh" | "o" | "0" => 0,
+        "one" | "1" => 1,
+        "two" | "to" | "too" | "2" => 2,
+        "three" | "3" => 3,
+        "four" | "for" | "4" => 4,
+        "five" | "5" => 5,
+        "six" | "6" => 6,
+        "seven" | "7" => 7,
+        "eight" | "8" => 8,
+        "nine" | "9" => 9,
+        _ => return None,
+    })
+}
+
+fn unit_word(w: &str) -> Option<u64> {
+    Some(match w {
+        "zero" => 0,
+        "one" | "a" => 1,
+        "two" => 2,
+        "three" => 3,
+        "four" => 4,
+        "five" => 5,
+        "six" => 6,
+        "seven" => 7,
+        "eight" => 8,
+        "nine" => 9,
+        "ten" => 10,
+        "eleven" => 11,
+        "twelve" => 12,
+        "thirteen" => 13,
+        "fourteen" => 14,
+        "fifteen" => 15,
+        "sixteen" => 16,
+        "seventeen" => 17,
+        "eighteen" => 18,
+        "nineteen" => 19,
+        _ => return None,
+    })
+}
+
+fn tens_word(w: &str) -> Option<u64> {
+    Some(match w {
+        "twenty" => 20,
+        "thirty" => 30,
+        "forty" | "fourty" => 40,
+        "fifty" => 50,
+        "sixty" => 60,
+        "seventy" => 70,
+        "eighty" => 80,
+        "ninety" => 90,
+        _ => return None,
+    })
+}
+
+/// Ordinal words and suffixed numerals (`"third"`, `"3rd"`, `"twenty first"` is two tokens:
+/// see [`ordinal_at`]).
+fn ordinal_word(w: &str) -> Option<u64> {
+    Some(match w {
+        "first" => 1,
+        "second" => 2,
+        "third" => 3,
+        "fourth" => 4,
+        "fifth" => 5,
+        "sixth" => 6,
+        "seventh" => 7,
+        "eighth" => 8,
+        "ninth" => 9,
+        "tenth" => 10,
+        "eleventh" => 11,
+        "twelfth" => 12,
+        "thirteenth" => 13,
+        "fourteenth" => 14,
+        "fifteenth" => 15,
+        "sixteenth" => 16,
+        "seventeenth" => 17,
+        "eighteenth" => 18,
+        "nineteenth" => 19,
+        "twentieth" => 20,
+        "thirtieth" => 30,
+        _ => {
+            let digits = w
+                .strip_suffix("st")
+                .or_else(|| w.strip_suffix("nd"))
+                .or_else(|| w.strip_suffix("rd"))
+                .or_else(|| w.strip_suffix("th"))?;
+            return digits.parse().ok();
+        }
+    })
+}
+
+/// An ordinal starting at `toks[i]` (`"3rd"`, `"third"`, `"twenty first"`): value and tokens
+/// used.
+pub fn ordinal_at(toks: &[String], i: usize) -> Option<(u64, usize)> {
+    let w = toks.get(i)?;
+    if let Some(v) = ordinal_word(w) {
+        return Some((v, 1));
+    }
+    let tens = tens_word(w)?;
+    let next = toks.get(i + 1)?;
+    let unit = ordinal_word(next).filter(|u| *u < 10)?;
+    Some((tens + unit, 2))
+}
+
+/// A cardinal number starting at `toks[i]`, in digits or words (`"42"`, `"forty two"`,
+/// `"one hundred and five"`, `"two thousand"`): value and tokens used.
+pub fn number_at(toks: &[String], i: usize) -> Option<(u64, usize)> {
+    let first = toks.get(i)?;
+    if let Ok(v) = first.replace(',', "").parse::<u64>() {
+        return Some((v, 1));
+    }
+    let mut total: u64 = 0;
+    let mut current: u64 = 0;
+    let mut used = 0usize;
+    let mut any = false;
+    let mut j = i;
+    while let Some(w) = toks.get(j) {
+        let w = w.as_str();
+        if let Some(u) = unit_word(w).filter(|_| {
+            w != "a"
+                || toks
+                    .get(j + 1)
+                    .is_some_and(|n| n == "hundred" || n == "thousand")
+        }) {
+            if any && !current.is_multiple_of(10) && u < 10 {
+                break;
+            }
+            if any && !current.is_multiple_of(100) && current.is_multiple_of(10) && u >= 10 {
+                break;
+            }
+            current += u;
+        } else if let Some(t) = tens_word(w) {
+            if any && !current.is_multiple_of(100) {
+                break;
+            }
+            current += t;
+        } else if w == "hundred" && any {
+            current = current.max(1) * 100;
+        } else if w == "thousand" && any {
+            total += current.max(1) * 1000;
+            current = 0;
+        } else if w == "and"
+            && any
+            && toks
+                .get(j + 1)
+                .is_some_and(|n| unit_word(n).is_some() || tens_word(n).is_some())
+        {
+            // "one hundred and five"
+        } else {
+            break;
+        }
+        any = true;
+        j += 1;
+        used = j - i;
+    }
+    any.then_some((total + current, used))
+}
+
+/// Character n-grams of `s` with boundary marks (for fuzzy similarity).
+pub fn char_ngrams(s: &str, n: usize) -> Vec<String> {
+    let padded: Vec<char> = format!(" {s} ").chars().collect();
+    if padded.len() < n {
+        return vec![padded.iter().collect()];
+    }
+    padded.windows(n).map(|w| w.iter().collect()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<String> {
+        tokens(s)
+    }
+
+    #[test]
+    fn tokenizes() {
+        assert_eq!(
+            tokens("I'd like 10:30, please!"),
+            ["i'd", "like", "10:30", "please"]
+        );
+        assert_eq!(tokens("  "), Vec::<String>::new());
+    }
+
+    #[test]
+    fn numbers_in_words() {
+        assert_eq!(number_at(&toks("forty two"), 0), Some((42, 2)));
+        assert_eq!(
+            number_at(&toks("one hundred and five people"), 0),
+            Some((105, 4))
+        );
+        assert_eq!(
+            number_at(&toks("two thousand twenty six"), 0),
+            Some((2026, 4))
+        );
+        assert_eq!(number_at(&toks("seven"), 0), Some((7, 1)));
+        assert_eq!(number_at(&toks("three four"), 0), Some((3, 1)));
+        assert_eq!(number_at(&toks("a hundred"), 0), Some((100, 2)));
+        assert_eq!(number_at(&toks("a cat"), 0), None);
+        assert_eq!(ordinal_at(&toks("twenty first"), 0), Some((21, 2)));
+        assert_eq!(ordinal_at(&toks("3rd"), 0), Some((3, 1)));
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(distance("Servce", "Service"), 1);
+        assert_eq!(closest("Servce", ["Date", "Service"]), Some("Service"));
+        assert_eq!(closest("zzz", ["Date"]), None);
+    }
+}
