@@ -27,9 +27,10 @@ pub(crate) const MAX_POSITIONS: usize = 512;
 const TOKEN_TYPES: usize = 2;
 const LN_EPS: f32 = 1e-12;
 
-/// `y = x · Wᵀ + b`, with `W` stored as PyTorch does (`[out, in]`) and viewed transposed.
+/// `y = x · Wᵀ + b`, with `W` read as PyTorch stores it (`[out, in]`) and kept transposed.
 struct Linear {
-    /// `[in, out]` (a transposed view of the `[out, in]` PyTorch layout).
+    /// `Wᵀ`, `[in, out]`, row-major: matrixmultiply packs this layout fastest (measured: a short
+    /// sentence costs about a third more CPU time with the `[out, in]` layout viewed transposed).
     weight_t: Array2<f32>,
     bias: Vec<f32>,
 }
@@ -40,7 +41,7 @@ impl Linear {
         let weight = Array2::from_shape_vec((out, inp), weight)
             .unwrap_or_else(|_| Array2::zeros((out, inp)));
         Self {
-            weight_t: weight.reversed_axes(),
+            weight_t: weight.reversed_axes().as_standard_layout().into_owned(),
             bias,
         }
     }
