@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 use hotline_localbot::import::{
-    ImportError, Imported, LexError, Limits, NotCarried, SourceError, ZipError, import_lex,
-    import_lex_with, import_lex_zip_bytes,
+    ImportError, ImportOptions, Imported, LexError, Limits, NotCarried, SourceError, ZipError,
+    import_lex, import_lex_with, import_lex_zip_bytes,
 };
 use hotline_localbot::model::{BotFile, Then};
 use std::path::{Path, PathBuf};
@@ -137,7 +137,11 @@ fn import_bytes(bytes: &[u8]) -> Result<Imported, ImportError> {
 }
 
 fn import_bytes_with(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
-    import_lex_zip_bytes(bytes, "export.zip", limits)
+    let options = ImportOptions {
+        limits: *limits,
+        ..ImportOptions::default()
+    };
+    import_lex_zip_bytes(bytes, "export.zip", &options)
 }
 
 /// A scratch folder removed on drop.
@@ -351,9 +355,17 @@ fn make_appointment_samples_slots_prompts_confirmation() {
     // The documentation's spelling (fr_FR) reads the same way.
     let fr = bot.locales.get("fr_FR").unwrap();
     let fr_make = fr.intents.get("MakeAppointment").unwrap();
+    // ExtraServices has no slot priority in fr_FR: it comes last, with a note.
     assert_eq!(
         fr_make.slots.keys().collect::<Vec<_>>(),
-        ["AppointmentType", "Date", "Time"]
+        [
+            "AppointmentType",
+            "Date",
+            "Time",
+            "Phone",
+            "PatientId",
+            "ExtraServices"
+        ]
     );
     assert_eq!(
         fr_make.slots.get("Time").unwrap().prompt.as_deref(),
@@ -433,6 +445,10 @@ fn every_unsupported_feature_is_listed_with_its_file() {
         ("greeting", "en_US/BotLocale.json"),
         ("nluConfidenceThreshold", "en_US/BotLocale.json"),
         ("idleSessionTTLInSeconds", "AppointmentBot/Bot.json"),
+        (
+            "slot missing from slotPriorities",
+            "fr_FR/Intents/MakeAppointment/Slots/ExtraServices/Slot.json",
+        ),
     ] {
         assert!(
             has(&notes, what, file),
@@ -495,6 +511,71 @@ fn zip_and_folder_give_the_same_bot() {
         .map(|(n, d)| entry(&format!("AppointmentBot_DRAFT_X1_LexJson/{n}"), d))
         .collect();
     assert_eq!(import_bytes(&zip(&nested)).unwrap().bot, folder.bot);
+}
+
+#[test]
+fn locales_must_share_intents_and_slots_or_be_imported_alone() {
+    // fr_FR without its OpeningHours intent and without MakeAppointment's Phone slot.
+    let entries: Vec<RawEntry> = fixture_files()
+        .iter()
+        .filter(|(n, _)| {
+            !n.contains("fr_FR/Intents/OpeningHours/")
+                && !n.contains("fr_FR/Intents/MakeAppointment/Slots/Phone/")
+        })
+        .map(|(n, d)| entry(n, d))
+        .collect();
+    let archive = zip(&entries);
+    let imported = import_bytes(&archive).unwrap();
+    assert_eq!(imported.bot.locales.keys().collect::<Vec<_>>(), ["en_US"]);
+    let note = imported
+        .not_carried
+        .iter()
+        .find(|n| n.what == "locale fr_FR")
+        .unwrap();
+    assert!(note.why.contains("intent OpeningHours"), "{}", note.why);
+    assert!(
+        note.why.contains("slot MakeAppointment.Phone"),
+        "{}",
+        note.why
+    );
+    assert!(note.why.contains("--locale fr_FR"), "{}", note.why);
+
+    // On its own, fr_FR imports (and en_US is listed as not imported).
+    let options = ImportOptions {
+        locale: Some("fr_FR".into()),
+        ..ImportOptions::default()
+    };
+    let alone = import_lex_zip_bytes(&archive, "export.zip", &options).unwrap();
+    assert_eq!(alone.bot.locales.keys().collect::<Vec<_>>(), ["fr_FR"]);
+    let fr = alone.bot.locales.get("fr_FR").unwrap();
+    assert!(!fr.intents.contains_key("OpeningHours"));
+    assert!(
+        alone
+            .not_carried
+            .iter()
+            .any(|n| n.what == "locale en_US" && n.why.contains("only fr_FR"))
+    );
+
+    // An unknown locale is an error naming the ones there are.
+    let options = ImportOptions {
+        locale: Some("de_DE".into()),
+        ..ImportOptions::default()
+    };
+    let err = import_lex_zip_bytes(&archive, "export.zip", &options).unwrap_err();
+    assert!(err.to_string().contains("en_US, fr_FR"), "{err}");
+}
+
+#[test]
+fn the_generated_file_passes_the_bot_checks() {
+    let imported = folder();
+    let loaded = hotline_localbot::parse_bot(&imported.yaml, "imported.yaml").unwrap();
+    assert_eq!(loaded.bot.file, imported.bot);
+    // The loader's warnings are passed on (Phone is required but in no sample).
+    assert!(
+        imported.warnings.iter().any(|w| w.contains("Phone")),
+        "{:?}",
+        imported.warnings
+    );
 }
 
 // ---- Hostile and broken input ----
@@ -579,8 +660,12 @@ fn sizes_beyond_the_limits_are_refused_before_reading() {
         max_entries: 5,
         ..Limits::default()
     };
+    let options = ImportOptions {
+        limits,
+        ..ImportOptions::default()
+    };
     assert!(matches!(
-        import_lex_with(&fixture("appointment"), &limits),
+        import_lex_with(&fixture("appointment"), &options),
         Err(ImportError::Source(SourceError::TooLarge { .. }))
     ));
 }

@@ -10,7 +10,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use hotline_localbot::import::{Imported, import_lex, render_not_carried};
+use hotline_localbot::import::{ImportOptions, Imported, import_lex_with, render_not_carried};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,11 +29,20 @@ pub(crate) struct BotImportArgs {
     /// output file (or the YAML itself when there is no -o) and every finding not carried over.
     #[arg(long)]
     pub json: bool,
+    /// Import only this locale (`fr_FR`). By default every locale that has the same intents
+    /// and slots as the primary one is imported (a Hotline bot has the same intents in every
+    /// locale); the others are listed, to be imported on their own with this option.
+    #[arg(long, value_name = "LOCALE")]
+    pub locale: Option<String>,
 }
 
 /// Runs `hotline bot import`.
 pub(crate) fn run(args: BotImportArgs) -> anyhow::Result<ExitCode> {
-    let imported = match import_lex(&args.export) {
+    let options = ImportOptions {
+        locale: args.locale.clone(),
+        ..ImportOptions::default()
+    };
+    let imported = match import_lex_with(&args.export, &options) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("error: cannot import {}: {e}", args.export.display());
@@ -68,6 +77,9 @@ pub(crate) fn run(args: BotImportArgs) -> anyhow::Result<ExitCode> {
             .map(|o| format!(", written to {}", o.display()))
             .unwrap_or_default()
     );
+    for warning in &imported.warnings {
+        eprintln!("warning: {warning}");
+    }
     if imported.not_carried.is_empty() {
         eprintln!("everything in the export was carried over");
     } else {
@@ -99,6 +111,7 @@ fn json_report(imported: &Imported, output: Option<&Path>) -> serde_json::Value 
         "bot": imported.bot.bot,
         "locales": locales,
         "not_carried": imported.not_carried,
+        "warnings": imported.warnings,
     });
     if let Some(map) = report.as_object_mut() {
         match output {

@@ -19,8 +19,8 @@
 //! [`NotCarried`](super::NotCarried) entry. This module does no IO.
 
 use super::lex::{
-    LexExport, LexIntent, LexLocale, Located, Message, MessageGroup, Other, Prompt, Response, Slot,
-    SlotType as LexSlotType,
+    LexError, LexExport, LexIntent, LexLocale, Located, Message, MessageGroup, Other, Prompt,
+    Response, Slot, SlotType as LexSlotType,
 };
 use super::notes::{Here, Notes};
 use crate::model::{
@@ -31,7 +31,16 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Converts the whole export.
-pub(crate) fn map_export(export: &LexExport, notes: &mut Notes) -> BotFile {
+///
+/// `only` keeps one locale (by id or folder name). Otherwise every locale is kept whose
+/// intents and slots include the primary locale's (the one with the most intents, first in
+/// the file), since a Hotline bot has the same intents and slots in every locale; the others
+/// are left out with a note saying what they lack.
+pub(crate) fn map_export(
+    export: &LexExport,
+    only: Option<&str>,
+    notes: &mut Notes,
+) -> Result<BotFile, LexError> {
     if let Some(manifest) = &export.manifest {
         let here = Here::file(&manifest.file);
         if let Some(meta) = &manifest.value.metadata {
@@ -111,19 +120,106 @@ pub(crate) fn map_export(export: &LexExport, notes: &mut Notes) -> BotFile {
         notes.add(&Here::file(file), what, why);
     }
 
-    let mut locales = OrderedMap::default();
+    let mut mapped = Vec::new();
     for locale in &export.locales {
-        let (id, mapped) = map_locale(locale, notes);
-        locales.insert(id, mapped);
+        let id = locale
+            .locale
+            .value
+            .identifier
+            .as_deref()
+            .unwrap_or(&locale.folder);
+        if let Some(wanted) = only
+            && wanted != id
+            && wanted != locale.folder
+        {
+            notes.add(
+                &Here::file(&locale.locale.file),
+                format!("locale {id}"),
+                format!("not imported: only {wanted} was asked for"),
+            );
+            continue;
+        }
+        let (id, bot_locale) = map_locale(locale, notes);
+        mapped.push((id, bot_locale, locale.locale.file.clone()));
     }
-    BotFile {
+    if let Some(wanted) = only
+        && mapped.is_empty()
+    {
+        return Err(LexError::Missing {
+            file: format!("{}/BotLocales/{wanted}/BotLocale.json", export.bot_folder),
+            why: format!(
+                "no locale {wanted} in the export (it has {})",
+                export
+                    .locales
+                    .iter()
+                    .map(|l| l.folder.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+
+    // The primary locale first; then those that have all of its intents and slots.
+    let primary = mapped
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, (_, l, _))| (l.intents.len(), std::cmp::Reverse(*i)))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    if primary < mapped.len() {
+        let first = mapped.remove(primary);
+        mapped.insert(0, first);
+    }
+    let mut locales = OrderedMap::default();
+    let mut iter = mapped.into_iter();
+    if let Some((id, first, _)) = iter.next() {
+        for (other_id, other, file) in iter {
+            let missing = missing_content(&first, &other);
+            if missing.is_empty() {
+                locales.insert(other_id, other);
+            } else {
+                notes.add(
+                    &Here {
+                        file,
+                        locale: Some(other_id.clone()),
+                        ..Here::default()
+                    },
+                    format!("locale {other_id}"),
+                    format!(
+                        "left out: a Hotline bot has the same intents and slots in every locale, and {other_id} lacks {} of {id}; import it on its own with `--locale {other_id}`",
+                        missing.join(", ")
+                    ),
+                );
+            }
+        }
+        locales.0.insert(0, (id, first));
+    }
+    Ok(BotFile {
         bot: slug(&name),
         description: Some(match description {
             Some(d) => format!("{d} (imported from Amazon Lex V2 bot {name})"),
             None => format!("Imported from Amazon Lex V2 bot {name}"),
         }),
         locales,
+    })
+}
+
+/// The intents (`Intent`) and slots (`Intent.Slot`) of `first` that `other` lacks.
+fn missing_content(first: &Locale, other: &Locale) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (iname, intent) in first.intents.iter() {
+        match other.intents.get(iname) {
+            None => missing.push(format!("intent {iname}")),
+            Some(o) => {
+                for s in intent.slots.keys() {
+                    if !o.slots.contains_key(s) {
+                        missing.push(format!("slot {iname}.{s}"));
+                    }
+                }
+            }
+        }
     }
+    missing
 }
 
 /// A bot id from a Lex bot name: `AppointmentBot` → `appointment-bot`.

@@ -4,7 +4,8 @@
 //! The pipeline: [`source`] reads the files with limits (zip entries through a hardened
 //! reader), [`lex`] parses the JSON layout, [`map`] builds [`crate::model::BotFile`] and lists
 //! what it could not carry over, then the bot is written as YAML (the list as comments on top)
-//! and loaded back through the bot loader, so the output is valid by construction.
+//! and loaded back through the bot loader ([`crate::parse_bot`]), so the output is valid by
+//! construction.
 //!
 //! Nothing from the export is dropped silently: every feature, setting or unknown field that
 //! the Hotline bot does not keep is a [`NotCarried`] entry with the file, place and reason.
@@ -52,21 +53,34 @@ pub struct Imported {
     pub yaml: String,
     /// Everything not carried over, in the order found.
     pub not_carried: Vec<NotCarried>,
+    /// What the bot checks (`hotline check`) warn about in the generated file, rendered as
+    /// `CODE line:column: message`; the bot is valid, but worth a look.
+    pub warnings: Vec<String>,
 }
 
-/// Imports the Lex V2 export at `path` (a `.zip` or a folder) with the default [`Limits`].
+/// How to import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Limits on the export's size.
+    pub limits: Limits,
+    /// Import only this locale (`fr_FR`). By default every locale with the same intents and
+    /// slots as the primary one is imported.
+    pub locale: Option<String>,
+}
+
+/// Imports the Lex V2 export at `path` (a `.zip` or a folder) with the default options.
 pub fn import_lex(path: &Path) -> Result<Imported, ImportError> {
-    import_lex_with(path, &Limits::default())
+    import_lex_with(path, &ImportOptions::default())
 }
 
-/// Imports the Lex V2 export at `path` with explicit limits.
-pub fn import_lex_with(path: &Path, limits: &Limits) -> Result<Imported, ImportError> {
-    let files = source::read_export(path, limits)?;
+/// Imports the Lex V2 export at `path` with explicit options.
+pub fn import_lex_with(path: &Path, options: &ImportOptions) -> Result<Imported, ImportError> {
+    let files = source::read_export(path, &options.limits)?;
     let label = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    convert(&files, &label)
+    convert(&files, &label, options)
 }
 
 /// Imports a Lex V2 export zip already in memory (`label` names it in messages), e.g. an
@@ -74,8 +88,9 @@ pub fn import_lex_with(path: &Path, limits: &Limits) -> Result<Imported, ImportE
 pub fn import_lex_zip_bytes(
     bytes: &[u8],
     label: &str,
-    limits: &Limits,
+    options: &ImportOptions,
 ) -> Result<Imported, ImportError> {
+    let limits = &options.limits;
     if bytes.len() as u64 > limits.max_archive_bytes {
         return Err(ImportError::Source(SourceError::TooLarge {
             path: label.into(),
@@ -83,10 +98,14 @@ pub fn import_lex_zip_bytes(
         }));
     }
     let files = source::zip_bytes(bytes, Path::new(label), limits)?;
-    convert(&files, label)
+    convert(&files, label, options)
 }
 
-fn convert(files: &source::ExportFiles, label: &str) -> Result<Imported, ImportError> {
+fn convert(
+    files: &source::ExportFiles,
+    label: &str,
+    options: &ImportOptions,
+) -> Result<Imported, ImportError> {
     let export = lex::read_layout(files)?;
     let mut notes = notes::Notes::default();
     for skipped in &files.skipped {
@@ -96,29 +115,49 @@ fn convert(files: &source::ExportFiles, label: &str) -> Result<Imported, ImportE
             "links are not followed when reading an export folder",
         );
     }
-    let bot = map::map_export(&export, &mut notes);
+    let bot = map::map_export(&export, options.locale.as_deref(), &mut notes)?;
     let body = serde_saphyr::to_string(&bot)
         .map_err(|e| ImportError::Invalid(format!("cannot write YAML: {e}")))?;
     let yaml = format!("{}{body}", header(label, &notes.0));
-    check(&yaml, &bot)?;
+    let warnings = check(&yaml, &bot)?;
     Ok(Imported {
         bot,
         yaml,
         not_carried: notes.0,
+        warnings,
     })
 }
 
-/// Loads the YAML back as a bot file and checks it is the bot that was built.
-fn check(yaml: &str, bot: &BotFile) -> Result<(), ImportError> {
-    let reloaded: BotFile =
-        serde_saphyr::from_str(yaml).map_err(|e| ImportError::Invalid(e.to_string()))?;
-    if &reloaded != bot {
+/// Loads the YAML back through the bot loader (shape, model and semantic checks, as
+/// `hotline check` does) and checks it is the bot that was built. Returns the loader's
+/// warnings, rendered.
+fn check(yaml: &str, bot: &BotFile) -> Result<Vec<String>, ImportError> {
+    let show = |d: &hotline_flow::Diagnostic| {
+        format!(
+            "{} {}:{}: {}{}",
+            d.code,
+            d.line,
+            d.column,
+            d.message,
+            d.help
+                .as_deref()
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default()
+        )
+    };
+    let loaded = crate::parse_bot(yaml, IMPORTED_NAME).map_err(|diags| {
+        ImportError::Invalid(diags.iter().map(show).collect::<Vec<_>>().join("; "))
+    })?;
+    if &loaded.bot.file != bot {
         return Err(ImportError::Invalid(
             "the YAML does not read back as the converted bot".into(),
         ));
     }
-    Ok(())
+    Ok(loaded.warnings.iter().map(show).collect())
 }
+
+/// The name the generated file is checked under.
+const IMPORTED_NAME: &str = "imported-bot.yaml";
 
 /// The comment block at the top of the bot file.
 fn header(label: &str, notes: &[NotCarried]) -> String {
