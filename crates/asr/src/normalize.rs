@@ -8,7 +8,9 @@
 //!   periods between letters become spaces), whitespace collapsed.
 //! - [`numbers_to_digits`]: every spoken number becomes digits and adjacent numbers join:
 //!   "four five six" → "456", "twenty three" → "23", "nine oh two one oh" → "90210",
-//!   "double five" → "55", "three hundred and five" → "305"; other words stay.
+//!   "double five" → "55", "three hundred and five" → "305"; ordinals become their number but
+//!   join nothing ("July fourth nineteen eighty five" → "july 4 1985", "21st" → "21"); other
+//!   words stay.
 //! - [`digits`]: just the digits of an answer ("my number is four five six" → "456").
 //! - [`yes_no`]: "yeah", "yep", "sure", "correct", "that's right" → yes; "nope", "no thanks",
 //!   "not really", "that's wrong" → no.
@@ -20,6 +22,11 @@
 /// ("1,234" → "1234").
 #[must_use]
 pub fn fold(text: &str) -> String {
+    fold_with(text, false)
+}
+
+/// [`fold`], optionally keeping commas as `,` words (they decide whether numbers join).
+fn fold_with(text: &str, keep_commas: bool) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     for (i, &c) in chars.iter().enumerate() {
@@ -37,6 +44,8 @@ pub fn fold(text: &str) -> String {
             && next.is_some_and(|n| n.is_ascii_digit())
         {
             // thousands separator
+        } else if c == ',' && keep_commas {
+            out.push_str(" , ");
         } else if c == '%' {
             out.push_str(" percent ");
         } else if c == '&' {
@@ -98,7 +107,8 @@ fn is_numeral(word: &str) -> bool {
     !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Whether `word` starts a spoken number (not counting "oh", which needs a neighbour).
+/// Whether `word` starts a spoken number (not counting "oh", which needs a neighbour, or
+/// ordinals, which end a digit run).
 fn starts_number(words: &[&str], i: usize) -> bool {
     let Some(&w) = words.get(i) else {
         return false;
@@ -123,103 +133,206 @@ fn single_digit(word: &str) -> Option<char> {
     unit(word).and_then(|d| char::from_digit(u32::try_from(d).ok()?, 10))
 }
 
-/// 0..=99 from words at `i`: "seven", "fifteen", "forty", "forty two".
-fn below_hundred(words: &[&str], i: usize) -> Option<(u64, usize)> {
+/// A number phrase parsed from words: its value, where it ends, and whether it is an ordinal
+/// ("twenty first"), which ends a digit run instead of joining the next number.
+#[derive(Debug, Clone, Copy)]
+struct Num {
+    value: u64,
+    end: usize,
+    ordinal: bool,
+}
+
+fn ordinal_word(word: &str) -> Option<u64> {
+    Some(match word {
+        "first" => 1,
+        "second" => 2,
+        "third" => 3,
+        "fourth" => 4,
+        "fifth" => 5,
+        "sixth" => 6,
+        "seventh" => 7,
+        "eighth" => 8,
+        "ninth" => 9,
+        "tenth" => 10,
+        "eleventh" => 11,
+        "twelfth" => 12,
+        "thirteenth" => 13,
+        "fourteenth" => 14,
+        "fifteenth" => 15,
+        "sixteenth" => 16,
+        "seventeenth" => 17,
+        "eighteenth" => 18,
+        "nineteenth" => 19,
+        "twentieth" => 20,
+        "thirtieth" => 30,
+        "fortieth" => 40,
+        "fiftieth" => 50,
+        "sixtieth" => 60,
+        "seventieth" => 70,
+        "eightieth" => 80,
+        "ninetieth" => 90,
+        _ => return None,
+    })
+}
+
+/// "21st", "4th", "2nd", "3rd" → the digits.
+fn numeral_ordinal(word: &str) -> Option<&str> {
+    let digits = word
+        .strip_suffix("st")
+        .or_else(|| word.strip_suffix("nd"))
+        .or_else(|| word.strip_suffix("rd"))
+        .or_else(|| word.strip_suffix("th"))?;
+    is_numeral(digits).then_some(digits)
+}
+
+/// 0..=99 from words at `i`: "seven", "fifteen", "forty", "forty two", "twenty first".
+/// A lone "second" is not taken as a number ("one second please").
+fn below_hundred(words: &[&str], i: usize) -> Option<Num> {
     let w = *words.get(i)?;
+    let plain = |value, end| Num {
+        value,
+        end,
+        ordinal: false,
+    };
     if let Some(v) = unit(w).or_else(|| teen(w)) {
-        return Some((v, i + 1));
+        return Some(plain(v, i + 1));
     }
-    let t = tens(w)?;
-    match words.get(i + 1).and_then(|n| unit(n)) {
-        Some(u) if u > 0 => Some((t + u, i + 2)),
-        _ => Some((t, i + 1)),
+    if let Some(t) = tens(w) {
+        let next = words.get(i + 1).copied().unwrap_or_default();
+        return Some(match (unit(next), ordinal_word(next)) {
+            (Some(u), _) if u > 0 => plain(t + u, i + 2),
+            (_, Some(o)) if (1..=9).contains(&o) => Num {
+                value: t + o,
+                end: i + 2,
+                ordinal: true,
+            },
+            _ => plain(t, i + 1),
+        });
+    }
+    match ordinal_word(w) {
+        Some(v) if w != "second" => Some(Num {
+            value: v,
+            end: i + 1,
+            ordinal: true,
+        }),
+        _ => None,
     }
 }
 
 /// 0..=999: optional "<n> hundred [and] <m>".
-fn below_thousand(words: &[&str], i: usize) -> Option<(u64, usize)> {
-    let (mut value, mut j) = if words.get(i) == Some(&"a") {
-        (1, i + 1)
+fn below_thousand(words: &[&str], i: usize) -> Option<Num> {
+    let mut num = if words.get(i) == Some(&"a") {
+        Num {
+            value: 1,
+            end: i + 1,
+            ordinal: false,
+        }
     } else {
         below_hundred(words, i)?
     };
-    if words.get(j) == Some(&"hundred") && (1..=9).contains(&value) {
-        value *= 100;
-        j += 1;
-        let k = if words.get(j) == Some(&"and") {
-            j + 1
+    if num.ordinal {
+        return Some(num);
+    }
+    if words.get(num.end) == Some(&"hundred") && (1..=9).contains(&num.value) {
+        num.value *= 100;
+        num.end += 1;
+        let k = if words.get(num.end) == Some(&"and") {
+            num.end + 1
         } else {
-            j
+            num.end
         };
-        if let Some((rest, next)) = below_hundred(words, k) {
-            value += rest;
-            j = next;
+        if let Some(rest) = below_hundred(words, k) {
+            num.value += rest.value;
+            num.end = rest.end;
+            num.ordinal = rest.ordinal;
         }
     } else if words.get(i) == Some(&"a") {
         return None;
     }
-    Some((value, j))
+    Some(num)
 }
 
-/// A cardinal up to 999,999 ("two thousand and twenty four").
-fn cardinal(words: &[&str], i: usize) -> Option<(u64, usize)> {
-    let (value, j) = below_thousand(words, i)?;
-    if words.get(j) == Some(&"thousand") && value > 0 {
-        let mut total = value * 1000;
-        let mut end = j + 1;
-        let k = if words.get(end) == Some(&"and") {
-            end + 1
-        } else {
-            end
+/// A cardinal (or ordinal) up to 999,999 ("two thousand and twenty four").
+fn cardinal(words: &[&str], i: usize) -> Option<Num> {
+    let num = below_thousand(words, i)?;
+    if !num.ordinal && words.get(num.end) == Some(&"thousand") && num.value > 0 {
+        let mut total = Num {
+            value: num.value * 1000,
+            end: num.end + 1,
+            ordinal: false,
         };
-        if let Some((rest, next)) = below_thousand(words, k) {
-            total += rest;
-            end = next;
+        let k = if words.get(total.end) == Some(&"and") {
+            total.end + 1
+        } else {
+            total.end
+        };
+        if let Some(rest) = below_thousand(words, k) {
+            total.value += rest.value;
+            total.end = rest.end;
+            total.ordinal = rest.ordinal;
         }
-        return Some((total, end));
+        return Some(total);
     }
-    Some((value, j))
+    Some(num)
 }
 
-/// One number phrase at `i` as its digit string, and where it ends.
-fn number_at(words: &[&str], i: usize, after_number: bool) -> Option<(String, usize)> {
+/// One number phrase at `i` as its digit string, where it ends, and whether it is an ordinal.
+fn number_at(words: &[&str], i: usize, after_number: bool) -> Option<(String, usize, bool)> {
     let w = *words.get(i)?;
     if is_numeral(w) {
-        return Some((w.to_owned(), i + 1));
+        return Some((w.to_owned(), i + 1, false));
+    }
+    if let Some(digits) = numeral_ordinal(w) {
+        return Some((digits.to_owned(), i + 1, true));
     }
     if w == "double" || w == "triple" {
         let d = single_digit(words.get(i + 1)?)?;
         let n = if w == "double" { 2 } else { 3 };
-        return Some((std::iter::repeat_n(d, n).collect(), i + 2));
+        return Some((std::iter::repeat_n(d, n).collect(), i + 2, false));
     }
     if w == "oh" || w == "o" {
         // "oh" is zero only inside a digit string: after a number or before one.
-        return (after_number || starts_number(words, i + 1)).then(|| ("0".to_owned(), i + 1));
+        return (after_number || starts_number(words, i + 1))
+            .then(|| ("0".to_owned(), i + 1, false));
     }
-    cardinal(words, i).map(|(v, j)| (v.to_string(), j))
+    cardinal(words, i).map(|n| (n.value.to_string(), n.end, n.ordinal))
 }
 
 /// Folds `text` and replaces every spoken number with digits; adjacent numbers join into one
-/// digit string ("four five six" → "456", "nineteen eighty four" → "1984").
+/// digit string ("four five six" → "456", "nineteen eighty four" → "1984"). A comma keeps
+/// numbers apart ("July 4, 1985") unless both sides are single digits ("5, 5, 5").
 #[must_use]
 pub fn numbers_to_digits(text: &str) -> String {
-    let folded = fold(text);
+    let folded = fold_with(text, true);
     let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
     let mut out: Vec<String> = Vec::new();
+    // Whether the last output word is a number that the next number may join.
+    let mut joinable = false;
     let mut last_numeric = false;
     let mut i = 0;
     while i < words.len() {
-        if let Some((digits, next)) = number_at(&words, i, last_numeric) {
+        if words.get(i) == Some(&",") {
+            let single = |j: Option<usize>| {
+                j.and_then(|j| words.get(j))
+                    .is_some_and(|w| single_digit(w).is_some())
+            };
+            joinable = joinable && single(i.checked_sub(1)) && single(Some(i + 1));
+            i += 1;
+            continue;
+        }
+        if let Some((digits, next, ordinal)) = number_at(&words, i, last_numeric) {
             match out.last_mut() {
-                Some(prev) if last_numeric => prev.push_str(&digits),
+                Some(prev) if joinable && !ordinal => prev.push_str(&digits),
                 _ => out.push(digits),
             }
+            joinable = !ordinal;
             last_numeric = true;
             i = next.max(i + 1);
         } else {
             if let Some(w) = words.get(i) {
                 out.push((*w).to_owned());
             }
+            joinable = false;
             last_numeric = false;
             i += 1;
         }
@@ -414,7 +527,20 @@ mod tests {
             ("one and two", "1 and 2"),
             ("forty two thousand", "42000"),
             ("twelve thirty", "1230"),
-            ("the ninth", "the ninth"),
+            ("the ninth", "the 9"),
+            ("on the twenty first of march", "on the 21 of march"),
+            ("On the 21st of March.", "on the 21 of march"),
+            ("july fourth, nineteen eighty five", "july 4 1985"),
+            ("July 4, 1985", "july 4 1985"),
+            ("five five five, one two three four", "5551234"),
+            ("call 555, then 1234", "call 555 then 1234"),
+            ("yes, no", "yes no"),
+            ("one second please", "1 second please"),
+            ("the twenty second", "the 22"),
+            ("one hundred and first", "101"),
+            ("2nd floor", "2 floor"),
+            ("first of all", "1 of all"),
+            ("fourth", "4"),
             ("", ""),
         ] {
             assert_eq!(numbers_to_digits(input), want, "{input:?}");

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use hotline_onnx::ort;
 use ort::environment::Environment;
+use ort::session::builder::PrepackedWeights;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{DynValue, Tensor, TensorRef};
 use tokio::sync::oneshot;
@@ -63,7 +64,14 @@ fn model_error(path: &Path, message: impl fmt::Display) -> AsrError {
 }
 
 impl Model {
-    fn load(env: &Environment, dir: &Path, tokenizer: Arc<Tokenizer>) -> Result<Self, AsrError> {
+    /// Loads the session pair; `prepacked` is shared by every worker, so the packed int8
+    /// weights exist once per process instead of once per worker.
+    fn load(
+        env: &Environment,
+        dir: &Path,
+        tokenizer: Arc<Tokenizer>,
+        prepacked: &PrepackedWeights,
+    ) -> Result<Self, AsrError> {
         let session = |file: &str| -> Result<Session, AsrError> {
             let path = dir.join(file);
             Session::builder(env)
@@ -71,6 +79,14 @@ impl Model {
                 .with_intra_threads(1)
                 .map_err(|e| model_error(&path, e))?
                 .with_inter_threads(1)
+                .map_err(|e| model_error(&path, e))?
+                .with_prepacked_weights(prepacked)
+                .map_err(|e| model_error(&path, e))?
+                .with_config_entry("session.use_device_allocator_for_initializers", "1")
+                .map_err(|e| model_error(&path, e))?
+                .with_execution_providers([ort::ep::CPU::default()
+                    .with_arena_allocator(false)
+                    .build()])
                 .map_err(|e| model_error(&path, e))?
                 // Optimisation level: ORT's default. rc.15's `Level3` is rejected by ORT 1.22.
                 .commit_from_file(&path)
@@ -176,7 +192,12 @@ impl Model {
                     .ok_or("the decoder gave no `logits`")?
                     .try_extract_tensor::<f32>()
                     .map_err(err)?;
-                best(logits).ok_or("the decoder gave empty or non-finite logits")?
+                // Moonshine sometimes ends at once on clear speech (a 10 s recording, a lone
+                // "yes" in noise). The audio passed the silence gate, so the first token is
+                // never the end: the runner-up is taken, and its (low) probability lowers
+                // the confidence.
+                let ban = if step == 0 { Some(END_TOKEN) } else { None };
+                best(logits, ban).ok_or("the decoder gave empty or non-finite logits")?
             };
             log_prob_sum += log_prob;
             scored += 1;
@@ -209,19 +230,27 @@ impl Model {
     }
 }
 
-/// The arg-max of `logits` and its log-probability under the softmax.
-fn best(logits: &[f32]) -> Option<(i64, f64)> {
-    let (index, &max) = logits
+/// The arg-max of `logits` (never `ban`) and its log-probability under the full softmax.
+fn best(logits: &[f32], ban: Option<i64>) -> Option<(i64, f64)> {
+    let banned = ban.and_then(|b| usize::try_from(b).ok());
+    let (index, &chosen) = logits
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.is_finite())
+        .filter(|&(i, l)| l.is_finite() && Some(i) != banned)
         .max_by(|a, b| a.1.total_cmp(b.1))?;
+    let max = logits
+        .iter()
+        .filter(|l| l.is_finite())
+        .fold(chosen, |m, &l| m.max(l));
     let sum: f64 = logits
         .iter()
         .filter(|l| l.is_finite())
         .map(|&l| f64::from(l - max).exp())
         .sum();
-    Some((i64::try_from(index).ok()?, -sum.ln()))
+    Some((
+        i64::try_from(index).ok()?,
+        f64::from(chosen - max) - sum.ln(),
+    ))
 }
 
 /// Maximum tokens for an utterance of `samples` at 8 kHz.
@@ -366,8 +395,9 @@ impl Moonshine {
         };
         let workers = config.worker_count();
         let mut models = Vec::with_capacity(workers);
+        let prepacked = PrepackedWeights::new();
         for _ in 0..workers {
-            let mut model = Model::load(&env, &model_dir, Arc::clone(&tokenizer))?;
+            let mut model = Model::load(&env, &model_dir, Arc::clone(&tokenizer), &prepacked)?;
             // A tiny inference (0.5 s of faint noise, 2 tokens) so a broken model fails now.
             let probe: Vec<f32> = (0..8_000u32)
                 .map(|i| ((i.wrapping_mul(2_654_435_761) >> 16) as f32 / 65_536.0 - 0.5) * 1e-3)
@@ -433,14 +463,20 @@ mod tests {
 
     #[test]
     fn best_token_and_its_probability() {
-        let (i, lp) = best(&[0.0, 2.0, 0.0]).unwrap();
+        let (i, lp) = best(&[0.0, 2.0, 0.0], None).unwrap();
         assert_eq!(i, 1);
         let p = lp.exp();
         let want = 2f64.exp() / (2.0 + 2f64.exp());
         assert!((p - want).abs() < 1e-6, "{p} vs {want}");
-        assert!(best(&[]).is_none());
-        assert!(best(&[f32::NAN]).is_none());
-        assert_eq!(best(&[f32::NAN, 1.0]).unwrap().0, 1);
+        assert!(best(&[], None).is_none());
+        assert!(best(&[f32::NAN], None).is_none());
+        assert_eq!(best(&[f32::NAN, 1.0], None).unwrap().0, 1);
+        // A banned winner gives the runner-up, with its probability under the full softmax.
+        let (i, lp) = best(&[0.0, 2.0, 1.0], Some(1)).unwrap();
+        assert_eq!(i, 2);
+        let want = 1f64.exp() / (1.0 + 2f64.exp() + 1f64.exp());
+        assert!((lp.exp() - want).abs() < 1e-6);
+        assert!(best(&[1.0], Some(0)).is_none());
     }
 
     #[test]
