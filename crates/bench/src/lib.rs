@@ -8,3 +8,4 @@
 
 pub mod gather;
 pub mod http1;
+pub mod streams;
