@@ -8,14 +8,20 @@
 //! `<Connect><Stream>` (replies played as audio on the stream when the engine speaks itself).
 //! The stream is driven by [`crate::voice`].
 //!
-//! The conversation ([`BotSession`], last prompt) lives here, keyed by call SID, because a
-//! bidirectional call reconnects its stream after every reply delivered by REST.
+//! The conversation ([`CallState`]: the engine's [`BotSession`], the last prompt, a flow's
+//! hand-off) is kept in the server's [`SessionStore`] under `bot:{CallSid}` (the flow runtime
+//! uses the bare call SID), written after every turn with compare-and-put, so that a
+//! bidirectional call's next stream, a retried webhook or the next webhook may be served by
+//! another instance (Redis store). Each engine turn is also written to the call's record
+//! ([`RecordStore`]) as a `bot-turn` step (`bot-error` when the engine failed): what the
+//! caller said or pressed, the intent and its confidence, the slots, the reply and the action.
 //!
 //! A flow's `bot` node hands a call over with `?flow=F&seq=N&max=S` on the entry URL
 //! ([`FlowReturn`]). The conversation then ends by handing the call back ([`Bots::hand_back`]):
 //! a `ReturnToFlow` action or a fulfilled intent keeps the slots collected so far, an engine
 //! failure, a caller who never speaks or the node's `max-duration` keep a failure; the result
-//! waits here by call SID ([`Bots::take_result`]) and the call is redirected to
+//! waits in the session store under `bot-result:{CallSid}` ([`Bots::take_result_shared`]; a
+//! copy in this process for [`Bots::take_result`]) and the call is redirected to
 //! `/flows/F/step?seq=N&bot=done`, whose step feeds it to the flow.
 //!
 //! This module does no socket IO itself; engine calls are bounded by a global semaphore and a
@@ -24,17 +30,20 @@
 use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hotline_bot::{
     BotSession, CallAction, Engine, EngineConfig, EngineError, IntentState, Reply, ReplyPolicy,
     TurnInput,
 };
+use hotline_store::session::memory::MemoryConfig;
+use hotline_store::{CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord, TurnRecord};
 use hotline_twilio::rest::RestClient;
 use hotline_twilio::signature::PublicBase;
 use hotline_twilio::twiml::{self, Response};
 use hotline_vad::{VadConfig, VadFactory};
 use hotline_voice::{PipelineConfig, SessionConfig};
+use serde::{Deserialize, Serialize};
 
 /// Seconds of `<Pause>` after a start-stream prompt: the call stays up (the stream keeps
 /// forking audio) until the next REST update replaces the document.
@@ -51,6 +60,21 @@ pub const DEFAULT_MAX_REPROMPTS: u32 = 3;
 
 /// How long a call's conversation is kept without activity.
 const CALL_TTL: Duration = Duration::from_secs(4 * 3600);
+
+/// Session-store key prefix of a call's conversation (the flow runtime uses the bare SID).
+const STATE_KEY: &str = "bot:";
+/// Session-store key prefix of what a bot hands back to its flow.
+const RESULT_KEY: &str = "bot-result:";
+
+/// Call-record step kind of an engine turn.
+pub const STEP_BOT_TURN: &str = "bot-turn";
+/// Call-record step kind of an engine turn that failed (the caller heard an apology).
+pub const STEP_BOT_ERROR: &str = "bot-error";
+/// The first step `seq` of a flow's hand-off: `HANDOFF_SEQ_BASE + flow seq × 1000 + turn`, so
+/// that a bot's steps never collide with the flow's own (numbered from 1).
+pub const HANDOFF_SEQ_BASE: u32 = 100_000;
+/// Turns recorded per conversation (per hand-off).
+const MAX_RECORDED_TURNS: u32 = 999;
 
 /// One bot, as configured.
 #[derive(Debug, Clone)]
@@ -258,7 +282,8 @@ pub struct Bot {
 }
 
 /// What the driver must do when the stream of a call starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OnStart {
     /// Listen at once (the bot is silent).
     Listen,
@@ -274,21 +299,50 @@ pub enum OnStart {
 }
 
 /// The flow a call was handed over from (a flow's `bot` node), and how to hand it back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowReturn {
     /// The flow's id.
     pub flow: String,
     /// The flow session's step counter (the return URL carries it).
     pub seq: u64,
     /// When the bot has had the call for the node's `max-duration`: it goes back as failed.
+    /// Stored as wall-clock ms since the Unix epoch (another instance's clock).
+    #[serde(with = "epoch_ms")]
     pub deadline: Instant,
+}
+
+/// An [`Instant`] stored as ms since the Unix epoch (instants mean nothing in another process).
+mod epoch_ms {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    fn now_ms() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0)
+    }
+
+    pub(super) fn serialize<S: Serializer>(at: &Instant, s: S) -> Result<S::Ok, S::Error> {
+        let left = at.saturating_duration_since(Instant::now());
+        let left = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+        s.serialize_u64(now_ms().saturating_add(left))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Instant, D::Error> {
+        let at = u64::deserialize(d)?;
+        let left = Duration::from_millis(at.saturating_sub(now_ms()));
+        Ok(Instant::now()
+            .checked_add(left)
+            .unwrap_or_else(Instant::now))
+    }
 }
 
 /// What a bot hands back to its flow: the slots it collected, or why it failed.
 pub type BotResult = Result<BTreeMap<String, String>, String>;
 
-/// A call's conversation with a bot.
-#[derive(Debug, Clone)]
+/// A call's conversation with a bot, as kept in the session store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallState {
     /// The engine's session.
     pub session: BotSession,
@@ -300,8 +354,12 @@ pub struct CallState {
     pub last_prompt: Vec<String>,
     /// What the next stream to start must do.
     pub on_start: OnStart,
-    /// Last activity.
-    touched: Instant,
+    /// Engine turns recorded so far (the next step's offset).
+    #[serde(default)]
+    pub turns: u32,
+    /// The store version this copy was read or written as (compare-and-put).
+    #[serde(skip)]
+    pub version: Option<u64>,
 }
 
 impl CallState {
@@ -313,16 +371,57 @@ impl CallState {
             slots: BTreeMap::new(),
             last_prompt: Vec::new(),
             on_start: OnStart::Listen,
-            touched: Instant::now(),
+            turns: 0,
+            version: None,
+        }
+    }
+
+    /// The call-record `seq` of the next turn, if one more can be recorded.
+    fn next_step_seq(&self) -> Option<u32> {
+        if self.turns >= MAX_RECORDED_TURNS {
+            return None;
+        }
+        let base = match &self.flow {
+            None => 1,
+            Some(f) => u32::try_from(f.seq)
+                .ok()?
+                .checked_mul(1000)?
+                .checked_add(HANDOFF_SEQ_BASE)?,
+        };
+        base.checked_add(self.turns)
+    }
+}
+
+/// What one engine turn was given, for its call-record step.
+#[derive(Debug, Clone, Copy)]
+pub struct TurnKind<'a> {
+    /// `start`, `audio`, `text`, `digits`.
+    pub input: &'static str,
+    /// The keys pressed, for a digits turn.
+    pub digits: Option<&'a str>,
+}
+
+impl<'a> TurnKind<'a> {
+    /// Describes `input`.
+    pub fn of(input: &'a TurnInput) -> Self {
+        TurnKind {
+            input: input_kind(input),
+            digits: match input {
+                TurnInput::Digits(d) => Some(d.as_str()),
+                _ => None,
+            },
         }
     }
 }
 
-/// Every bot, the conversations in progress, and what turns need.
+/// Every bot, where conversations are kept, and what turns need.
 pub struct Bots {
     bots: HashMap<String, Arc<Bot>>,
-    calls: Mutex<HashMap<String, CallState>>,
-    /// Results waiting for their flow's step, by call SID.
+    /// Conversations and hand-back results (shared by every instance with Redis).
+    store: Arc<dyn SessionStore>,
+    /// Call records, for bot-turn steps (none: turns are only logged).
+    records: Option<Arc<dyn RecordStore>>,
+    /// This process's copy of the results waiting for their flow's step, by call SID.
     results: Mutex<HashMap<String, (Instant, BotResult)>>,
     /// Live call updates; required when any bot is configured.
     pub rest: Option<RestClient>,
@@ -332,13 +431,39 @@ pub struct Bots {
 }
 
 impl Bots {
-    /// Builds every bot (engines and VAD models loaded now, so a broken bot stops start-up).
+    /// Builds every bot (engines and VAD models loaded now, so a broken bot stops start-up),
+    /// keeping conversations in a store of this process only and recording no steps; the
+    /// server uses [`Bots::build_with_stores`].
     pub async fn build(
         configs: &[BotConfig],
         builder: Option<&dyn EngineBuilder>,
         rest: Option<RestClient>,
         max_concurrent_turns: usize,
         public: PublicBase,
+    ) -> Result<Bots, String> {
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryConfig::default().build());
+        Self::build_with_stores(
+            configs,
+            builder,
+            rest,
+            max_concurrent_turns,
+            public,
+            store,
+            None,
+        )
+        .await
+    }
+
+    /// [`Bots::build`], keeping conversations in `sessions` (the server's session store: memory
+    /// or Redis) and each turn in `records` (the call records).
+    pub async fn build_with_stores(
+        configs: &[BotConfig],
+        builder: Option<&dyn EngineBuilder>,
+        rest: Option<RestClient>,
+        max_concurrent_turns: usize,
+        public: PublicBase,
+        sessions: Arc<dyn SessionStore>,
+        records: Option<Arc<dyn RecordStore>>,
     ) -> Result<Bots, String> {
         let mut bots = HashMap::new();
         for c in configs {
@@ -371,7 +496,8 @@ impl Bots {
         }
         Ok(Bots {
             bots,
-            calls: Mutex::new(HashMap::new()),
+            store: sessions,
+            records,
             results: Mutex::new(HashMap::new()),
             rest,
             turns: Arc::new(tokio::sync::Semaphore::new(max_concurrent_turns.max(1))),
@@ -383,7 +509,8 @@ impl Bots {
     pub fn empty(public: PublicBase) -> Bots {
         Bots {
             bots: HashMap::new(),
-            calls: Mutex::new(HashMap::new()),
+            store: Arc::new(MemoryConfig::default().build()),
+            records: None,
             results: Mutex::new(HashMap::new()),
             rest: None,
             turns: Arc::new(tokio::sync::Semaphore::new(1)),
@@ -403,32 +530,83 @@ impl Bots {
         v
     }
 
-    /// The conversation of `call_sid`, if any.
-    pub fn call(&self, call_sid: &str) -> Option<CallState> {
-        self.calls.lock().ok()?.get(call_sid).cloned()
+    /// The conversation of `call_sid`, if any (a store error is logged and reads as none).
+    pub async fn conversation(&self, call_sid: &str) -> Option<CallState> {
+        let key = format!("{STATE_KEY}{call_sid}");
+        let stored = match self.store.get(&key).await {
+            Ok(s) => s?,
+            Err(e) => {
+                tracing::error!(call_sid, error = %e, "cannot read the bot conversation");
+                return None;
+            }
+        };
+        match serde_json::from_slice::<CallState>(&stored.bytes) {
+            Ok(mut state) => {
+                state.version = Some(stored.version);
+                Some(state)
+            }
+            Err(e) => {
+                tracing::error!(call_sid, error = %e, "unreadable bot conversation; starting afresh");
+                None
+            }
+        }
     }
 
-    /// Stores the conversation of `call_sid` (and forgets conversations idle too long).
-    pub fn store(&self, call_sid: &str, mut state: CallState) {
-        let Ok(mut calls) = self.calls.lock() else {
-            return;
+    /// Stores the conversation of `call_sid` if nobody wrote it since `state` was read
+    /// (compare-and-put on `state.version`); if somebody did (a second stream or instance on
+    /// the same call), this write wins all the same, with a warning: the conversation that
+    /// just took a turn is the one the caller heard. Errors are logged.
+    pub async fn save(&self, call_sid: &str, state: &mut CallState) {
+        let key = format!("{STATE_KEY}{call_sid}");
+        let bytes = match serde_json::to_vec(&*state) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(call_sid, error = %e, "cannot serialise the bot conversation");
+                return;
+            }
         };
-        state.touched = Instant::now();
-        calls.insert(call_sid.to_owned(), state);
-        if calls.len() % 64 == 0 {
-            calls.retain(|_, c| c.touched.elapsed() < CALL_TTL);
+        let version = match self
+            .store
+            .compare_and_put(&key, state.version, &bytes, CALL_TTL)
+            .await
+        {
+            Ok(CasOutcome::Stored { version }) => Ok(version),
+            Ok(CasOutcome::Conflict { current }) => {
+                tracing::warn!(
+                    call_sid,
+                    expected = ?state.version,
+                    current = ?current,
+                    "the bot conversation was written elsewhere meanwhile; keeping this turn's"
+                );
+                self.store.put(&key, &bytes, CALL_TTL).await
+            }
+            Err(e) => Err(e),
+        };
+        match version {
+            Ok(v) => state.version = Some(v),
+            Err(e) => tracing::error!(call_sid, error = %e, "cannot store the bot conversation"),
         }
     }
 
     /// Forgets the conversation of `call_sid`.
-    pub fn forget(&self, call_sid: &str) {
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.remove(call_sid);
+    pub async fn forget(&self, call_sid: &str) {
+        if let Err(e) = self.store.delete(&format!("{STATE_KEY}{call_sid}")).await {
+            tracing::warn!(call_sid, error = %e, "cannot forget the bot conversation");
         }
     }
 
-    /// Keeps what the bot hands back to the flow of `call_sid`, for the step that resumes it.
-    pub fn keep_result(&self, call_sid: &str, result: BotResult) {
+    /// Keeps what the bot hands back to the flow of `call_sid`, for the step that resumes it
+    /// (in the session store for any instance, and in this process).
+    pub async fn keep_result(&self, call_sid: &str, result: BotResult) {
+        match serde_json::to_vec(&result) {
+            Ok(bytes) => {
+                let key = format!("{RESULT_KEY}{call_sid}");
+                if let Err(e) = self.store.put(&key, &bytes, CALL_TTL).await {
+                    tracing::error!(call_sid, error = %e, "cannot store the bot's result");
+                }
+            }
+            Err(e) => tracing::error!(call_sid, error = %e, "cannot serialise the bot's result"),
+        }
         let Ok(mut results) = self.results.lock() else {
             return;
         };
@@ -438,14 +616,109 @@ impl Bots {
         }
     }
 
-    /// Takes what a bot handed back to the flow of `call_sid`, if anything.
+    /// Takes what a bot of this process handed back to the flow of `call_sid`, if anything.
+    /// [`Bots::take_result_shared`] also finds results kept by other instances.
     pub fn take_result(&self, call_sid: &str) -> Option<BotResult> {
         self.results.lock().ok()?.remove(call_sid).map(|(_, r)| r)
     }
 
-    /// Conversations in memory.
-    pub fn live_calls(&self) -> usize {
-        self.calls.lock().map(|c| c.len()).unwrap_or_default()
+    /// Takes what a bot (of any instance sharing the session store) handed back to the flow
+    /// of `call_sid`, if anything.
+    pub async fn take_result_shared(&self, call_sid: &str) -> Option<BotResult> {
+        let local = self.take_result(call_sid);
+        let key = format!("{RESULT_KEY}{call_sid}");
+        let stored = match self.store.get(&key).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(call_sid, error = %e, "cannot read the bot's result");
+                None
+            }
+        };
+        if stored.is_some()
+            && let Err(e) = self.store.delete(&key).await
+        {
+            tracing::warn!(call_sid, error = %e, "cannot delete the bot's result");
+        }
+        local.or_else(|| {
+            stored.and_then(|s| {
+                serde_json::from_slice(&s.bytes)
+                    .map_err(|e| tracing::error!(call_sid, error = %e, "unreadable bot result"))
+                    .ok()
+            })
+        })
+    }
+
+    /// Writes one engine turn to the call's record, in the background (a slow record store
+    /// never delays the caller): a `bot-turn` step (`bot-error` when `failed`) at the bot's
+    /// node, with what was heard, the intent, its confidence, the slots, the reply and the
+    /// action. A call the bot answered itself (no flow) has its call record started with the
+    /// greeting turn (flow id `bot:NAME`).
+    pub fn record(
+        &self,
+        bot: &Bot,
+        state: &mut CallState,
+        kind: TurnKind<'_>,
+        reply: &Reply,
+        failed: Option<&str>,
+    ) {
+        let Some(records) = self.records.clone() else {
+            return;
+        };
+        let Some(seq) = state.next_step_seq() else {
+            return;
+        };
+        state.turns += 1;
+        let call_sid = state.session.call_sid.clone();
+        let at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let mut step = StepRecord::new(
+            call_sid.clone(),
+            seq,
+            at_ms,
+            bot.config.name.clone(),
+            if failed.is_some() {
+                STEP_BOT_ERROR
+            } else {
+                STEP_BOT_TURN
+            },
+        );
+        step.route = reply.intent_name().map(str::to_owned);
+        step.speech = reply.transcript.clone();
+        step.confidence = reply.intent.as_ref().and_then(|i| i.confidence);
+        step.digits = kind.digits.map(str::to_owned);
+        step.detail = Some(
+            serde_json::json!({
+                "input": kind.input,
+                "intent_state": reply.intent.as_ref().map(|i| i.state),
+                "slots": reply.slots,
+                "reply": reply.messages,
+                "action": reply.action,
+                "error": failed,
+            })
+            .to_string(),
+        );
+        let started = (state.flow.is_none() && kind.input == "start").then(|| {
+            CallRecord::started(
+                call_sid.clone(),
+                format!("bot:{}", bot.config.name),
+                "",
+                "",
+                "",
+                at_ms,
+            )
+        });
+        tokio::spawn(async move {
+            let turn = TurnRecord {
+                started,
+                steps: vec![step],
+                ended: None,
+            };
+            if let Err(e) = records.record_turn(turn).await {
+                tracing::warn!(call_sid = %call_sid, error = %e, "cannot record the bot turn");
+            }
+        });
     }
 
     /// One engine turn, bounded (a permit of the global semaphore and the bot's time limit,
@@ -539,7 +812,7 @@ impl Bots {
             (None, None) => true,
             _ => false,
         };
-        let mut state = match self.call(call_sid).filter(same_hand_off) {
+        let mut state = match self.conversation(call_sid).await.filter(same_hand_off) {
             // Twilio retried the webhook: greet again, same conversation.
             Some(s) => s,
             None => {
@@ -555,9 +828,19 @@ impl Bots {
         let (mut reply, failed) = self
             .turn_checked(&bot, &mut state.session, TurnInput::Start)
             .await;
+        self.record(
+            &bot,
+            &mut state,
+            TurnKind::of(&TurnInput::Start),
+            &reply,
+            failed.as_deref(),
+        );
         if let Some(to) = state.flow.clone() {
             if let Some(why) = failed {
-                return self.hand_back(&bot, call_sid, &to, &[], Err(why)).to_xml();
+                return self
+                    .hand_back(&bot, call_sid, &to, &[], Err(why))
+                    .await
+                    .to_xml();
             }
             state.slots.extend(reply.slots.clone());
             flow_action(&mut reply);
@@ -565,6 +848,7 @@ impl Bots {
                 let slots = state.slots.clone();
                 return self
                     .hand_back(&bot, call_sid, &to, &reply.messages, Ok(slots))
+                    .await
                     .to_xml();
             }
         }
@@ -602,7 +886,7 @@ impl Bots {
             _ => self.final_twiml(&bot, &reply).to_xml(),
         };
         if reply.action == CallAction::Continue {
-            self.store(call_sid, state);
+            self.save(call_sid, &mut state).await;
         }
         xml
     }
@@ -632,7 +916,7 @@ impl Bots {
 
     /// Ends a flow's hand-off: keeps `result` for the flow's step, and answers with the
     /// document that says `messages`, stops the bot's stream and redirects to the flow.
-    pub fn hand_back(
+    pub async fn hand_back(
         &self,
         bot: &Bot,
         call_sid: &str,
@@ -647,7 +931,7 @@ impl Bots {
             ok = result.is_ok(),
             "handing the call back to its flow"
         );
-        self.keep_result(call_sid, result);
+        self.keep_result(call_sid, result).await;
         let mut r = say_all(Response::new(), &bot.config, messages);
         if !bot.config.bidirectional {
             r = r.stop(twiml::Stop {

@@ -21,6 +21,9 @@
 //! bidirectional stream, after the engine's audio has played, when it gave audio).
 //! A call that is gone (REST 404) or a closed socket ends the driver quietly.
 //!
+//! The conversation is read from the session store when the stream starts and written back
+//! after every turn ([`Bots::save`]); each engine turn is recorded ([`Bots::record`]).
+//!
 //! A call handed over by a flow goes back to it instead ([`Bots::hand_back`]): with its slots
 //! on `ReturnToFlow` or a fulfilled intent, as failed on an engine error, after the last
 //! no-input reprompt, or when the node's `max-duration` is up.
@@ -37,7 +40,17 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::bots::{Bot, Bots, CallState, OnStart, flow_action, say_duration_ms};
+use crate::bots::{Bot, Bots, CallState, OnStart, TurnKind, flow_action, say_duration_ms};
+
+/// A finished engine turn: the session after it, the reply, why it failed (if it did), and
+/// what it was given (for the call record).
+struct TurnDone {
+    session: BotSession,
+    reply: Reply,
+    failed: Option<String>,
+    input: &'static str,
+    digits: Option<String>,
+}
 
 /// What a REST update reported back to the driver.
 #[derive(Debug)]
@@ -83,6 +96,7 @@ where
         bot,
         session,
         call_sid: None,
+        state: None,
         turn: None,
         flow_deadline: None,
         updates_tx,
@@ -100,7 +114,9 @@ struct Driver {
     bot: Arc<Bot>,
     session: StreamSession,
     call_sid: Option<String>,
-    turn: Option<JoinHandle<(BotSession, Reply, Option<String>)>>,
+    /// The conversation, as last read from or written to the session store.
+    state: Option<CallState>,
+    turn: Option<JoinHandle<TurnDone>>,
     /// When a flow handed the call over: the end of its `max-duration`.
     flow_deadline: Option<Instant>,
     updates_tx: mpsc::UnboundedSender<UpdateResult>,
@@ -137,7 +153,7 @@ impl Driver {
                 let Some(event) = self.session.poll_event() else {
                     break;
                 };
-                if !self.on_event(event) {
+                if !self.on_event(event).await {
                     break 'run;
                 }
             }
@@ -160,7 +176,14 @@ impl Driver {
                 } => {
                     self.turn = None;
                     match done {
-                        Ok((session, reply, failed)) => self.deliver(session, reply, failed),
+                        Ok(done) => {
+                            let kind = TurnKind {
+                                input: done.input,
+                                digits: done.digits.as_deref(),
+                            };
+                            self.deliver(done.session, done.reply, done.failed, Some(kind))
+                                .await;
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "an engine turn task failed");
                             self.session.pipeline_mut().listen();
@@ -170,7 +193,7 @@ impl Driver {
                 Some(update) = updates.recv() => match update {
                     UpdateResult::Gone => {
                         tracing::debug!(call_sid = ?self.call_sid, "the call is gone; ending the stream");
-                        self.forget();
+                        self.forget().await;
                         break 'run;
                     }
                     UpdateResult::Failed => {
@@ -191,7 +214,8 @@ impl Driver {
                     if let Some(handle) = self.turn.take() {
                         handle.abort();
                     }
-                    self.give_back(Err("the bot went over the node's max-duration".to_owned()), &[]);
+                    self.give_back(Err("the bot went over the node's max-duration".to_owned()), &[])
+                        .await;
                 }
                 () = async {
                     match deadline {
@@ -218,7 +242,7 @@ impl Driver {
     }
 
     /// Handles one session event; false when the stream is over.
-    fn on_event(&mut self, event: SessionEvent) -> bool {
+    async fn on_event(&mut self, event: SessionEvent) -> bool {
         match event {
             SessionEvent::Started(info) => {
                 if info
@@ -228,16 +252,23 @@ impl Driver {
                 {
                     tracing::debug!(bot = %self.bot.config.name, "stream parameter `bot` differs from the URL's bot");
                 }
-                let mut state = self.bots.call(&info.call_sid).unwrap_or_else(|| {
-                    CallState::new(BotSession::new(
-                        info.call_sid.clone(),
-                        self.bot.config.name.clone(),
-                        self.bot.config.locale.clone(),
-                    ))
-                });
+                let mut state = self
+                    .bots
+                    .conversation(&info.call_sid)
+                    .await
+                    .unwrap_or_else(|| {
+                        CallState::new(BotSession::new(
+                            info.call_sid.clone(),
+                            self.bot.config.name.clone(),
+                            self.bot.config.locale.clone(),
+                        ))
+                    });
                 let on_start = std::mem::replace(&mut state.on_start, OnStart::Listen);
                 self.flow_deadline = state.flow.as_ref().map(|f| Instant::from_std(f.deadline));
-                self.bots.store(&info.call_sid, state);
+                if on_start != OnStart::Listen || state.version.is_none() {
+                    self.bots.save(&info.call_sid, &mut state).await;
+                }
+                self.state = Some(state);
                 self.call_sid = Some(info.call_sid);
                 let pipeline = self.session.pipeline_mut();
                 pipeline.listen();
@@ -263,7 +294,7 @@ impl Driver {
                 true
             }
             SessionEvent::Voice(Event::NoInput { .. } | Event::TurnTimedOut { .. }) => {
-                self.reprompt();
+                self.reprompt().await;
                 true
             }
             SessionEvent::Voice(Event::BargeIn { .. }) => {
@@ -288,7 +319,7 @@ impl Driver {
             SessionEvent::Voice(_) => true,
             SessionEvent::Stopped => {
                 if !self.reconnecting {
-                    self.forget();
+                    self.forget().await;
                 }
                 false
             }
@@ -305,9 +336,9 @@ impl Driver {
         self.reprompts = 0;
         self.session.pipeline_mut().stop_listening();
         let mut session = self
-            .bots
-            .call(&call_sid)
-            .map(|c| c.session)
+            .state
+            .as_ref()
+            .map(|c| c.session.clone())
             .unwrap_or_else(|| {
                 BotSession::new(
                     call_sid,
@@ -318,19 +349,27 @@ impl Driver {
         let bots = self.bots.clone();
         let bot = self.bot.clone();
         self.turn = Some(tokio::spawn(async move {
+            let kind = TurnKind::of(&input);
+            let (input_kind, digits) = (kind.input, kind.digits.map(str::to_owned));
             let (reply, failed) = bots.turn_checked(&bot, &mut session, input).await;
-            (session, reply, failed)
+            TurnDone {
+                session,
+                reply,
+                failed,
+                input: input_kind,
+                digits,
+            }
         }));
     }
 
-    fn reprompt(&mut self) {
+    async fn reprompt(&mut self) {
         if self.turn.is_some() || self.finished {
             return;
         }
         let Some(call_sid) = self.call_sid.clone() else {
             return;
         };
-        let Some(state) = self.bots.call(&call_sid) else {
+        let Some(state) = self.state.clone() else {
             self.session.pipeline_mut().listen();
             return;
         };
@@ -341,7 +380,7 @@ impl Driver {
             bye.action = CallAction::Hangup;
             // A flow's hand-off goes back to the flow as failed instead.
             let failed = Some("the caller said nothing".to_owned());
-            self.deliver(state.session, bye, failed);
+            self.deliver(state.session, bye, failed, None).await;
             return;
         }
         let messages = match &self.bot.config.reprompt {
@@ -349,19 +388,17 @@ impl Driver {
             None => state.last_prompt.clone(),
         };
         tracing::debug!(call_sid = %call_sid, "no input: reprompting");
-        self.deliver(state.session, Reply::say(messages), None);
+        self.deliver(state.session, Reply::say(messages), None, None)
+            .await;
     }
 
     /// Ends a flow's hand-off (no-op for a call that did not come from a flow): `result` is
     /// kept for the flow, `messages` are said, and the call is redirected to the flow.
-    fn give_back(&mut self, result: crate::bots::BotResult, messages: &[String]) -> bool {
+    async fn give_back(&mut self, result: crate::bots::BotResult, messages: &[String]) -> bool {
         let Some(call_sid) = self.call_sid.clone() else {
             return false;
         };
-        let Some(state) = self.bots.call(&call_sid) else {
-            return false;
-        };
-        let Some(to) = state.flow.clone() else {
+        let Some(to) = self.state.as_ref().and_then(|s| s.flow.clone()) else {
             return false;
         };
         self.finished = true;
@@ -369,36 +406,53 @@ impl Driver {
         let twiml = self
             .bots
             .hand_back(&self.bot, &call_sid, &to, messages, result)
+            .await
             .to_xml();
-        self.bots.store(&call_sid, state);
         self.update(CallUpdate::Twiml(twiml));
         true
     }
 
+    /// Stores the conversation (after a turn) and keeps it as the driver's copy.
+    async fn keep(&mut self, call_sid: &str, mut state: CallState) {
+        self.bots.save(call_sid, &mut state).await;
+        self.state = Some(state);
+    }
+
     /// Says `reply` to the caller and does what its action says. `failed`: the engine turn
     /// failed (or the caller never spoke); a flow's hand-off then goes back to the flow.
-    fn deliver(&mut self, session: BotSession, mut reply: Reply, failed: Option<String>) {
+    /// `turn`: what the engine was given, when the reply is an engine turn's (it is recorded).
+    async fn deliver(
+        &mut self,
+        session: BotSession,
+        mut reply: Reply,
+        failed: Option<String>,
+        turn: Option<TurnKind<'_>>,
+    ) {
         if self.finished {
             return;
         }
         let call_sid = session.call_sid.clone();
         let mut state = self
-            .bots
-            .call(&call_sid)
+            .state
+            .take()
             .unwrap_or_else(|| CallState::new(session.clone()));
         state.session = session;
+        if let Some(kind) = turn {
+            self.bots
+                .record(&self.bot, &mut state, kind, &reply, failed.as_deref());
+        }
         if state.flow.is_some() {
-            self.bots.store(&call_sid, state.clone());
             if let Some(why) = failed {
-                self.give_back(Err(why), &[]);
+                self.keep(&call_sid, state).await;
+                self.give_back(Err(why), &[]).await;
                 return;
             }
             state.slots.extend(reply.slots.clone());
             flow_action(&mut reply);
             if reply.action == CallAction::ReturnToFlow {
                 let slots = state.slots.clone();
-                self.bots.store(&call_sid, state);
-                self.give_back(Ok(slots), &reply.messages);
+                self.keep(&call_sid, state).await;
+                self.give_back(Ok(slots), &reply.messages).await;
                 return;
             }
         }
@@ -406,17 +460,17 @@ impl Driver {
             state.last_prompt = reply.messages.clone();
         }
         let bidirectional = self.bot.config.bidirectional;
-        let audio = reply.audio.as_deref().filter(|a| !a.is_empty());
+        let audio = reply.audio.clone().filter(|a| !a.is_empty());
         if reply.action != CallAction::Continue {
             self.finished = true;
             self.session.pipeline_mut().stop_listening();
-            self.bots.store(&call_sid, state);
+            self.keep(&call_sid, state).await;
             if bidirectional && let Some(audio) = audio {
                 // Play the engine's own audio, then hang up / transfer once it has played.
                 let mut after = reply.clone();
                 after.messages.clear();
                 let twiml = self.bots.final_twiml(&self.bot, &after).to_xml();
-                self.play(audio);
+                self.play(&audio);
                 let mark = format!("reply-{}", self.plays);
                 self.pending_final = Some((mark, CallUpdate::Twiml(twiml)));
                 return;
@@ -426,13 +480,13 @@ impl Driver {
             return;
         }
         if bidirectional && let Some(audio) = audio {
-            self.bots.store(&call_sid, state);
+            self.keep(&call_sid, state).await;
             self.session.pipeline_mut().listen();
-            self.play(audio);
+            self.play(&audio);
             return;
         }
         if reply.messages.iter().all(|m| m.trim().is_empty()) {
-            self.bots.store(&call_sid, state);
+            self.keep(&call_sid, state).await;
             self.session.pipeline_mut().listen();
             return;
         }
@@ -441,14 +495,14 @@ impl Driver {
             self.reconnecting = true;
             self.session.pipeline_mut().stop_listening();
             state.on_start = OnStart::Listen;
-            self.bots.store(&call_sid, state);
+            self.keep(&call_sid, state).await;
             let twiml = self
                 .bots
                 .reconnect_twiml(&self.bot, &reply.messages)
                 .to_xml();
             self.update(CallUpdate::Twiml(twiml));
         } else {
-            self.bots.store(&call_sid, state);
+            self.keep(&call_sid, state).await;
             self.plays += 1;
             let id = format!("reply-{}", self.plays);
             let pipeline = self.session.pipeline_mut();
@@ -490,9 +544,9 @@ impl Driver {
         });
     }
 
-    fn forget(&self) {
-        if let Some(sid) = &self.call_sid {
-            self.bots.forget(sid);
+    async fn forget(&mut self) {
+        if let Some(sid) = self.call_sid.clone() {
+            self.bots.forget(&sid).await;
         }
     }
 }

@@ -192,7 +192,7 @@ async fn three_turn_conversation_over_a_start_stream_ends_with_goodbye() {
         ..FakeConfig::default()
     };
     let (app, emu) = serve(vec![bot("booking", engine)]).await;
-    let t = call(
+    let (sid, t) = call_with_sid(
         &emu,
         &format!("{}/bots/booking/voice", app.base),
         vec![
@@ -234,12 +234,12 @@ async fn three_turn_conversation_over_a_start_stream_ends_with_goodbye() {
     assert_eq!(t.end().unwrap().0.as_str(), "hangup");
     // The conversation is forgotten once the stream stops.
     for _ in 0..100 {
-        if app.bots.live_calls() == 0 {
+        if app.bots.conversation(&sid).await.is_none() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(app.bots.live_calls(), 0);
+    assert!(app.bots.conversation(&sid).await.is_none());
 }
 
 #[tokio::test]
@@ -555,7 +555,7 @@ async fn caller_hanging_up_mid_utterance_ends_quietly() {
         ..FakeConfig::default()
     };
     let (app, emu) = serve(vec![bot("gone", engine)]).await;
-    let t = call(
+    let (sid, t) = call_with_sid(
         &emu,
         &format!("{}/bots/gone/voice", app.base),
         vec![during_greeting(), speech(), Step::Hangup],
@@ -565,12 +565,12 @@ async fn caller_hanging_up_mid_utterance_ends_quietly() {
     assert!(updates(&t).is_empty(), "{}", t.render_text());
     assert_eq!(t.end().unwrap().0.as_str(), "caller-hangup");
     for _ in 0..100 {
-        if app.bots.live_calls() == 0 {
+        if app.bots.conversation(&sid).await.is_none() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(app.bots.live_calls(), 0);
+    assert!(app.bots.conversation(&sid).await.is_none());
 }
 
 #[tokio::test]
@@ -794,9 +794,8 @@ async fn the_driver_runs_over_channels() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        bots.live_calls(),
-        0,
+    assert!(
+        bots.conversation(&call_sid).await.is_none(),
         "the conversation ends with the stream"
     );
 }
