@@ -322,6 +322,7 @@ impl CallRun {
         self.rec.push(Event::RestUpdate {
             update: update.describe(),
         });
+        self.rec.interrupted();
         // A live update ends a <Connect> stream; <Start> streams keep running.
         self.stop_streams(
             |s| s.bidirectional,

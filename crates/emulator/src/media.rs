@@ -522,6 +522,7 @@ impl Runner {
                 self.ctx.rec.push(Event::StreamClear {
                     discarded_ms: discarded,
                 });
+                self.ctx.rec.interrupted();
                 // Pending marks are echoed at once (on the next frame tick).
                 let at = playout.played_ms;
                 for mark in playout.marks.iter_mut() {

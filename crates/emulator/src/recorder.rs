@@ -84,6 +84,14 @@ impl Recorder {
         });
     }
 
+    /// Notes that what the caller was hearing stopped now (a live call update replaced the
+    /// TwiML, or a bidirectional stream's `clear`): a `listen` step then waits for what comes
+    /// next, not for the rest of a prompt nobody will hear.
+    pub fn interrupted(&self) {
+        let now = self.clock.now_ms();
+        self.heard.send_modify(|h| h.busy_until_ms = h.busy_until_ms.min(now));
+    }
+
     /// Watches what the caller hears.
     pub fn watch_heard(&self) -> watch::Receiver<Heard> {
         self.heard.subscribe()
