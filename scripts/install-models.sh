@@ -23,6 +23,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MODELS_DIR="${HOTLINE_MODELS_DIR:-$PWD/models}"
 
+# all-MiniLM-L6-v2 (sentence embeddings for the local intent classifier) has its own script.
+HOTLINE_MODELS_DIR="$MODELS_DIR" scripts/install-minilm.sh
+
 # wheel name | wheel sha256 | pip requirement | extra pip arguments
 SILERO_WHEEL=silero_vad-6.2.3-py3-none-any.whl
 SILERO_WHEEL_SHA=7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8
