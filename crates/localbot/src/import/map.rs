@@ -1686,3 +1686,68 @@ fn reason_for(key: &str) -> &'static str {
         "not something Hotline bots describe"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bot_ids_from_lex_names() {
+        assert_eq!(slug("AppointmentBot"), "appointment-bot");
+        assert_eq!(slug("Book_Trip 2"), "book-trip-2");
+        assert_eq!(slug("OrderFlowersBotV2"), "order-flowers-bot-v2");
+        assert_eq!(slug("¿?"), "imported-bot");
+    }
+
+    #[test]
+    fn ssml_becomes_text() {
+        assert_eq!(
+            strip_ssml(
+                "<speak>Hello <break time=\"1s\"/> there, <emphasis>Tom &amp; Jerry</emphasis> .</speak>"
+            ),
+            "Hello there, Tom & Jerry."
+        );
+        assert_eq!(strip_ssml("no tags"), "no tags");
+        assert_eq!(strip_ssml("<unclosed"), "");
+    }
+
+    #[test]
+    fn message_references_are_translated_or_noted() {
+        let here = Here::file("x");
+        let mut notes = Notes::default();
+        let slots = vec!["Date".to_string()];
+        assert_eq!(
+            placeholders("On {Date}, ((name))?", &slots, "prompt", &here, &mut notes),
+            "On {Date}, {attr.name}?"
+        );
+        assert!(notes.0.is_empty());
+        assert_eq!(
+            placeholders("At {Time} {", &slots, "prompt", &here, &mut notes),
+            "At Time {"
+        );
+        assert_eq!(notes.0.len(), 1);
+        assert_eq!(notes.0[0].what, "{Time} in the prompt");
+        assert_eq!(
+            unknown_placeholder("a {Date} b {X}", &slots).as_deref(),
+            Some("X")
+        );
+        assert_eq!(unknown_placeholder("a {Date} b", &slots), None);
+    }
+
+    #[test]
+    fn builtin_slot_types() {
+        for (lex, hotline) in [
+            ("AMAZON.Number", "number"),
+            ("AMAZON.Date", "date"),
+            ("AMAZON.Time", "time"),
+            ("AMAZON.PhoneNumber", "phone"),
+            ("AMAZON.AlphaNumeric", "spelled"),
+            ("AMAZON.FreeFormInput", "text"),
+            ("AMAZON.Confirmation", "yes_no"),
+        ] {
+            assert_eq!(builtin_type(lex), Some(hotline));
+            assert!(crate::model::BUILTIN_TYPES.contains(&hotline));
+        }
+        assert_eq!(builtin_type("AMAZON.City"), None);
+    }
+}

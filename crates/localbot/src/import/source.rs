@@ -155,7 +155,21 @@ fn walk(
                     what: format!("more than {} bytes in total", limits.max_total_bytes),
                 });
             }
-            let data = std::fs::read(&child).map_err(|e| io(e, &child))?;
+            // Read at most the limit even if the file grew since its size was checked.
+            let mut data = Vec::with_capacity(len.min(limits.max_entry_bytes));
+            std::fs::File::open(&child)
+                .and_then(|f| {
+                    use std::io::Read;
+                    f.take(limits.max_entry_bytes as u64 + 1)
+                        .read_to_end(&mut data)
+                })
+                .map_err(|e| io(e, &child))?;
+            if data.len() > limits.max_entry_bytes {
+                return Err(SourceError::TooLarge {
+                    path: child,
+                    what: format!("more than {} bytes", limits.max_entry_bytes),
+                });
+            }
             out.files.insert(relative, data);
         }
     }
