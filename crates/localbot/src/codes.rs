@@ -50,9 +50,11 @@ pub const DUPLICATE_DIGITS: &str = "B0022";
 pub const BAD_TRANSFER: &str = "B0023";
 /// A slot type has neither `values` nor `regex`, or both.
 pub const BAD_SLOT_TYPE: &str = "B0024";
+/// A `then: { score: ... }` names a slot the intent does not have.
+pub const UNKNOWN_SLOT_REFERENCE: &str = "B0025";
 
 /// Every code, for documentation checks.
-pub const ALL: [&str; 23] = [
+pub const ALL: [&str; 24] = [
     YAML_SYNTAX,
     TOO_LARGE,
     UNKNOWN_FIELD,
@@ -76,4 +78,5 @@ pub const ALL: [&str; 23] = [
     DUPLICATE_DIGITS,
     BAD_TRANSFER,
     BAD_SLOT_TYPE,
+    UNKNOWN_SLOT_REFERENCE,
 ];

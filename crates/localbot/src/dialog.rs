@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bot::{Bot, CompiledIntent, CompiledLocale};
 use crate::classify::Scored;
-use crate::model::{IntentDef, Locale, Then};
+use crate::model::{IntentDef, Locale, ScoreRule, Then};
 use crate::slots::{Date, Kind, Slots, within, yes_no};
 use crate::text::tokens;
 
@@ -128,7 +128,7 @@ fn then_action(then: Option<&Then>) -> CallAction {
         Some(Then::Hangup) => CallAction::Hangup,
         Some(Then::Transfer(to)) => CallAction::Transfer(to.clone()),
         Some(Then::Return) => CallAction::ReturnToFlow,
-        Some(Then::Listen) | None => CallAction::Continue,
+        Some(Then::Listen | Then::Score(_)) | None => CallAction::Continue,
     }
 }
 
@@ -568,6 +568,14 @@ impl<'a> Dialog<'a> {
         let Some((def, _)) = state.intent.as_deref().and_then(|n| self.intent(n)) else {
             return self.retry(state, attributes, None);
         };
+        if let Some(Then::Score(rule)) = &def.then
+            && rule
+                .red_flags
+                .iter()
+                .any(|f| state.slots.get(f).is_some_and(|v| v == "yes"))
+        {
+            return Step::Reply(self.scored(state, attributes, messages, rule, true));
+        }
         let missing = def
             .slots
             .iter()
@@ -676,12 +684,57 @@ impl<'a> Dialog<'a> {
             messages.push(self.render(say, state, attributes));
         }
         let then = then.or_else(|| def.then.clone());
+        if let Some(Then::Score(rule)) = &then {
+            return self.scored(state, attributes, messages, rule, false);
+        }
         let reply = self.reply(
             state,
             messages,
             Some(IntentState::Fulfilled),
             DialogAction::Close,
             then_action(then.as_ref()),
+        );
+        *state = DialogState::default();
+        reply
+    }
+
+    /// Ends a scored intent: the `high` outcome on a red flag or a high score, else `low`.
+    fn scored(
+        &self,
+        state: &mut DialogState,
+        attributes: &BTreeMap<String, String>,
+        mut messages: Vec<String>,
+        rule: &ScoreRule,
+        red_flag: bool,
+    ) -> Reply {
+        let score: u64 = rule
+            .points
+            .iter()
+            .map(
+                |(slot, points)| match state.slots.get(slot).map(String::as_str) {
+                    Some("yes") => u64::from(*points),
+                    Some(v) => v
+                        .parse::<u64>()
+                        .map_or(0, |n| n.saturating_mul(u64::from(*points))),
+                    None => 0,
+                },
+            )
+            .sum();
+        let outcome = if red_flag || score >= u64::from(rule.at_least) {
+            &rule.high
+        } else {
+            &rule.low
+        };
+        state.slots.insert("score".into(), score.to_string());
+        if let Some(say) = &outcome.say {
+            messages.push(self.render(say, state, attributes));
+        }
+        let reply = self.reply(
+            state,
+            messages,
+            Some(IntentState::Fulfilled),
+            DialogAction::Close,
+            then_action(outcome.then.as_ref()),
         );
         *state = DialogState::default();
         reply

@@ -28,6 +28,7 @@ pub mod classify;
 pub mod codes;
 pub mod dialog;
 mod engine;
+pub mod eval;
 pub mod import;
 pub mod model;
 mod schema;
@@ -45,6 +46,6 @@ pub use engine::{
     LocalEngine, TurnTrace, build, build_local, build_with, default_models_dir, load_encoder,
 };
 pub use model::{
-    BotFile, Fulfill, IntentDef, Locale, OrderedMap, SlotDef, SlotType, SlotValue, Then,
-    Validation, Webhook,
+    BotFile, Fulfill, IntentDef, Locale, OrderedMap, Outcome, ScoreRule, SlotDef, SlotType,
+    SlotValue, Then, Validation, Webhook,
 };

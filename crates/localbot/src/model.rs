@@ -13,7 +13,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A mapping that keeps its entries in file order (slot order is elicitation priority).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderedMap<V>(pub Vec<(String, V)>);
 
 impl<V> Default for OrderedMap<V> {
@@ -312,6 +312,41 @@ pub enum Then {
     Transfer(String),
     /// Hand the call back to the flow that started the bot.
     Return,
+    /// Score the answers and pick an outcome (symptom checkers, surveys): see [`ScoreRule`].
+    Score(Box<ScoreRule>),
+}
+
+/// `then: { score: ... }`: adds points for the intent's slots answered yes, ends the dialog at
+/// once when a red-flag slot is answered yes, and otherwise, once every slot is filled, picks
+/// `high` (score ≥ `at_least`) or `low`. The score is `{score}` in the outcomes' messages and
+/// the `score` slot of the reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreRule {
+    /// Points per slot answered yes (`yes_no` slots), or whose number is added (`number`).
+    #[serde(default, skip_serializing_if = "OrderedMap::is_empty")]
+    pub points: OrderedMap<u32>,
+    /// Slots whose yes ends the dialog at once with the `high` outcome.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub red_flags: Vec<String>,
+    /// The score from which `high` is chosen.
+    pub at_least: u32,
+    /// The outcome for a red flag or a high score.
+    pub high: Outcome,
+    /// The outcome otherwise.
+    pub low: Outcome,
+}
+
+/// What a scored intent ends with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    /// Said (`{Slot}`, `{score}`, `{attr.name}` placeholders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub say: Option<String>,
+    /// What happens to the call (default `listen`; not `score`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<Then>,
 }
 
 /// The built-in slot types.

@@ -34,6 +34,17 @@ static NUM: Shape = Shape::Num;
 static BOOL: Shape = Shape::Bool;
 static STRS: Shape = Shape::Seq(&STR);
 static THEN: Shape = Shape::Then;
+static OUTCOME: Shape = Shape::Fields(&[("say", &STR), ("then", &THEN)], &[]);
+static SCORE: Shape = Shape::Fields(
+    &[
+        ("points", &Shape::Dict(&NUM)),
+        ("red_flags", &STRS),
+        ("at_least", &NUM),
+        ("high", &OUTCOME),
+        ("low", &OUTCOME),
+    ],
+    &["at_least", "high", "low"],
+);
 static GIVE_UP: Shape = Shape::Fields(&[("say", &STR), ("then", &THEN)], &[]);
 static VALUE: Shape = Shape::Fields(&[("value", &STR), ("synonyms", &STRS)], &["value"]);
 static VALUES: Shape = Shape::Seq(&VALUE);
@@ -223,12 +234,13 @@ fn walk(node: &Yaml, shape: &Shape, file: &str, diags: &mut Vec<Diagnostic>) {
         }
         (Shape::Then, Value::Map(entries)) => match entries.as_slice() {
             [(k, v)] if k.text == "transfer" => walk(v, &STR, file, diags),
+            [(k, v)] if k.text == "score" => walk(v, &SCORE, file, diags),
             _ => diags.push(
                 Diagnostic::error(
                     codes::UNKNOWN_THEN,
                     file,
                     node.span,
-                    "a `then` mapping must be `{ transfer: NUMBER }`",
+                    "a `then` mapping must be `{ transfer: NUMBER }` or `{ score: ... }`",
                     "not a known next step",
                 )
                 .with_help("write `then: { transfer: \"+15551234567\" }`"),

@@ -8,7 +8,7 @@ use hotline_flow::{Diagnostic, Span};
 use regex::Regex;
 
 use crate::codes;
-use crate::model::{BUILTIN_TYPES, BotFile, Locale, Then};
+use crate::model::{BUILTIN_TYPES, BotFile, Locale, ScoreRule, Then};
 use crate::schema::{Seg, at, key_at};
 use crate::slots::Date;
 use crate::text::{did_you_mean, tokens};
@@ -140,6 +140,69 @@ impl Checker<'_> {
                 "cannot transfer here",
                 Some("write the number with its country code, e.g. `\"+15551234567\"`, or `sip:agent@example.com`".into()),
             );
+        }
+    }
+
+    fn score_rule(&mut self, rule: &ScoreRule, then: &[Seg<'_>], slots: &[&str]) {
+        let mut base = then.to_vec();
+        base.push(Seg::Key("score"));
+        let at_path = |k: &'static str| {
+            let mut p = base.clone();
+            p.push(Seg::Key(k));
+            p
+        };
+        for (slot, _) in rule.points.iter() {
+            if !slots.contains(&slot) {
+                let mut p = at_path("points");
+                p.push(Seg::Key(slot));
+                let span = self.key_span(&p);
+                self.error(
+                    codes::UNKNOWN_SLOT_REFERENCE,
+                    span,
+                    format!("`points` names `{slot}`, which is not a slot of this intent"),
+                    "no such slot",
+                    did_you_mean(slot, slots.iter().copied()),
+                );
+            }
+        }
+        for (i, slot) in rule.red_flags.iter().enumerate() {
+            if !slots.contains(&slot.as_str()) {
+                let mut p = at_path("red_flags");
+                p.push(Seg::Idx(i));
+                let span = self.span(&p);
+                self.error(
+                    codes::UNKNOWN_SLOT_REFERENCE,
+                    span,
+                    format!("`red_flags` names `{slot}`, which is not a slot of this intent"),
+                    "no such slot",
+                    did_you_mean(slot, slots.iter().copied()),
+                );
+            }
+        }
+        let mut with_score: Vec<&str> = slots.to_vec();
+        with_score.push("score");
+        for k in ["high", "low"] {
+            let outcome = if k == "high" { &rule.high } else { &rule.low };
+            let mut p = at_path(k);
+            if let Some(say) = &outcome.say {
+                p.push(Seg::Key("say"));
+                self.template(say, &p, &with_score);
+                p.pop();
+            }
+            if let Some(t) = &outcome.then {
+                p.push(Seg::Key("then"));
+                if matches!(t, Then::Score(_)) {
+                    let span = self.span(&p);
+                    self.error(
+                        codes::UNKNOWN_THEN,
+                        span,
+                        "an outcome cannot score again".into(),
+                        "nested score",
+                        Some("use `listen`, `hangup`, `return` or `{ transfer: NUMBER }`".into()),
+                    );
+                }
+                self.then(t, &p);
+            }
         }
     }
 
@@ -424,7 +487,10 @@ impl Checker<'_> {
                         Some("add `prompt: \"...?\"`, or make it `required: false`".into()),
                     );
                 }
-                if slot.required && !used.contains(sname) && !intent.samples.is_empty() {
+                // Only for types a caller says along with a request ("a cleaning tomorrow"); yes/no,
+                // spelled and free-text answers are asked for anyway.
+                let sayable = !matches!(slot.slot_type.as_str(), "yes_no" | "text" | "spelled");
+                if sayable && slot.required && !used.contains(sname) && !intent.samples.is_empty() {
                     self.warning(
                         codes::SLOT_NOT_IN_SAMPLES,
                         self.key_span(&slpath),
@@ -569,6 +635,9 @@ impl Checker<'_> {
             }
             if let Some(t) = &intent.then {
                 self.then(t, &sub("then"));
+                if let Then::Score(rule) = t {
+                    self.score_rule(rule, &sub("then"), &slot_names);
+                }
             }
         }
     }
