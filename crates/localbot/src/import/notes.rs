@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 /// One thing from the Lex export that the Hotline bot does not carry over as it was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct NotCarried {
     /// The file inside the export (`AppointmentBot/BotLocales/en_US/Intents/…/Intent.json`).
     pub file: String,
@@ -76,9 +76,9 @@ impl Here {
     }
 }
 
-/// The findings of one import, in the order they were found.
+/// The findings of one import, in the order they were found (each once).
 #[derive(Debug, Default)]
-pub(crate) struct Notes(pub Vec<NotCarried>);
+pub(crate) struct Notes(pub Vec<NotCarried>, std::collections::HashSet<NotCarried>);
 
 impl Notes {
     pub(crate) fn add(&mut self, here: &Here, what: impl Into<String>, why: impl Into<String>) {
@@ -90,7 +90,7 @@ impl Notes {
             what: what.into(),
             why: why.into(),
         };
-        if !self.0.contains(&note) {
+        if self.1.insert(note.clone()) {
             self.0.push(note);
         }
     }
@@ -100,13 +100,15 @@ impl Notes {
 /// `what`/`why` pairs and listing their places.
 pub fn render(notes: &[NotCarried]) -> Vec<String> {
     let mut groups: Vec<(&str, &str, Vec<&NotCarried>)> = Vec::new();
+    let mut index: std::collections::HashMap<(&str, &str), usize> = Default::default();
     for note in notes {
-        match groups
-            .iter_mut()
-            .find(|(what, why, _)| *what == note.what && *why == note.why)
-        {
-            Some(group) => group.2.push(note),
-            None => groups.push((&note.what, &note.why, vec![note])),
+        let key = (note.what.as_str(), note.why.as_str());
+        match index.get(&key) {
+            Some(&i) => groups[i].2.push(note),
+            None => {
+                index.insert(key, groups.len());
+                groups.push((key.0, key.1, vec![note]));
+            }
         }
     }
     let mut lines = Vec::new();
