@@ -1,4 +1,5 @@
-//! Scores every VAD on the labelled telephone set and prints one table.
+//! Scores every VAD on the labelled telephone set and prints one table (the same as
+//! `hotline vad eval`, kept for running from the repository without the CLI).
 //!
 //! ```sh
 //! scripts/install-models.sh
@@ -13,10 +14,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use hotline_vad::eval::{LabelledSet, Report, evaluate};
-use hotline_vad::silero::{SileroConfig, SileroVariant, default_models_dir};
-use hotline_vad::webrtc::WebrtcConfig;
-use hotline_vad::{FRAME_SAMPLES, VadConfig};
+use hotline_vad::eval::{LabelledSet, Report, evaluate, frame_count, standard_detectors};
+use hotline_vad::silero::default_models_dir;
 
 fn main() -> ExitCode {
     let dir = std::env::args_os().nth(1).map_or_else(
@@ -41,43 +40,8 @@ fn main() -> ExitCode {
         },
         PathBuf::from,
     );
-    let configs = [
-        ("energy", VadConfig::Energy(Default::default())),
-        (
-            "webrtc-0",
-            VadConfig::Webrtc(WebrtcConfig {
-                mode: 0,
-                frame_ms: 20,
-            }),
-        ),
-        (
-            "webrtc-3",
-            VadConfig::Webrtc(WebrtcConfig {
-                mode: 3,
-                frame_ms: 20,
-            }),
-        ),
-        (
-            "silero",
-            VadConfig::Silero(SileroConfig {
-                sessions: Some(1),
-                ..SileroConfig::in_dir(&models)
-            }),
-        ),
-        (
-            "silero-ifless",
-            VadConfig::Silero(SileroConfig {
-                variant: SileroVariant::Ifless,
-                sessions: Some(1),
-                ..SileroConfig::in_dir(&models)
-            }),
-        ),
-    ];
-    let frames: usize = set
-        .clips
-        .iter()
-        .map(|c| c.samples.len().div_ceil(FRAME_SAMPLES))
-        .sum();
+    let configs = standard_detectors(&models);
+    let frames = frame_count(&set);
     println!(
         "{} clips, {frames} frames of 20 ms, from {}\n",
         set.clips.len(),

@@ -20,12 +20,63 @@ pub use dataset::{EvalError, Interval, LabelledClip, LabelledSet};
 pub use endpointer::{Endpointer, EndpointerConfig, Segment};
 pub use report::{ConditionReport, Report};
 
-use crate::{FRAME_SAMPLES, Vad};
+use crate::silero::{SileroConfig, SileroVariant};
+use crate::webrtc::WebrtcConfig;
+use crate::{FRAME_SAMPLES, Vad, VadConfig};
+use std::path::Path;
 
 /// Milliseconds per evaluation frame (160 samples at 8 kHz).
 pub const FRAME_MS: u32 = 20;
 /// Frame-level decision threshold.
 pub const SPEECH_THRESHOLD: f32 = 0.5;
+
+/// The detectors `hotline vad eval` compares, by label: the energy baseline, WebRTC in its
+/// least and most aggressive modes, Silero v6 and its `If`-less variant (one session each,
+/// from `models_dir`).
+#[must_use]
+pub fn standard_detectors(models_dir: &Path) -> Vec<(&'static str, VadConfig)> {
+    vec![
+        ("energy", VadConfig::Energy(Default::default())),
+        (
+            "webrtc-0",
+            VadConfig::Webrtc(WebrtcConfig {
+                mode: 0,
+                frame_ms: 20,
+            }),
+        ),
+        (
+            "webrtc-3",
+            VadConfig::Webrtc(WebrtcConfig {
+                mode: 3,
+                frame_ms: 20,
+            }),
+        ),
+        (
+            "silero",
+            VadConfig::Silero(SileroConfig {
+                sessions: Some(1),
+                ..SileroConfig::in_dir(models_dir)
+            }),
+        ),
+        (
+            "silero-ifless",
+            VadConfig::Silero(SileroConfig {
+                variant: SileroVariant::Ifless,
+                sessions: Some(1),
+                ..SileroConfig::in_dir(models_dir)
+            }),
+        ),
+    ]
+}
+
+/// Frames of 20 ms in `set`.
+#[must_use]
+pub fn frame_count(set: &LabelledSet) -> usize {
+    set.clips
+        .iter()
+        .map(|c| c.samples.len().div_ceil(FRAME_SAMPLES))
+        .sum()
+}
 
 /// Scores `vad` on every clip of `set`, with the default reference endpointer.
 #[must_use]
@@ -124,6 +175,24 @@ pub(crate) fn score_clip(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_standard_detectors_have_distinct_labels_and_models_in_the_given_folder() {
+        let dir = Path::new("/opt/models");
+        let detectors = standard_detectors(dir);
+        let labels: Vec<&str> = detectors.iter().map(|(l, _)| *l).collect();
+        assert_eq!(
+            labels,
+            ["energy", "webrtc-0", "webrtc-3", "silero", "silero-ifless"]
+        );
+        for (label, config) in &detectors {
+            assert!(config.validate().is_ok(), "{label}");
+            if let VadConfig::Silero(s) = config {
+                assert!(s.model_path().starts_with(dir), "{label}");
+                assert_eq!(s.session_count(), 1);
+            }
+        }
+    }
 
     fn clip(speech: &[(u32, u32)]) -> LabelledClip {
         LabelledClip {
