@@ -147,6 +147,22 @@ fn max_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU time used by this process so far (user + system, from /proc/self/stat, 10 ms ticks).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line, 11 and 12 after the name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.0}", d.as_secs_f64() * 1000.0)
 }
@@ -311,20 +327,23 @@ async fn main() {
 
     println!();
     println!(
-        "| load (clean set, {synthetic} utterances) | p50 ms | p95 ms | max ms | RTF (wall ÷ audio) |"
+        "| load (clean set, {synthetic} utterances) | p50 ms | p95 ms | max ms | RTF (wall ÷ audio) | CPU-RTF (CPU ÷ audio) |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     let flite: Vec<(String, Vec<i16>)> = clean_set[..synthetic].to_vec();
     for at_once in [1usize, 8] {
+        let cpu_before = cpu_time();
         let (runs, wall) = concurrent(&asr, &flite, at_once).await;
+        let cpu = cpu_time().saturating_sub(cpu_before);
         let lat: Vec<Duration> = runs.iter().map(|r| r.latency).collect();
         let audio: f64 = runs.iter().map(|r| r.audio.as_secs_f64()).sum();
         println!(
-            "| {at_once} concurrent | {} | {} | {} | {:.3} |",
+            "| {at_once} concurrent | {} | {} | {} | {:.3} | {:.3} |",
             ms(percentile(&lat, 50.0)),
             ms(percentile(&lat, 95.0)),
             ms(percentile(&lat, 100.0)),
-            wall.as_secs_f64() / audio
+            wall.as_secs_f64() / audio,
+            cpu.as_secs_f64() / audio
         );
     }
     println!();

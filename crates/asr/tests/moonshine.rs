@@ -171,6 +171,37 @@ async fn empty_and_silent_audio_give_empty_text() {
     assert_eq!(t.normalized, None);
 }
 
+/// Deterministic noise (xorshift, summed into a rough pink-ish spectrum) at `rms` (i16 units).
+fn noise(len: usize, rms: f64, seed: u64) -> Vec<i16> {
+    let mut state = seed | 1;
+    let mut low = 0.0;
+    let raw: Vec<f64> = (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let white = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+            low = 0.95 * low + 0.3 * white;
+            low + 0.5 * white
+        })
+        .collect();
+    let power = (raw.iter().map(|x| x * x).sum::<f64>() / len as f64).sqrt();
+    raw.iter().map(|x| (x / power * rms) as i16).collect()
+}
+
+#[tokio::test]
+async fn line_noise_without_words_gives_empty_text() {
+    let asr = recognizer();
+    // -45 and -30 dBFS: above the silence gate, so the model decides.
+    for (rms, seed) in [(185.0, 1), (1_000.0, 2)] {
+        let t = asr
+            .transcribe(&noise(16_000, rms, seed), &Hints::default())
+            .await
+            .unwrap();
+        assert_eq!(t.text, "", "noise at rms {rms}: {t:?}");
+    }
+}
+
 #[tokio::test]
 async fn odd_audio_never_fails() {
     let asr = recognizer();
