@@ -578,6 +578,47 @@ fn the_generated_file_passes_the_bot_checks() {
     );
 }
 
+#[test]
+fn what_hotline_forbids_is_resolved_with_notes() {
+    // A sample shared by two intents, an intent name starting with a digit.
+    let opening = "AppointmentBot/BotLocales/en_US/Intents/OpeningHours/Intent.json";
+    let mut entries: Vec<RawEntry> = fixture_files()
+        .iter()
+        .map(|(n, d)| {
+            if n == opening {
+                let mut v: serde_json::Value = serde_json::from_slice(d).unwrap();
+                v["sampleUtterances"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({"utterance": "book an appointment"}));
+                entry(n, &serde_json::to_vec(&v).unwrap())
+            } else {
+                entry(n, d)
+            }
+        })
+        .collect();
+    entries.push(entry(
+        "AppointmentBot/BotLocales/en_US/Intents/2ndOpinion/Intent.json",
+        br#"{"name": "2ndOpinion", "sampleUtterances": [{"utterance": "a second opinion"}]}"#,
+    ));
+    let imported = import_bytes(&zip(&entries)).unwrap();
+    let en = imported.bot.locales.get("en_US").unwrap();
+    let opening = en.intents.get("OpeningHours").unwrap();
+    assert!(!opening.samples.iter().any(|s| s == "book an appointment"));
+    assert!(imported.not_carried.iter().any(|n| {
+        n.intent.as_deref() == Some("OpeningHours")
+            && n.what == "sample utterance \"book an appointment\""
+            && n.why.contains("also a sample of MakeAppointment")
+    }));
+    assert!(!en.intents.contains_key("2ndOpinion"));
+    assert!(
+        imported
+            .not_carried
+            .iter()
+            .any(|n| n.what == "intent \"2ndOpinion\"")
+    );
+}
+
 // ---- Hostile and broken input ----
 
 fn zip_error(result: Result<Imported, ImportError>) -> ZipError {

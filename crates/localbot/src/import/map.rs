@@ -246,11 +246,11 @@ pub(crate) fn slug(name: &str) -> String {
     }
 }
 
-/// Lex names follow `^([0-9a-zA-Z][_-]?)+$`; anything else cannot be a YAML key and a `{}`
-/// placeholder at once, so it is refused with a note.
+/// Hotline names are letters, digits, `_` and `-`, starting with a letter (Lex's
+/// `^([0-9a-zA-Z][_-]?)+$` also allows a leading digit); anything else is refused with a note.
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 100
+    name.len() <= 100
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
@@ -335,15 +335,24 @@ fn map_locale(locale: &LexLocale, notes: &mut Notes) -> (String, Locale) {
             notes.add(
                 &there,
                 format!("slot type {name:?}"),
-                "not a valid Lex name (letters, digits, `_`, `-`); slots of this type become free text",
+                "not a valid Hotline name (letters, digits, `_`, `-`, starting with a letter); slots of this type become free text",
             );
             type_refs.insert(name, TypeRef::Named("text".into()));
             continue;
         }
         match map_slot_type(st, &there, notes) {
             SlotTypeOutcome::Custom(t) => {
-                slot_types.insert(name.clone(), t);
-                type_refs.insert(name.clone(), TypeRef::Named(name));
+                let mut key = name.clone();
+                if crate::model::BUILTIN_TYPES.contains(&key.as_str()) {
+                    key = format!("{name}_values");
+                    notes.add(
+                        &there,
+                        format!("slot type name {name}"),
+                        format!("a Hotline built-in type has that name: renamed {key}"),
+                    );
+                }
+                slot_types.insert(key.clone(), t);
+                type_refs.insert(name, TypeRef::Named(key));
             }
             SlotTypeOutcome::Builtin(b) => {
                 type_refs.insert(name, TypeRef::Named(b.into()));
@@ -369,7 +378,7 @@ fn map_locale(locale: &LexLocale, notes: &mut Notes) -> (String, Locale) {
             notes.add(
                 &there,
                 format!("intent {name:?}"),
-                "not a valid Lex name (letters, digits, `_`, `-`); the intent is left out",
+                "not a valid Hotline name (letters, digits, `_`, `-`, starting with a letter); the intent is left out",
             );
             continue;
         }
@@ -405,6 +414,8 @@ fn map_locale(locale: &LexLocale, notes: &mut Notes) -> (String, Locale) {
             intents.insert(name, def);
         }
     }
+
+    let intents = unique_samples(intents, &here, notes);
 
     let greeting = default_text(&lang, Stock::Greeting);
     notes.add(
@@ -463,6 +474,47 @@ fn map_locale(locale: &LexLocale, notes: &mut Notes) -> (String, Locale) {
             intents,
         },
     )
+}
+
+/// An utterance can mean only one intent: a sample that another intent already has (same
+/// words) is kept in the first intent only; an intent left with no samples is left out.
+fn unique_samples(
+    intents: OrderedMap<IntentDef>,
+    here: &Here,
+    notes: &mut Notes,
+) -> OrderedMap<IntentDef> {
+    let mut seen: BTreeMap<Vec<String>, String> = BTreeMap::new();
+    let mut out = OrderedMap::default();
+    for (name, mut intent) in intents.0 {
+        let there = here.in_intent(&name);
+        intent.samples.retain(|sample| {
+            let key = crate::text::tokens(sample);
+            match seen.get(&key) {
+                Some(first) if *first != name => {
+                    notes.add(
+                        &there,
+                        format!("sample utterance {sample:?}"),
+                        format!("also a sample of {first}; an utterance can only mean one intent in Hotline, so it is kept there"),
+                    );
+                    false
+                }
+                _ => {
+                    seen.insert(key, name.clone());
+                    true
+                }
+            }
+        });
+        if intent.samples.is_empty() {
+            notes.add(
+                &there,
+                "intent with no usable sample utterances",
+                "Hotline recognises intents from their samples: the intent is left out",
+            );
+        } else {
+            out.insert(name, intent);
+        }
+    }
+    out
 }
 
 /// The folder holding a file: `…/Intents/MakeAppointment/Intent.json` → `MakeAppointment`.
@@ -705,7 +757,7 @@ fn map_intent(
             notes.add(
                 &there,
                 format!("slot {name:?}"),
-                "not a valid Lex name (letters, digits, `_`, `-`); the slot is left out",
+                "not a valid Hotline name (letters, digits, `_`, `-`, starting with a letter); the slot is left out",
             );
             continue;
         }
