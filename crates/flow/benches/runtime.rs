@@ -84,6 +84,18 @@ fn bench(c: &mut Criterion) {
             black_box(serde_json::to_string(&s).expect("serialises"))
         });
     });
+
+    let mut binary = Vec::new();
+    session.encode_binary(&mut binary);
+    c.bench_function("session binary round trip", |b| {
+        let mut out = Vec::with_capacity(binary.len());
+        b.iter(|| {
+            let s = Session::decode_binary(black_box(&binary)).expect("decodes");
+            out.clear();
+            s.encode_binary(&mut out);
+            black_box(out.len())
+        });
+    });
 }
 
 criterion_group!(benches, bench);

@@ -764,9 +764,9 @@ impl<'a> Lowerer<'a> {
                     }
                 ))
             } else {
-                did_you_mean(&t.value, ["restart", "hangup", "transfer"].into_iter()).or_else(
-                    || Some("use `restart`, `hangup` or `{ transfer: \"+15551234567\" }`".into()),
-                )
+                did_you_mean(&t.value, ["restart", "hangup", "transfer"]).or_else(|| {
+                    Some("use `restart`, `hangup` or `{ transfer: \"+15551234567\" }`".into())
+                })
             };
             self.error_help(
                 codes::INVALID_VALUE,

@@ -13,7 +13,9 @@ use crate::links::ServerLinks;
 use crate::registry::FlowRegistry;
 use hotline_flow::Flow;
 use hotline_flow::runtime::{self, CallFacts, Effect, Input, SeqCheck, Session, StepEvent, Turn};
-use hotline_store::{CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord};
+use hotline_store::{
+    CallEnd, CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord, TurnRecord,
+};
 use hotline_twilio::twiml::{self, Response};
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,36 +76,45 @@ struct Stored {
     rec: u32,
 }
 
-/// The frame's magic and version.
-const STORED_MAGIC: &[u8; 4] = b"HSv1";
+/// The frame's magic and version: the session in the flow runtime's binary encoding.
+const STORED_MAGIC: &[u8; 4] = b"HSv2";
+/// The previous frame (the session as JSON), still read: sessions kept in Redis by an older
+/// server keep working.
+const STORED_MAGIC_V1: &[u8; 4] = b"HSv1";
 
 impl Stored {
-    /// `HSv1`, `rec` (u32 LE), the session's JSON length (u32 LE), the JSON, then the last TwiML
-    /// as raw bytes: the XML is neither escaped on write nor unescaped on read.
-    fn encode(&self) -> Result<Vec<u8>, serde_json::Error> {
-        let mut out = Vec::with_capacity(1024 + self.last.len());
+    /// `HSv2`, `rec` (u32 LE), the session's length (u32 LE), the session
+    /// ([`Session::encode_binary`]), then the last TwiML as raw bytes: the XML is neither
+    /// escaped on write nor unescaped on read.
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512 + self.last.len());
         out.extend_from_slice(STORED_MAGIC);
         out.extend_from_slice(&self.rec.to_le_bytes());
         out.extend_from_slice(&[0; 4]);
-        serde_json::to_writer(&mut out, &self.session)?;
-        let json_len = u32::try_from(out.len() - 12).unwrap_or(u32::MAX);
+        self.session.encode_binary(&mut out);
+        let len = u32::try_from(out.len() - 12).unwrap_or(u32::MAX);
         if let Some(slot) = out.get_mut(8..12) {
-            slot.copy_from_slice(&json_len.to_le_bytes());
+            slot.copy_from_slice(&len.to_le_bytes());
         }
         out.extend_from_slice(self.last.as_bytes());
-        Ok(out)
+        out
     }
 
-    /// Decodes [`Stored::encode`]'s frame; `None` for anything else.
+    /// Decodes [`Stored::encode`]'s frame (or the older JSON one); `None` for anything else.
     fn decode(bytes: &[u8]) -> Option<Stored> {
-        if bytes.get(..4)? != STORED_MAGIC {
-            return None;
-        }
+        let magic = bytes.get(..4)?;
         let rec = u32::from_le_bytes(bytes.get(4..8)?.try_into().ok()?);
-        let json_len = u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize;
-        let json_end = 12usize.checked_add(json_len)?;
-        let session = serde_json::from_slice(bytes.get(12..json_end)?).ok()?;
-        let last = std::str::from_utf8(bytes.get(json_end..)?).ok()?.to_owned();
+        let len = u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize;
+        let end = 12usize.checked_add(len)?;
+        let framed = bytes.get(12..end)?;
+        let session = if magic == STORED_MAGIC {
+            Session::decode_binary(framed)?
+        } else if magic == STORED_MAGIC_V1 {
+            serde_json::from_slice(framed).ok()?
+        } else {
+            return None;
+        };
+        let last = std::str::from_utf8(bytes.get(end..)?).ok()?.to_owned();
         Some(Stored { session, last, rec })
     }
 }
@@ -201,13 +212,7 @@ impl Engine {
             last: xml.clone(),
             rec,
         };
-        let bytes = match stored.encode() {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot serialise a session");
-                return apology(&flow.default_language, None);
-            }
-        };
+        let bytes = stored.encode();
         self.persist(
             call_sid,
             Some(record),
@@ -281,10 +286,7 @@ impl Engine {
         let steps = step_records(call_sid, &mut stored.rec, &turn.events, &stored.session);
         let ended = stored.session.ended.as_ref().map(outcome_name);
         stored.last.clone_from(&xml);
-        let bytes = match stored.encode() {
-            Ok(b) => b,
-            Err(_) => return apology(&stored.session.language, None),
-        };
+        let bytes = stored.encode();
         let language = stored.session.language.clone();
         self.persist(
             call_sid,
@@ -315,18 +317,16 @@ impl Engine {
         xml: String,
         language: &str,
     ) -> Answer {
-        let records = async {
-            if let Some(record) = started {
-                self.records.call_started(record).await?;
-            }
-            self.records.append_all(steps).await?;
-            if let Some(outcome) = &ended {
-                self.records
-                    .call_ended(call_sid, outcome, now_ms_i64())
-                    .await?;
-            }
-            Ok::<(), hotline_store::StoreError>(())
-        };
+        // One queued write, one commit: the start, the steps and the end of this turn.
+        let records = self.records.record_turn(TurnRecord {
+            started,
+            steps,
+            ended: ended.map(|outcome| CallEnd {
+                call_sid: call_sid.to_owned(),
+                outcome,
+                ended_at_ms: now_ms_i64(),
+            }),
+        });
         let write = self.sessions.compare_and_put(
             call_sid,
             expected_version,
@@ -393,14 +393,16 @@ impl Engine {
                 .as_ref()
                 .map(outcome_name)
                 .unwrap_or_else(|| hotline_store::OUTCOME_CALLER_HANGUP.to_owned());
-            if let Err(e) = self.records.append_all(steps).await {
-                tracing::error!(error = %e, "cannot record a call's end");
-            }
-            if let Err(e) = self
-                .records
-                .call_ended(call_sid, &outcome, now_ms_i64())
-                .await
-            {
+            let turn = TurnRecord {
+                started: None,
+                steps,
+                ended: Some(CallEnd {
+                    call_sid: call_sid.to_owned(),
+                    outcome,
+                    ended_at_ms: now_ms_i64(),
+                }),
+            };
+            if let Err(e) = self.records.record_turn(turn).await {
                 tracing::error!(error = %e, "cannot record a call's end");
             }
         }
@@ -776,12 +778,26 @@ mod tests {
             last: "<Response><Say>a \"quoted\" &amp; é</Say></Response>".into(),
             rec: 7,
         };
-        let bytes = s.encode().unwrap();
+        let bytes = s.encode();
+        assert_eq!(&bytes[..4], b"HSv2");
         let back = Stored::decode(&bytes).unwrap();
         assert_eq!(back.session, s.session);
         assert_eq!(back.last, s.last);
         assert_eq!(back.rec, 7);
+        // A frame written by the previous version (session as JSON) still reads.
+        let json = serde_json::to_vec(&s.session).unwrap();
+        let mut v1 = b"HSv1".to_vec();
+        v1.extend_from_slice(&7u32.to_le_bytes());
+        v1.extend_from_slice(&u32::try_from(json.len()).unwrap().to_le_bytes());
+        v1.extend_from_slice(&json);
+        v1.extend_from_slice(s.last.as_bytes());
+        let old = Stored::decode(&v1).unwrap();
+        assert_eq!(
+            (old.session, old.last, old.rec),
+            (s.session.clone(), s.last.clone(), 7)
+        );
         assert!(Stored::decode(b"").is_none());
+        assert!(Stored::decode(b"HSv9\0\0\0\0\0\0\0\0").is_none());
         assert!(Stored::decode(b"HSv1\0\0\0\0\xff\xff\xff\xff{}").is_none());
         for cut in 0..bytes.len() {
             let _ = Stored::decode(&bytes[..cut]);

@@ -186,7 +186,8 @@ pub mod records {
     use super::*;
     use crate::records::kind;
     use crate::{
-        CallFilter, CallRecord, OUTCOME_CALLER_HANGUP, RecordStore, StepRecord, StoreError,
+        CallEnd, CallFilter, CallRecord, OUTCOME_CALLER_HANGUP, RecordStore, StepRecord,
+        StoreError, TurnRecord,
     };
 
     fn call(sid: &str, flow: &str, version: &str, started: i64) -> CallRecord {
@@ -496,6 +497,86 @@ pub mod records {
         );
     }
 
+    /// `record_turn`: a whole call in three turns (start + steps, steps, steps + end) reads
+    /// back like the separate writes would; the end's `last_node` sees the turn's own steps;
+    /// a replayed turn changes nothing; an end for an unknown call is refused after its steps
+    /// are stored; an empty turn is a no-op.
+    pub async fn turns(store: Arc<dyn RecordStore>) {
+        let sid = unique_sid("turn");
+        let started = call(&sid, "triage", "v1", 1_000);
+        let first = TurnRecord {
+            started: Some(started.clone()),
+            steps: vec![step(&sid, 0, "menu", kind::ENTERED)],
+            ended: None,
+        };
+        store.record_turn(first.clone()).await.unwrap();
+        let mut heard = step(&sid, 1, "menu", kind::HEARD);
+        heard.speech = Some("oui".into());
+        heard.confidence = Some(0.5);
+        let second = TurnRecord {
+            started: None,
+            steps: vec![heard.clone(), step(&sid, 2, "q1", kind::ENTERED)],
+            ended: None,
+        };
+        store.record_turn(second.clone()).await.unwrap();
+        // Twilio retried the first two webhooks: nothing changes.
+        store.record_turn(first).await.unwrap();
+        store.record_turn(second).await.unwrap();
+        let (c, steps) = store.get_call(&sid).await.unwrap().unwrap();
+        assert_eq!(c.ended_at_ms, None);
+        assert_eq!(c.last_node.as_deref(), Some("q1"));
+        assert_eq!(steps.len(), 3);
+        store
+            .record_turn(TurnRecord {
+                started: None,
+                steps: vec![
+                    step(&sid, 3, "q1", kind::HEARD),
+                    step(&sid, 4, "end", kind::ENDED),
+                ],
+                ended: Some(CallEnd {
+                    call_sid: sid.clone(),
+                    outcome: "dialed".into(),
+                    ended_at_ms: 9_000,
+                }),
+            })
+            .await
+            .unwrap();
+        let (c, steps) = store.get_call(&sid).await.unwrap().unwrap();
+        assert_eq!(
+            c,
+            CallRecord {
+                ended_at_ms: Some(9_000),
+                outcome: Some("dialed".into()),
+                last_node: Some("end".into()),
+                ..started
+            }
+        );
+        assert_eq!(
+            steps.iter().map(|s| s.seq).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4]
+        );
+        assert_eq!(steps.get(1), Some(&heard));
+
+        let ghost = unique_sid("ghost-turn");
+        let err = store
+            .record_turn(TurnRecord {
+                started: None,
+                steps: vec![step(&ghost, 0, "menu", kind::ENTERED)],
+                ended: Some(CallEnd {
+                    call_sid: ghost.clone(),
+                    outcome: "completed".into(),
+                    ended_at_ms: 1,
+                }),
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::UnknownCall(ref s) if *s == ghost),
+            "{err}"
+        );
+        store.record_turn(TurnRecord::default()).await.unwrap();
+    }
+
     /// 64 tasks × 40 appends at once: every write acknowledged, every step stored exactly once.
     pub async fn concurrent_appends(store: Arc<dyn RecordStore>) {
         const TASKS: u32 = 64;
@@ -555,7 +636,7 @@ macro_rules! session_suite {
 #[macro_export]
 macro_rules! record_suite {
     ($factory:expr) => {
-        $crate::record_suite!(@tests $factory; round_trip step_order idempotent_writes unknown_call list_calls funnel concurrent_appends);
+        $crate::record_suite!(@tests $factory; round_trip step_order idempotent_writes unknown_call list_calls funnel concurrent_appends turns);
     };
     (@tests $factory:expr; $($check:ident)*) => {
         $(

@@ -38,7 +38,7 @@ pub mod conformance;
 
 pub use error::StoreError;
 pub use records::{
-    CallFilter, CallRecord, Funnel, NodeFunnel, OUTCOME_CALLER_HANGUP, OutcomeCount, RecordStore,
-    RecordStoreConfig, StepRecord,
+    CallEnd, CallFilter, CallRecord, Funnel, NodeFunnel, OUTCOME_CALLER_HANGUP, OutcomeCount,
+    RecordStore, RecordStoreConfig, StepRecord, TurnRecord,
 };
 pub use session::{CasOutcome, Session, SessionStore, SessionStoreConfig};

@@ -48,6 +48,7 @@
 //! (TwiML building), `vars` (variables), `webhook` (the webhook contract), `messages`
 //! (built-in sentences).
 
+mod codec;
 mod engine;
 mod input;
 mod links;
@@ -58,6 +59,7 @@ mod turn;
 mod vars;
 mod webhook;
 
+pub use codec::SESSION_MAGIC;
 pub use engine::{MAX_HOPS, MAX_STEPS, start, step};
 pub use input::Input;
 pub use links::Links;

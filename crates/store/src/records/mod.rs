@@ -48,7 +48,9 @@ use serde::{Deserialize, Serialize};
 
 pub use funnel::{Funnel, NodeFunnel, OutcomeCount};
 pub(crate) use funnel::{FunnelRows, assemble_funnel};
-pub use model::{CallFilter, CallRecord, OUTCOME_CALLER_HANGUP, StepRecord, kind};
+pub use model::{
+    CallEnd, CallFilter, CallRecord, OUTCOME_CALLER_HANGUP, StepRecord, TurnRecord, kind,
+};
 
 use crate::StoreError;
 
@@ -77,6 +79,29 @@ pub trait RecordStore: Send + Sync {
         outcome: &str,
         ended_at_ms: i64,
     ) -> Result<(), StoreError>;
+
+    /// Writes everything one webhook produced — the call's start, its steps, its end, each
+    /// optional — with the semantics of calling [`RecordStore::call_started`],
+    /// [`RecordStore::append_all`] and [`RecordStore::call_ended`] in that order (idempotent
+    /// likewise; [`StoreError::UnknownCall`] if the end names a call never started, the start
+    /// and steps being written all the same). Returns once committed.
+    ///
+    /// The default makes those calls one after the other (up to three commits); the SQLite and
+    /// PostgreSQL stores override it with **one** queued write and one commit, so a webhook
+    /// waits for one group commit instead of up to three.
+    async fn record_turn(&self, turn: TurnRecord) -> Result<(), StoreError> {
+        if let Some(call) = turn.started {
+            self.call_started(call).await?;
+        }
+        if !turn.steps.is_empty() {
+            self.append_all(turn.steps).await?;
+        }
+        if let Some(end) = turn.ended {
+            self.call_ended(&end.call_sid, &end.outcome, end.ended_at_ms)
+                .await?;
+        }
+        Ok(())
+    }
 
     /// Calls matching `filter`, newest first. For calls still in progress `last_node` is the
     /// node of their latest step so far.

@@ -194,6 +194,37 @@ impl fmt::Debug for StepRecord {
     }
 }
 
+/// The end of a call, as [`RecordStore::call_ended`] takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallEnd {
+    /// The call.
+    pub call_sid: String,
+    /// Its outcome (e.g. `completed`, [`OUTCOME_CALLER_HANGUP`]).
+    pub outcome: String,
+    /// When it ended, ms since the Unix epoch.
+    pub ended_at_ms: i64,
+}
+
+/// Everything one webhook produced for the records, written in **one** commit by
+/// [`RecordStore::record_turn`]: the call's start (first webhook), its new steps, its end (last
+/// webhook). Applied in that order, so the end's `last_node` sees the steps.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TurnRecord {
+    /// `Some` for the call's first webhook.
+    pub started: Option<CallRecord>,
+    /// The steps, in `seq` order.
+    pub steps: Vec<StepRecord>,
+    /// `Some` when the call ended with this webhook.
+    pub ended: Option<CallEnd>,
+}
+
+impl TurnRecord {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.started.is_none() && self.steps.is_empty() && self.ended.is_none()
+    }
+}
+
 /// What `list_calls` returns: newest first, at most `limit`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

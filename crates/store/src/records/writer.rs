@@ -4,7 +4,7 @@
 use tokio::sync::oneshot;
 
 use crate::StoreError;
-use crate::records::{CallRecord, StepRecord};
+use crate::records::{CallRecord, StepRecord, TurnRecord};
 
 /// One write, as queued for the writer.
 #[derive(Debug)]
@@ -16,6 +16,8 @@ pub(crate) enum WriteOp {
         outcome: String,
         ended_at_ms: i64,
     },
+    /// One webhook's start, steps and end, in one write (one acknowledgement).
+    Turn(TurnRecord),
 }
 
 /// A write and the caller waiting for it to be committed.

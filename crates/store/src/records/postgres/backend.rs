@@ -16,7 +16,7 @@ use crate::error::redact_url;
 use crate::records::writer::{Job, WriteOp, fail_all, submit};
 use crate::records::{
     CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore, SCHEMA_VERSION,
-    StepRecord, assemble_funnel,
+    StepRecord, TurnRecord, assemble_funnel,
 };
 
 const BACKEND: &str = "postgres";
@@ -264,6 +264,19 @@ enum Stmt<'a> {
     End(&'a str, &'a i64, &'a str),
 }
 
+/// Adds `steps` (of job `i`) to the batch: to the step statement being built, or a new one.
+fn push_steps<'a>(stmts: &mut Vec<(usize, Stmt<'a>)>, i: usize, steps: &'a [StepRecord]) {
+    if steps.is_empty() {
+        return;
+    }
+    if !matches!(stmts.last(), Some((_, Stmt::Steps(_)))) {
+        stmts.push((i, Stmt::Steps(StepColumns::default())));
+    }
+    if let Some((_, Stmt::Steps(columns))) = stmts.last_mut() {
+        steps.iter().for_each(|s| columns.push(s));
+    }
+}
+
 /// Writes `jobs` in one transaction, every statement pipelined in queue order. The steps of
 /// consecutive `append_all`s go in as one `INSERT … SELECT FROM unnest(…)`; a `call_ended`
 /// closes the run so that its `last_node` sees the steps queued before it.
@@ -281,20 +294,22 @@ async fn write_batch(
     for (i, job) in jobs.iter().enumerate() {
         match &job.op {
             WriteOp::Started(c) => stmts.push((i, Stmt::Call(c))),
-            WriteOp::Steps(steps) => {
-                if !matches!(stmts.last(), Some((_, Stmt::Steps(_)))) {
-                    stmts.push((i, Stmt::Steps(StepColumns::default())));
-                }
-                if let Some((_, Stmt::Steps(columns))) = stmts.last_mut() {
-                    steps.iter().for_each(|s| columns.push(s));
-                }
-            }
+            WriteOp::Steps(steps) => push_steps(&mut stmts, i, steps),
             WriteOp::Ended {
                 call_sid,
                 outcome,
                 ended_at_ms,
             } => {
                 stmts.push((i, Stmt::End(call_sid, ended_at_ms, outcome)));
+            }
+            WriteOp::Turn(turn) => {
+                if let Some(c) = &turn.started {
+                    stmts.push((i, Stmt::Call(c)));
+                }
+                push_steps(&mut stmts, i, &turn.steps);
+                if let Some(end) = &turn.ended {
+                    stmts.push((i, Stmt::End(&end.call_sid, &end.ended_at_ms, &end.outcome)));
+                }
             }
         }
     }
@@ -400,6 +415,13 @@ impl RecordStore for PostgresRecordStore {
             ended_at_ms,
         };
         submit(&self.queue, BACKEND, op).await
+    }
+
+    async fn record_turn(&self, turn: TurnRecord) -> Result<(), StoreError> {
+        if turn.is_empty() {
+            return Ok(());
+        }
+        submit(&self.queue, BACKEND, WriteOp::Turn(turn)).await
     }
 
     async fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallRecord>, StoreError> {

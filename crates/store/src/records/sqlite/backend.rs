@@ -16,7 +16,7 @@ use crate::StoreError;
 use crate::records::writer::{Job, WriteOp, submit};
 use crate::records::{
     CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore, SCHEMA_VERSION,
-    StepRecord, assemble_funnel,
+    StepRecord, TurnRecord, assemble_funnel,
 };
 
 pub(super) const BACKEND: &str = "sqlite";
@@ -271,6 +271,13 @@ impl RecordStore for SqliteRecordStore {
             ended_at_ms,
         };
         submit(&self.queue, BACKEND, op).await
+    }
+
+    async fn record_turn(&self, turn: TurnRecord) -> Result<(), StoreError> {
+        if turn.is_empty() {
+            return Ok(());
+        }
+        submit(&self.queue, BACKEND, WriteOp::Turn(turn)).await
     }
 
     async fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallRecord>, StoreError> {

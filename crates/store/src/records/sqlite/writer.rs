@@ -169,18 +169,23 @@ fn write_batch(
                 call_sid,
                 outcome,
                 ended_at_ms,
-            } => {
-                // `last_node` must see the steps queued before this write.
-                insert_steps(&tx, &mut pending)?;
-                let n = tx.prepare_cached(END_CALL)?.execute(params![
-                    call_sid,
-                    ended_at_ms,
-                    outcome
-                ])?;
-                if n == 0 {
-                    Err(StoreError::UnknownCall(call_sid.clone()))
-                } else {
-                    Ok(())
+            } => end_call(&tx, &mut pending, call_sid, outcome, *ended_at_ms)?,
+            WriteOp::Turn(turn) => {
+                if let Some(c) = &turn.started {
+                    start_call(&tx, ids, c)?;
+                }
+                for s in &turn.steps {
+                    pending.push((call_id(&tx, ids, &s.call_sid)?, s));
+                }
+                match &turn.ended {
+                    Some(end) => end_call(
+                        &tx,
+                        &mut pending,
+                        &end.call_sid,
+                        &end.outcome,
+                        end.ended_at_ms,
+                    )?,
+                    None => Ok(()),
                 }
             }
         });
@@ -188,6 +193,26 @@ fn write_batch(
     insert_steps(&tx, &mut pending)?;
     tx.commit()?;
     Ok(results)
+}
+
+/// Ends a call; `Ok(Err(UnknownCall))` if it was never started.
+fn end_call(
+    tx: &Transaction<'_>,
+    pending: &mut Vec<(i64, &StepRecord)>,
+    call_sid: &str,
+    outcome: &str,
+    ended_at_ms: i64,
+) -> rusqlite::Result<Result<(), StoreError>> {
+    // `last_node` must see the steps queued before this write.
+    insert_steps(tx, pending)?;
+    let n = tx
+        .prepare_cached(END_CALL)?
+        .execute(params![call_sid, ended_at_ms, outcome])?;
+    Ok(if n == 0 {
+        Err(StoreError::UnknownCall(call_sid.to_owned()))
+    } else {
+        Ok(())
+    })
 }
 
 fn remember(ids: &mut HashMap<String, i64>, sid: &str, id: i64) {
