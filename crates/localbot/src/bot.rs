@@ -211,6 +211,7 @@ pub fn parse_bot(src: &str, file: &str) -> Result<LoadedBot, Vec<Diagnostic>> {
     };
     schema::check(&root, file, &mut diags);
     if diags.iter().any(Diagnostic::is_error) {
+        diags.sort_by_key(|d| (d.line, d.column));
         return Err(diags);
     }
     let model: BotFile = match serde_saphyr::from_str(src) {

@@ -691,7 +691,7 @@ fn time(toks: &[String], answer: bool) -> Option<Found> {
             }
         }
         // "ten", "ten thirty", "three p m", "at 3", "14 30"
-        let at = i > 0 && toks[i - 1] == "at";
+        let at = i > 0 && matches!(toks[i - 1].as_str(), "at" | "around" | "by");
         if let Some((h, n)) = number_at(toks, i).filter(|(h, n)| *n <= 2 && *h <= 23) {
             let mut j = i + n;
             let mut minutes = 0;
@@ -707,7 +707,8 @@ fn time(toks: &[String], answer: bool) -> Option<Found> {
                 j += 1 + k;
             }
             let suffix = suffix_at(toks, j);
-            if suffix.is_some() || at || answer {
+            // Hours with minutes ("seven thirty") are a time wherever they are said.
+            if suffix.is_some() || at || answer || j > i + n {
                 let end = j + suffix.map_or(0, |s| s.1);
                 let h = if h > 12 {
                     h

@@ -243,3 +243,35 @@ fn heldout_accuracy_is_at_least_90_percent_with_embeddings() {
     let accuracy = correct as f64 / total as f64;
     assert!(accuracy >= 0.90, "overall {correct}/{total}");
 }
+
+/// The tutorial in docs/bots.md: its bot loads and its conversation goes as shown.
+#[tokio::test]
+async fn docs_tutorial_conversation() {
+    let doc = std::fs::read_to_string(root().join("docs/bots.md")).unwrap();
+    let start = doc.find("1. Write `bots/pizza.yaml`:").unwrap();
+    let body = &doc[start..];
+    let open = body.find("```yaml\n").unwrap() + 8;
+    let close = open + body[open..].find("   ```").unwrap();
+    let yaml: String = body[open..close]
+        .lines()
+        .map(|l| l.get(3..).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let loaded = hotline_localbot::parse_bot(&yaml, "pizza.yaml").unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let e = LocalEngine::new(loaded.bot, Some(encoder()), None)
+        .unwrap()
+        .with_today(TODAY);
+    let mut s = BotSession::new("CA8", "pizza", "en_US");
+    let r = say(&e, &mut s, "a big pizza for seven thirty").await;
+    assert_eq!(r.messages, ["A large pizza for 7:30 PM. Is that right?"]);
+    assert_eq!(slot(&r, "Size"), Some("large"));
+    assert_eq!(slot(&r, "Time"), Some("19:30"));
+    let r = say(&e, &mut s, "yeah").await;
+    assert_eq!(
+        r.messages,
+        ["Your large pizza will be ready at 7:30 PM. Thank you!"]
+    );
+    assert_eq!(r.action, CallAction::Hangup);
+    eprintln!("tutorial confidence: {:?}", r.intent.unwrap().confidence);
+}

@@ -6,7 +6,7 @@ use hotline_localbot::{BotFile, Then};
 fn reads_the_brief_example() {
     let src = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/bots/appointments.yaml"
+        "/tests/bots/brief.yaml"
     ))
     .unwrap();
     let bot: BotFile = serde_saphyr::from_str(&src).unwrap();
