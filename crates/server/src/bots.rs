@@ -183,7 +183,8 @@ impl BotConfig {
 
 /// Parses a command-line bot: `NAME=ENGINE[,OPTION]...`.
 ///
-/// - `ENGINE`: `fake:FILE.yaml` (the fake engine's script, a `FakeConfig`) or `lex` (Lex V2,
+/// - `ENGINE`: `local:BOT.yaml` (a local bot file: Hotline's own speech recognition and intents,
+///   see docs/bots.md), `fake:FILE.yaml` (the fake engine's script, a `FakeConfig`) or `lex` (Lex V2,
 ///   configured from the environment: `HOTLINE_LEX_BOT_ID`, `HOTLINE_LEX_BOT_ALIAS_ID`,
 ///   `HOTLINE_LEX_LOCALE`…, see `LexConfig::from_env`);
 /// - options: `bidirectional` (`<Connect><Stream>`), `vad=silero|webrtc|energy` (default
@@ -191,7 +192,7 @@ impl BotConfig {
 ///   limit), `reprompts=N` (no-input reprompts in a row before hanging up, default 3),
 ///   `voice=Polly.Joanna`, `return-flow=FLOW`.
 pub fn parse_bot_spec(spec: &str) -> Result<BotConfig, String> {
-    let usage = "use NAME=fake:SCRIPT.yaml or NAME=lex, optionally followed by ,bidirectional ,vad=silero|webrtc|energy ,locale=en_US ,timeout=MS ,reprompts=N ,voice=VOICE ,return-flow=FLOW";
+    let usage = "use NAME=local:BOT.yaml, NAME=fake:SCRIPT.yaml or NAME=lex, optionally followed by ,bidirectional ,vad=silero|webrtc|energy ,locale=en_US ,timeout=MS ,reprompts=N ,voice=VOICE ,return-flow=FLOW";
     let (name, rest) = spec
         .split_once('=')
         .ok_or_else(|| format!("--bot `{spec}`: {usage}"))?;
@@ -201,6 +202,11 @@ pub fn parse_bot_spec(spec: &str) -> Result<BotConfig, String> {
         let lex = hotline_bot::LexConfig::from_env().map_err(|e| format!("--bot `{name}`: {e}"))?;
         let locale = lex.locale_id.clone();
         (EngineConfig::Lex(lex), Some(locale))
+    } else if let Some(path) = engine_spec.strip_prefix("local:") {
+        (
+            EngineConfig::Local(hotline_bot::LocalConfig::new(path)),
+            None,
+        )
     } else if let Some(path) = engine_spec.strip_prefix("fake:") {
         let text = std::fs::read_to_string(path).map_err(|e| {
             format!("--bot `{name}`: cannot read the fake engine's script {path}: {e}")
@@ -1044,6 +1050,12 @@ mod tests {
             assert_eq!(b.locale, "fr_FR");
             assert_eq!(b.turn_timeout, Duration::from_millis(1500));
         }
+        let local = parse_bot_spec("desk=local:examples/bots/appointments.yaml,vad=webrtc");
+        assert!(
+            matches!(&local, Ok(b) if matches!(&b.engine, EngineConfig::Local(c) if c.bot.ends_with("appointments.yaml") && c.asr)),
+            "{local:?}"
+        );
+        assert!(parse_bot_spec("desk=local:").is_err());
         assert!(parse_bot_spec("nobody").is_err());
         assert!(parse_bot_spec("x=dialogflow").is_err());
         assert!(parse_bot_spec(&format!("x=fake:{},loud", script.display())).is_err());
