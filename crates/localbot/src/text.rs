@@ -8,6 +8,12 @@ pub const MAX_UTTERANCE_CHARS: usize = 500;
 /// separates. `"I'd like 10:30, please!"` → `["i'd", "like", "10:30", "please"]`.
 pub fn tokens(text: &str) -> Vec<String> {
     let text: String = text.chars().take(MAX_UTTERANCE_CHARS).collect();
+    // Old spellings some recognisers still write.
+    let text = text
+        .to_lowercase()
+        .replace("to-morrow", "tomorrow")
+        .replace("to-day", "today")
+        .replace("to-night", "tonight");
     let mut out = Vec::new();
     let mut cur = String::new();
     for c in text.chars().flat_map(char::to_lowercase) {
@@ -259,6 +265,7 @@ mod tests {
             ["i'd", "like", "10:30", "please"]
         );
         assert_eq!(tokens("  "), Vec::<String>::new());
+        assert_eq!(tokens("Come to-morrow?"), ["come", "tomorrow"]);
     }
 
     #[test]

@@ -1,0 +1,121 @@
+//! Intent accuracy with speech recognition in the loop: every held-out utterance of
+//! `examples/bots/*.heldout.yaml` is spoken by Debian's `flite` (voice `slt` unless
+//! `FLITE_VOICE` says otherwise), cut to telephone audio (8 kHz mono) with `sox`, transcribed by
+//! the local Moonshine recogniser, then classified with embeddings + lexical scores.
+//!
+//! ```text
+//! apt-get install -y flite sox && scripts/install-models.sh
+//! cargo run -p hotline-localbot --example eval_asr
+//! ```
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use hotline_asr::{Hints, Moonshine, MoonshineConfig, Recognizer};
+use hotline_localbot::eval::{EVAL_DAY, Heldout};
+use hotline_localbot::{Classifier, load_bot, load_encoder};
+
+/// 16-bit mono samples of a WAV file (the `data` chunk).
+fn wav_samples(bytes: &[u8]) -> Vec<i16> {
+    let mut i = 12;
+    while i + 8 <= bytes.len() {
+        let id = &bytes[i..i + 4];
+        let len = u32::from_le_bytes(bytes[i + 4..i + 8].try_into().unwrap()) as usize;
+        if id == b"data" {
+            let end = (i + 8 + len).min(bytes.len());
+            return bytes[i + 8..end]
+                .chunks_exact(2)
+                .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                .collect();
+        }
+        i += 8 + len + (len & 1);
+    }
+    Vec::new()
+}
+
+fn speak(text: &str, dir: &Path, n: usize) -> Vec<i16> {
+    let raw = dir.join(format!("{n}.wav"));
+    let tel = dir.join(format!("{n}-8k.wav"));
+    let voice = std::env::var("FLITE_VOICE").unwrap_or_else(|_| "slt".into());
+    let ok = Command::new("flite")
+        .args(["-voice", &voice, "-t", text, "-o"])
+        .arg(&raw)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "flite failed (apt-get install -y flite)");
+    let ok = Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "8000", "-c", "1", "-b", "16"])
+        .arg(&tel)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "sox failed (apt-get install -y sox)");
+    wav_samples(&std::fs::read(&tel).unwrap())
+}
+
+#[tokio::main]
+async fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let models =
+        std::env::var_os("HOTLINE_MODELS_DIR").map_or_else(|| root.join("models"), PathBuf::from);
+    let asr = Moonshine::load(&MoonshineConfig::in_dir(&models)).unwrap();
+    let encoder = load_encoder(Some(&models)).unwrap();
+    let tmp = std::env::temp_dir().join(format!("hotline-eval-asr-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let (mut all_right, mut all_total, mut words_same) = (0, 0, 0);
+    for file in hotline_localbot::eval::example_heldout_files().unwrap() {
+        let heldout: Heldout =
+            serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let bot = load_bot(&file.parent().unwrap().join(&heldout.bot))
+            .unwrap()
+            .bot;
+        let classifier = Classifier::new(&bot, Some(Arc::clone(&encoder))).unwrap();
+        let threshold = bot.locale("").0.threshold();
+        let (mut right, mut total) = (0, 0);
+        for (n, case) in heldout.cases.iter().enumerate() {
+            let pcm = speak(&case.say, &tmp, n);
+            let heard = asr
+                .transcribe(&pcm, &Hints::default())
+                .await
+                .map(|t| t.text)
+                .unwrap_or_default();
+            let ranked = classifier.classify(0, &heard, EVAL_DAY);
+            let got = ranked
+                .first()
+                .filter(|s| s.score >= threshold)
+                .map(|s| s.intent.clone());
+            total += 1;
+            let norm = |s: &str| hotline_localbot::text::tokens(s).join(" ");
+            if norm(&heard) == norm(&case.say) {
+                words_same += 1;
+            }
+            if got == case.intent {
+                right += 1;
+            } else {
+                println!(
+                    "  miss: said \"{}\", heard \"{heard}\": expected {}, got {}",
+                    case.say,
+                    case.intent.as_deref().unwrap_or("fallback"),
+                    got.as_deref().unwrap_or("fallback")
+                );
+            }
+        }
+        println!(
+            "{}: {right}/{total} = {:.1}% with ASR in the loop",
+            bot.id(),
+            100.0 * right as f64 / total as f64
+        );
+        all_right += right;
+        all_total += total;
+    }
+    println!(
+        "all: {all_right}/{all_total} = {:.1}%; transcripts word-exact for {words_same}/{all_total}",
+        100.0 * all_right as f64 / all_total as f64
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
