@@ -1,8 +1,9 @@
 //! `hotline bot import`: converts an Amazon Lex V2 bot export (the `.zip` Lex's export produces,
 //! or the folder it unpacks to) into a Hotline bot file.
 //!
-//! The pipeline: [`source`] reads the files with limits (zip entries through a hardened
-//! reader), [`lex`] parses the JSON layout, [`map`] builds [`crate::model::BotFile`] and lists
+//! The pipeline: `source.rs` reads the files with limits (zip entries through a hardened
+//! reader, `zip.rs` and `inflate.rs`), `lex.rs` parses the JSON layout (it cites the AWS pages
+//! the schema comes from), `map.rs` builds [`crate::model::BotFile`] and lists
 //! what it could not carry over, then the bot is written as YAML (the list as comments on top)
 //! and loaded back through the bot loader ([`crate::parse_bot`]), so the output is valid by
 //! construction.
