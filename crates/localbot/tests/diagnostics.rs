@@ -91,3 +91,69 @@ fn every_code_is_documented() {
         assert!(doc.contains(code), "docs/bots.md does not document {code}");
     }
 }
+
+#[test]
+fn locales_must_have_the_same_intents_and_slots() {
+    let src = r#"
+bot: two
+locales:
+  en_US:
+    greeting: Hi
+    fallback: Sorry?
+    intents:
+      Book: { samples: [book], slots: { Day: { type: date, prompt: "Which day?" } } }
+      Bye: { samples: [bye], then: hangup }
+  fr_FR:
+    greeting: Bonjour
+    fallback: Pardon ?
+    intents:
+      Book: { samples: [réserver] }
+"#;
+    let diags = parse_bot(src, "two.yaml").unwrap_err();
+    let missing: Vec<&str> = diags
+        .iter()
+        .filter(|d| d.code == codes::LOCALE_MISSING_CONTENT)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            "locale `fr_FR` lacks intent `Bye` (declared in `en_US`)",
+            "intent `Book` of locale `fr_FR` lacks slot `Day` (declared in `en_US`)"
+        ],
+        "{diags:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_locale_talks_in_its_language() {
+    use hotline_bot::{BotSession, Engine, TurnInput};
+    let src = r#"
+bot: two
+locales:
+  en_US:
+    greeting: Hi
+    fallback: Sorry?
+    intents:
+      Bye: { samples: [bye, goodbye], fulfill: { say: Goodbye. }, then: hangup }
+  fr_FR:
+    greeting: Bonjour
+    fallback: Pardon ?
+    intents:
+      Bye: { samples: [au revoir, salut], fulfill: { say: Au revoir. }, then: hangup }
+"#;
+    let bot = parse_bot(src, "two.yaml").unwrap().bot;
+    let engine = hotline_localbot::LocalEngine::new(bot, None, None).unwrap();
+    let mut s = BotSession::new("CAfr", "two", "fr_FR");
+    let r = engine.turn(&mut s, TurnInput::Start).await.unwrap();
+    assert_eq!(r.messages, ["Bonjour"]);
+    let r = engine
+        .turn(&mut s, TurnInput::Text("au revoir".into()))
+        .await
+        .unwrap();
+    assert_eq!(r.messages, ["Au revoir."]);
+    // An unknown locale talks in the first one.
+    let mut s = BotSession::new("CAde", "two", "de_DE");
+    let r = engine.turn(&mut s, TurnInput::Start).await.unwrap();
+    assert_eq!(r.messages, ["Hi"]);
+}
