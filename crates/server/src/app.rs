@@ -28,6 +28,7 @@ use axum::routing::{any, get};
 use hotline_flow::PromptBase;
 use hotline_flow::runtime::Input;
 use hotline_twilio::signature::{PublicBase, Validator};
+use hotline_twilio::webhook::parse_form;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -138,12 +139,10 @@ impl axum::extract::FromRequest<AppState> for TwilioRequest {
         let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let url = state.public.http_url(path_and_query);
         let post = method == Method::POST;
-        let params: Vec<(String, String)> = if post {
-            url::form_urlencoded::parse(&body).into_owned().collect()
+        let params = if post {
+            parse_form(&body)
         } else {
-            url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-                .into_owned()
-                .collect()
+            parse_form(uri.query().unwrap_or_default().as_bytes())
         };
         if let Some(v) = &state.validator {
             let signature = signature.as_ref().map(|h| h.as_bytes());

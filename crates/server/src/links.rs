@@ -80,16 +80,19 @@ impl Links for LinksAt<'_> {
                 )),
                 // Local folders and S3 are both served through our signed prompt URLs; for S3
                 // the prompt handler answers with a redirect to a freshly presigned S3 URL.
-                PromptBase::Local(_) | PromptBase::S3 { .. } => {
-                    let path: Vec<String> = resolved.split('/').map(encode).collect();
-                    let path = path.join("/");
-                    let query = self.links.signer.query(&flow.id, resolved, self.now_unix);
-                    Some(
+                // Signed once per prompt and expiry minute, then cached.
+                PromptBase::Local(_) | PromptBase::S3 { .. } => Some(self.links.signer.url(
+                    &flow.id,
+                    resolved,
+                    self.now_unix,
+                    |query| {
+                        let path: Vec<String> = resolved.split('/').map(encode).collect();
+                        let path = path.join("/");
                         self.links
                             .public
-                            .http_url(&format!("/prompts/{}/{path}?{query}", encode(&flow.id))),
-                    )
-                }
+                            .http_url(&format!("/prompts/{}/{path}?{query}", encode(&flow.id)))
+                    },
+                )),
                 PromptBase::None => None,
             },
         }

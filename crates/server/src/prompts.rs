@@ -10,15 +10,35 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// Prompt URLs expire on a multiple of this many seconds (rounded up, so a URL lives at least
+/// the configured lifetime and at most this much longer): every URL of a prompt minted within
+/// the same step is the same string, signed once and then served from a cache.
+pub const EXPIRY_STEP_SECS: u64 = 60;
+
+/// Most URLs the cache keeps for one expiry time; beyond that it starts over.
+const MAX_CACHED_URLS: usize = 4096;
 
 /// Signs and checks prompt URLs.
 #[derive(Clone)]
 pub struct PromptSigner {
     mac: HmacSha256,
     ttl_secs: u64,
+    /// Signed URLs of the current expiry time, by flow and path (shared by clones).
+    cache: Arc<Mutex<UrlCache>>,
+}
+
+/// The URLs signed for one expiry time.
+#[derive(Default)]
+struct UrlCache {
+    exp: u64,
+    len: usize,
+    urls: HashMap<String, HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for PromptSigner {
@@ -51,7 +71,20 @@ impl PromptSigner {
             // Invariant: HMAC accepts keys of any length, so this cannot happen.
             Err(_) => unreachable!("HMAC-SHA256 accepts keys of any length"),
         };
-        PromptSigner { mac, ttl_secs }
+        PromptSigner {
+            mac,
+            ttl_secs,
+            cache: Arc::default(),
+        }
+    }
+
+    /// The expiry time of URLs minted at `now_unix`: at least the lifetime away, rounded up to
+    /// [`EXPIRY_STEP_SECS`].
+    fn expiry(&self, now_unix: u64) -> u64 {
+        now_unix
+            .saturating_add(self.ttl_secs)
+            .div_ceil(EXPIRY_STEP_SECS)
+            .saturating_mul(EXPIRY_STEP_SECS)
     }
 
     fn tag(&self, flow: &str, path: &str, exp: u64) -> Vec<u8> {
@@ -66,9 +99,42 @@ impl PromptSigner {
 
     /// The query string (`exp=…&sig=…`) for `flow`/`path`, valid from `now_unix`.
     pub fn query(&self, flow: &str, path: &str, now_unix: u64) -> String {
-        let exp = now_unix + self.ttl_secs;
+        let exp = self.expiry(now_unix);
         let sig = URL_SAFE_NO_PAD.encode(self.tag(flow, path, exp));
         format!("exp={exp}&sig={sig}")
+    }
+
+    /// The URL `make` builds from [`PromptSigner::query`]'s query string, signed once per flow,
+    /// path and expiry time and then cached: `make` must depend on nothing else.
+    pub fn url(
+        &self,
+        flow: &str,
+        path: &str,
+        now_unix: u64,
+        make: impl FnOnce(&str) -> String,
+    ) -> String {
+        let exp = self.expiry(now_unix);
+        {
+            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if cache.exp == exp
+                && let Some(url) = cache.urls.get(flow).and_then(|m| m.get(path))
+            {
+                return url.clone();
+            }
+        }
+        let sig = URL_SAFE_NO_PAD.encode(self.tag(flow, path, exp));
+        let url = make(&format!("exp={exp}&sig={sig}"));
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.exp != exp || cache.len >= MAX_CACHED_URLS {
+            cache.urls.clear();
+            cache.len = 0;
+            cache.exp = exp;
+        }
+        let slot = cache.urls.entry(flow.to_owned()).or_default();
+        if slot.insert(path.to_owned(), url.clone()).is_none() {
+            cache.len += 1;
+        }
+        url
     }
 
     /// Checks a prompt request's `exp` and `sig`.
@@ -211,8 +277,14 @@ mod tests {
             s.verify("triage", "beep.wav", get("exp"), get("sig"), 1500),
             Ok(())
         );
+        // Minted at 1000 with 600 s to live: expires at 1620 (rounded up to the minute).
+        assert_eq!(get("exp"), Some("1620"));
         assert_eq!(
-            s.verify("triage", "beep.wav", get("exp"), get("sig"), 1601),
+            s.verify("triage", "beep.wav", get("exp"), get("sig"), 1620),
+            Ok(())
+        );
+        assert_eq!(
+            s.verify("triage", "beep.wav", get("exp"), get("sig"), 1621),
             Err(PromptUrlError::Expired)
         );
         assert_eq!(
@@ -232,6 +304,47 @@ mod tests {
         assert_eq!(
             s.verify("triage", "beep.wav", None, get("sig"), 0),
             Err(PromptUrlError::Unsigned)
+        );
+    }
+
+    #[test]
+    fn cached_urls_are_signed_once_per_expiry_and_still_verify() {
+        let s = PromptSigner::new(b"key", 600);
+        let calls = std::cell::Cell::new(0);
+        let make = |q: &str| {
+            calls.set(calls.get() + 1);
+            format!("https://h/p?{q}")
+        };
+        let a = s.url("triage", "beep.wav", 1000, make);
+        // Same minute of expiry: the cached string, `make` not called again.
+        let b = s.url("triage", "beep.wav", 1019, |q: &str| {
+            format!("https://h/p?{q}!")
+        });
+        assert_eq!((a.as_str(), calls.get()), (b.as_str(), 1));
+        assert_eq!(
+            a,
+            format!("https://h/p?{}", s.query("triage", "beep.wav", 1000))
+        );
+        // Another path, another flow, a later minute: signed afresh.
+        assert_ne!(s.url("triage", "intro.wav", 1000, make), a);
+        assert_ne!(s.url("other", "beep.wav", 1000, make), a);
+        let later = s.url("triage", "beep.wav", 1100, make);
+        assert!(later.contains("exp=1740"), "{later}");
+        assert_eq!(calls.get(), 4);
+        let q = later.split_once('?').map(|(_, q)| q).unwrap();
+        let params: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .collect();
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(
+            s.verify("triage", "beep.wav", get("exp"), get("sig"), 1700),
+            Ok(())
+        );
+        // A clone shares the cache.
+        let c = s.clone();
+        assert_eq!(
+            c.url("triage", "intro.wav", 1000, |_| String::new()),
+            s.url("triage", "intro.wav", 1000, |_| String::new())
         );
     }
 

@@ -145,6 +145,71 @@ pub fn is_sid(s: &str, prefix: &str) -> bool {
     s.len() == 34 && s.starts_with(prefix) && s.bytes().skip(2).all(|b| b.is_ascii_hexdigit())
 }
 
+/// Decodes an `application/x-www-form-urlencoded` body (or a query string) into its
+/// `(name, value)` pairs, in order: exactly what `url::form_urlencoded::parse(body).into_owned()`
+/// yields (`+` is a space, `%XX` a byte, a malformed `%` kept as is, invalid UTF-8 replaced by
+/// U+FFFD, empty pieces skipped), without its per-byte iterator and lossy UTF-8 pass: the
+/// common piece with no escape at all is validated and copied in one go.
+pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(body.iter().filter(|&&b| b == b'&').count() + 1);
+    for piece in body.split(|&b| b == b'&') {
+        if piece.is_empty() {
+            continue;
+        }
+        let (name, value) = match piece.iter().position(|&b| b == b'=') {
+            Some(i) => (
+                piece.get(..i).unwrap_or_default(),
+                piece.get(i + 1..).unwrap_or_default(),
+            ),
+            None => (piece, &[][..]),
+        };
+        out.push((decode_component(name), decode_component(value)));
+    }
+    out
+}
+
+/// One form component: `+` → space, `%XX` → byte, then UTF-8 (lossy).
+fn decode_component(raw: &[u8]) -> String {
+    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        return match std::str::from_utf8(raw) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(raw).into_owned(),
+        };
+    }
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        match b {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let hi = raw.get(i + 1).and_then(|&c| hex_value(c));
+                let lo = raw.get(i + 2).and_then(|&c| hex_value(c));
+                if let (Some(hi), Some(lo)) = (hi, lo) {
+                    bytes.push(hi << 4 | lo);
+                    i += 3;
+                    continue;
+                }
+                bytes.push(b'%');
+            }
+            _ => bytes.push(b),
+        }
+        i += 1;
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
