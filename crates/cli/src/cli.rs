@@ -62,6 +62,21 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Bench(BenchCommand),
 
+    /// Voice activity detectors: score them on a labelled telephone set.
+    #[command(subcommand)]
+    Vad(crate::commands::vad::VadCommand),
+
+    /// Local bot files: chat with one in text, import one from Amazon Lex V2.
+    #[command(subcommand)]
+    Bot(crate::commands::bot::BotCommand),
+
+    /// Transcribe WAV files with the local speech recogniser (Moonshine).
+    Transcribe(crate::commands::transcribe::TranscribeArgs),
+
+    /// The main job on embedded defaults: a local voice bot (Silero VAD, Moonshine speech
+    /// recognition, MiniLM intents) served and called through the emulator, on loopback.
+    Demo(DemoArgs),
+
     /// Where did callers go? A flow's funnel: callers per node, retries, timeouts, hang-ups,
     /// outcomes.
     Report(ReportArgs),
@@ -79,6 +94,17 @@ pub(crate) struct RecordsArg {
         default_value = "sqlite:hotline-records.db"
     )]
     pub records: String,
+}
+
+/// `hotline demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// The local bot to call (default: examples/bots/appointments.yaml).
+    #[arg(long, value_name = "BOT.yaml")]
+    pub bot: Option<std::path::PathBuf>,
+    /// The folder of the caller's recordings (default: examples/demo/caller).
+    #[arg(long, value_name = "DIR")]
+    pub caller: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -140,8 +166,8 @@ pub(crate) struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
-    /// Flow files or folders of them.
-    #[arg(required = true, value_name = "FLOW")]
+    /// Flow or bot files, or folders of them.
+    #[arg(required = true, value_name = "FILE")]
     pub flows: Vec<PathBuf>,
     /// Colour the diagnostics (default: when stderr is a terminal).
     #[arg(long)]
@@ -284,6 +310,10 @@ pub(crate) enum BenchCommand {
     /// `seq`), at several concurrency levels; report callbacks/s, latency percentiles and,
     /// with --server-pid, the server's CPU time per request.
     Gather(BenchGatherArgs),
+    /// Open N concurrent real-time Media Streams to a voice bot (Twilio pacing, signed
+    /// upgrades) at several levels; report the server's processing lag, turn latency, dropped
+    /// streams and CPU, and the largest level held.
+    Streams(Box<crate::commands::bench_streams::BenchStreamsArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod engines;
 
 use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;

@@ -1,5 +1,6 @@
 //! `hotline bot …`: local bot files. `hotline bot chat BOT.yaml` is a text REPL over the local
-//! engine (`hotline_localbot`); `hotline check` validates bot files through [`check_bot`].
+//! engine (`hotline_localbot`), `hotline bot import` converts a Lex V2 export (see
+//! `bot_import`); `hotline check` validates bot files through [`check_bot`].
 //! Glue only: loading, classification and dialog live in `hotline-localbot`.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -18,6 +19,9 @@ pub(crate) enum BotCommand {
     /// Chat with a local bot file in text: one line in, the bot's reply out (`--json`: one JSON
     /// object per line, for scripts).
     Chat(ChatArgs),
+    /// Convert an Amazon Lex V2 bot export (the .zip or its folder) into a Hotline bot file;
+    /// whatever cannot be carried over is listed, never dropped silently.
+    Import(super::bot_import::BotImportArgs),
 }
 
 /// Arguments of `hotline bot chat`.
@@ -48,6 +52,7 @@ pub(crate) struct ChatArgs {
 pub(crate) async fn run(command: BotCommand) -> anyhow::Result<ExitCode> {
     match command {
         BotCommand::Chat(args) => chat(args).await,
+        BotCommand::Import(args) => super::bot_import::run(args),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `hotline check` and `hotline graph`: flow files validated and drawn.
+//! `hotline check` and `hotline graph`: flow files (and bot files) validated, flows drawn.
 
 use crate::cli::{CheckArgs, GraphArgs};
 use anyhow::{Context, bail};
@@ -13,6 +13,16 @@ pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| std::io::stderr().is_terminal());
     let (mut errors, mut warnings, mut ok) = (0usize, 0usize, 0usize);
     for file in &files {
+        if super::bot::is_heldout(file) {
+            continue;
+        }
+        if super::bot::is_bot_file(file) {
+            let (valid, e, w) = super::bot::check_bot(file, color);
+            ok += usize::from(valid);
+            errors += e;
+            warnings += w;
+            continue;
+        }
         match load_flow(file) {
             Ok(loaded) => {
                 ok += 1;
@@ -47,9 +57,9 @@ pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     eprintln!(
-        "{} of {} flow files valid; {errors} errors, {warnings} warnings",
+        "{} of {} files valid; {errors} errors, {warnings} warnings",
         ok,
-        files.len()
+        files.iter().filter(|f| !super::bot::is_heldout(f)).count()
     );
     Ok(if errors == 0 {
         ExitCode::SUCCESS

@@ -1,11 +1,17 @@
 //! One module per subcommand; `run` dispatches.
 
 mod bench;
+pub(crate) mod bench_streams;
+pub(crate) mod bot;
+mod bot_import;
 mod call;
 mod check;
+mod demo;
 mod records;
 mod serve;
 mod stores;
+pub(crate) mod transcribe;
+pub(crate) mod vad;
 
 use crate::cli::{Cli, Command};
 use clap::ArgMatches;
@@ -24,7 +30,14 @@ pub(crate) async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<ExitCo
         Command::Check(args) => check::check(args),
         Command::Graph(args) => check::graph(args),
         Command::Calls(args) => records::calls(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Bot(command) => bot::run(command).await,
+        Command::Transcribe(args) => transcribe::run(args).await,
         Command::Report(args) => records::report(args).await,
         Command::Bench(crate::cli::BenchCommand::Gather(args)) => bench::gather(args).await,
+        Command::Bench(crate::cli::BenchCommand::Streams(args)) => {
+            bench_streams::run_streams(*args).await
+        }
+        Command::Vad(command) => vad::run(command),
     }
 }

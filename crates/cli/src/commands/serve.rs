@@ -12,7 +12,6 @@ use anyhow::{Context, bail};
 use hotline_aws::s3::{S3Prompts, S3PromptsConfig};
 use hotline_flow::PromptBase;
 use hotline_server::app::S3Presigner;
-use hotline_server::bots::{EngineBuilder, EngineFuture};
 use hotline_server::engine::LostCallPolicy;
 use hotline_server::registry::{self, FlowRegistry, LoadReport};
 use hotline_server::{Server, ServerConfig};
@@ -57,7 +56,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.twilio_api_base = args.twilio_api_base.clone();
 
     let s3 = s3_prompts(&config.flows).await?;
-    let server = match Server::build_with(&config, s3, Some(&AwsEngines)).await {
+    let engines = crate::engines::Engines::default();
+    let server = match Server::build_with(&config, s3, Some(&engines)).await {
         Ok(s) => s,
         Err(hotline_server::ServerError::Flows(diagnostics)) => {
             eprint!("{diagnostics}");
@@ -112,15 +112,6 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("the server stopped with an error")?;
     eprintln!("hotline serve: stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Builds every engine type, Lex included (from `hotline-aws`).
-struct AwsEngines;
-
-impl EngineBuilder for AwsEngines {
-    fn build<'a>(&'a self, config: &'a hotline_bot::EngineConfig) -> EngineFuture<'a> {
-        Box::pin(hotline_aws::lex::build(config))
-    }
 }
 
 /// The S3 presigner, when a flow keeps its prompts in S3; `None` otherwise (invalid flows are

@@ -1,0 +1,73 @@
+//! Builds every kind of conversational engine for `serve` and `demo`: local bots (with one
+//! Moonshine recogniser shared by all of them, loaded at start-up so a missing or corrupt model
+//! fails then), Amazon Lex V2 (from `hotline-aws`) and the fake. Glue only: the engines live in
+//! their crates.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hotline_asr::{Moonshine, MoonshineConfig, Recognizer};
+use hotline_bot::{EngineConfig, EngineError};
+use hotline_server::bots::{EngineBuilder, EngineFuture};
+use tokio::sync::Mutex;
+
+/// The engine builder handed to the server.
+#[derive(Default)]
+pub(crate) struct Engines {
+    /// The shared recogniser and the models folder it came from.
+    recognizer: Mutex<Option<(PathBuf, Arc<dyn Recognizer>)>>,
+}
+
+impl Engines {
+    /// The process's speech recogniser, loaded on first use from `models_dir`.
+    async fn recognizer(
+        &self,
+        models_dir: Option<&Path>,
+    ) -> Result<Arc<dyn Recognizer>, EngineError> {
+        let dir = models_dir.map_or_else(hotline_onnx::default_models_dir, Path::to_path_buf);
+        let mut slot = self.recognizer.lock().await;
+        if let Some((loaded, r)) = slot.as_ref() {
+            if *loaded == dir {
+                return Ok(r.clone());
+            }
+            return Err(EngineError::Configuration(format!(
+                "every local bot must use the same models folder ({} and {})",
+                loaded.display(),
+                dir.display()
+            )));
+        }
+        let config = MoonshineConfig::in_dir(&dir);
+        let loaded = tokio::task::spawn_blocking(move || Moonshine::load(&config))
+            .await
+            .map_err(|e| EngineError::Configuration(format!("speech recognition: {e}")))?
+            .map_err(|e| EngineError::Configuration(format!("speech recognition: {e}")))?;
+        let r: Arc<dyn Recognizer> = Arc::new(loaded);
+        *slot = Some((dir, r.clone()));
+        Ok(r)
+    }
+}
+
+impl EngineBuilder for Engines {
+    fn build<'a>(&'a self, config: &'a EngineConfig) -> EngineFuture<'a> {
+        Box::pin(async move {
+            match config {
+                EngineConfig::Local(local) => {
+                    let recognizer = if local.asr {
+                        Some(self.recognizer(local.models_dir.as_deref()).await?)
+                    } else {
+                        None
+                    };
+                    let local = local.clone();
+                    // Loading the bot and its sentence encoder reads files: off the executor.
+                    let engine = tokio::task::spawn_blocking(move || {
+                        hotline_localbot::build_local(&local, recognizer)
+                    })
+                    .await
+                    .map_err(|e| EngineError::Configuration(format!("local bot: {e}")))??;
+                    Ok(Arc::new(engine) as Arc<dyn hotline_bot::Engine>)
+                }
+                other => hotline_aws::lex::build(other).await,
+            }
+        })
+    }
+}
