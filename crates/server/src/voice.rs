@@ -35,6 +35,7 @@ use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use hotline_bot::{BotSession, CallAction, Reply, TurnInput};
 use hotline_twilio::rest::{CallUpdate, UpdateOutcome};
+use hotline_vad::silero::SileroPrefetch;
 use hotline_voice::{Event, SessionEvent, StreamSession};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -82,7 +83,8 @@ where
     Si: Sink<Message> + Unpin + Send,
     St: Stream<Item = Result<Message, E>> + Unpin + Send,
 {
-    let session = match StreamSession::new(bot.config.session_config(), bot.vad.create()) {
+    let (vad, prefetch) = bot.vad.create_prefetched();
+    let session = match StreamSession::new(bot.config.session_config(), vad) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(bot = %bot.config.name, error = %e, "cannot start a stream session");
@@ -105,6 +107,8 @@ where
         reconnecting: false,
         finished: false,
         pending_final: None,
+        prefetch,
+        lookahead: Vec::new(),
     };
     driver.run(tx, rx, updates_rx).await;
 }
@@ -129,6 +133,11 @@ struct Driver {
     finished: bool,
     /// A final reply whose audio is playing: its mark, and the update to send once played.
     pending_final: Option<(String, CallUpdate)>,
+    /// Silero: scores this call's VAD windows on the process-wide batcher before each media
+    /// message reaches the pipeline (see `hotline_vad::silero::SileroPrefetch`).
+    prefetch: Option<SileroPrefetch>,
+    /// Reused buffer: the audio of the message being handled.
+    lookahead: Vec<i16>,
 }
 
 impl Driver {
@@ -164,7 +173,7 @@ impl Driver {
             let turn = &mut self.turn;
             tokio::select! {
                 msg = rx.next() => match msg {
-                    Some(Ok(Message::Text(text))) => self.session.handle_text(text.as_str()),
+                    Some(Ok(Message::Text(text))) => self.handle_text(text.as_str()).await,
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break 'run,
                     Some(Ok(_)) => {}
                 },
@@ -239,6 +248,19 @@ impl Driver {
             "media stream ended"
         );
         let _ = tx.close().await;
+    }
+
+    /// One text frame: with a batched VAD, its audio is scored (with every other call's) first.
+    async fn handle_text(&mut self, text: &str) {
+        let Some(message) = self.session.decode_text(text) else {
+            return;
+        };
+        if let Some(prefetch) = &self.prefetch
+            && self.session.vad_lookahead(&message, &mut self.lookahead)
+        {
+            prefetch.prefetch(&self.lookahead).await;
+        }
+        self.session.handle_inbound(message);
     }
 
     /// Handles one session event; false when the stream is over.

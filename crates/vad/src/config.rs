@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::energy::{EnergyConfig, EnergyVad};
-use crate::silero::{SileroConfig, SileroModel, SileroVad};
+use crate::silero::{SileroConfig, SileroModel, SileroPrefetch, SileroVad};
 use crate::webrtc::{WebrtcConfig, WebrtcVad};
 use crate::{Vad, VadError};
 
@@ -83,6 +83,23 @@ impl VadFactory {
             FactoryKind::Energy(c) => Box::new(EnergyVad::new(c)),
             FactoryKind::Webrtc(c) => Box::new(WebrtcVad::new(c)),
             FactoryKind::Silero(m) => Box::new(SileroVad::new(m.clone())),
+        }
+    }
+
+    /// A fresh detector for a new call, plus (Silero only) the handle with which a driver has
+    /// its windows scored by the process-wide batcher (see [`SileroPrefetch`]). Falls back to
+    /// a plain detector, with a warning, if the batcher cannot start.
+    #[must_use]
+    pub fn create_prefetched(&self) -> (Box<dyn Vad>, Option<SileroPrefetch>) {
+        match &self.kind {
+            FactoryKind::Silero(m) => match SileroVad::with_prefetch(m.clone()) {
+                Ok((vad, prefetch)) => (Box::new(vad), Some(prefetch)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "silero batcher unavailable; scoring per call");
+                    (Box::new(SileroVad::new(m.clone())), None)
+                }
+            },
+            _ => (self.create(), None),
         }
     }
 

@@ -23,6 +23,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use hotline_audio::g711::ulaw_to_linear;
 use hotline_twilio::stream::{Inbound, Outbound, StreamError, decode_payload, encode_payload};
 use serde::{Deserialize, Serialize};
 
@@ -196,19 +197,61 @@ impl StreamSession {
     }
 
     /// One text frame from Twilio. Never fails: what cannot be used is counted.
+    /// (The same as [`StreamSession::decode_text`] then [`StreamSession::handle_inbound`].)
     pub fn handle_text(&mut self, text: &str) {
+        if let Some(message) = self.decode_text(text) {
+            self.handle_inbound(message);
+        }
+    }
+
+    /// The first half of [`StreamSession::handle_text`]: decodes one text frame (counting it,
+    /// and counting it as malformed or too long when it does not decode). A driver can look at
+    /// the message (e.g. [`StreamSession::vad_lookahead`]) before handing it over.
+    pub fn decode_text(&mut self, text: &str) -> Option<Inbound> {
         self.stats.messages = self.stats.messages.saturating_add(1);
-        let message = match Inbound::decode(text) {
-            Ok(message) => message,
+        match Inbound::decode(text) {
+            Ok(message) => Some(message),
             Err(StreamError::TooLong { .. }) => {
                 self.stats.too_long = self.stats.too_long.saturating_add(1);
-                return;
+                None
             }
             Err(_) => {
                 self.stats.malformed = self.stats.malformed.saturating_add(1);
-                return;
+                None
             }
+        }
+    }
+
+    /// The caller audio that handing `message` over will give the pipeline's VAD, as 16-bit
+    /// samples in `out` (cleared first); false when it gives none (not media of this stream's
+    /// inbound track, not listening, an invalid payload). Counts nothing, changes nothing: a
+    /// driver uses it to have the VAD's windows scored ahead (batched) before
+    /// [`StreamSession::handle_inbound`].
+    pub fn vad_lookahead(&self, message: &Inbound, out: &mut Vec<i16>) -> bool {
+        out.clear();
+        let Inbound::Media(media) = message else {
+            return false;
         };
+        let ours = matches!(&self.state, SessionState::Streaming(info) if info.stream_sid == media.stream_sid);
+        if !ours
+            || !self.pipeline.is_listening()
+            || media
+                .track
+                .as_deref()
+                .is_some_and(|t| t.starts_with("outbound"))
+        {
+            return false;
+        }
+        let mut payload = Vec::new();
+        if decode_payload(&media.payload, &mut payload).is_err() {
+            return false;
+        }
+        out.extend(payload.iter().map(|&b| ulaw_to_linear(b)));
+        !out.is_empty()
+    }
+
+    /// The second half of [`StreamSession::handle_text`]: handles one decoded message.
+    pub fn handle_inbound(&mut self, message: Inbound) {
         match message {
             Inbound::Connected(_) => match self.state {
                 SessionState::AwaitingStart { .. } => {

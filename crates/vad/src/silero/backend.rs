@@ -3,21 +3,23 @@
 //! Loading (`SileroModel::load`) is the only IO; it runs one inference per session so that a
 //! corrupt or wrong model fails at start-up, not at the first caller's first frame.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::TensorRef;
 
+use super::batch::Batcher;
 use super::{CONTEXT, SileroConfig, WINDOW};
 use crate::reframe::Reframer;
 use crate::{SAMPLE_RATE, Vad, VadError};
 
-const INPUT_LEN: usize = CONTEXT + WINDOW;
-const STATE_LEN: usize = 2 * 128;
+pub(crate) const INPUT_LEN: usize = CONTEXT + WINDOW;
+pub(crate) const STATE_LEN: usize = 2 * 128;
 const INPUT_NAMES: [&str; 3] = ["input", "state", "sr"];
 const OUTPUT_NAMES: [&str; 2] = ["output", "stateN"];
 
@@ -49,6 +51,9 @@ struct Pool {
     slots: Vec<Mutex<Slot>>,
     next: AtomicUsize,
     model_path: PathBuf,
+    runtime_path: PathBuf,
+    /// The cross-stream batcher, started on first use.
+    batcher: OnceLock<Result<Batcher, String>>,
 }
 
 /// Silero VAD v6 loaded once and shared by all calls (cheap to clone).
@@ -97,16 +102,7 @@ impl SileroModel {
         };
         let mut slots = Vec::new();
         for _ in 0..config.session_count() {
-            let session = Session::builder(&env)
-                .map_err(|e| model_error(e.to_string()))?
-                .with_intra_threads(1)
-                .map_err(|e| model_error(e.to_string()))?
-                .with_inter_threads(1)
-                .map_err(|e| model_error(e.to_string()))?
-                // Optimisation level: ORT's default (all). rc.15's `Level3` maps to a value
-                // that ONNX Runtime 1.22 rejects ("graph_optimization_level is not valid").
-                .commit_from_file(&model_path)
-                .map_err(|e| model_error(e.to_string()))?;
+            let session = build_session(&env, &model_path).map_err(model_error)?;
             check_signature(&session).map_err(model_error)?;
             let mut slot = Slot { session };
             let mut state = [0f32; STATE_LEN];
@@ -124,6 +120,8 @@ impl SileroModel {
                 slots,
                 next: AtomicUsize::new(0),
                 model_path,
+                runtime_path,
+                batcher: OnceLock::new(),
             }),
         })
     }
@@ -132,6 +130,20 @@ impl SileroModel {
     #[must_use]
     pub fn sessions(&self) -> usize {
         self.pool.slots.len()
+    }
+
+    /// The process-wide batcher (started with its own session on first use).
+    fn batcher(&self) -> Result<Batcher, VadError> {
+        let pool = &self.pool;
+        let started = pool.batcher.get_or_init(|| {
+            let env = runtime(&pool.runtime_path).map_err(|e| e.to_string())?;
+            let session = build_session(&env, &pool.model_path)?;
+            Batcher::start(session)
+        });
+        started.clone().map_err(|message| VadError::Model {
+            path: pool.model_path.clone(),
+            message,
+        })
     }
 
     /// One model step on a free pooled session: `input` is 32 context + 256 new samples
@@ -156,6 +168,27 @@ impl SileroModel {
         };
         run(&mut guard, input, state)
     }
+}
+
+/// One session on one thread, without thread-pool spinning (it burns CPU on a small box).
+fn build_session(env: &Environment, model_path: &Path) -> Result<Session, String> {
+    let e = |e: ort::Error<ort::session::builder::SessionBuilder>| e.to_string();
+    Session::builder(env)
+        .map_err(|e| e.to_string())?
+        .with_intra_threads(1)
+        .map_err(e)?
+        .with_inter_threads(1)
+        .map_err(e)?
+        .with_parallel_execution(false)
+        .map_err(e)?
+        .with_intra_op_spinning(false)
+        .map_err(e)?
+        .with_inter_op_spinning(false)
+        .map_err(e)?
+        // Optimisation level: ORT's default (all). rc.15's `Level3` maps to a value
+        // that ONNX Runtime 1.22 rejects ("graph_optimization_level is not valid").
+        .commit_from_file(model_path)
+        .map_err(|e| e.to_string())
 }
 
 /// Checks that the model has Silero's named inputs and outputs.
@@ -219,21 +252,70 @@ fn run(
     Ok(probability)
 }
 
-/// Per-call Silero detector: recurrent state, context and window buffer; the model is shared.
-pub struct SileroVad {
-    model: SileroModel,
+/// A window scored ahead of time by the batcher, waiting for the detector to reach it.
+struct Ready {
+    /// The detector's window count (since creation, resets included) it is valid at.
+    seq: u64,
+    window: [i16; WINDOW],
+    probability: f32,
+    state: [f32; STATE_LEN],
+}
+
+/// Everything a detector carries between windows (shared with its [`SileroPrefetch`]).
+struct Core {
     frames: Reframer<WINDOW>,
     input: [f32; INPUT_LEN],
     state: [f32; STATE_LEN],
     last: f32,
     errors: u64,
+    /// Bumped at every window and every reset: a scored window is used only at its position.
+    seq: u64,
+    ready: VecDeque<Ready>,
+    batched: u64,
+}
+
+impl Core {
+    fn new() -> Self {
+        Self {
+            frames: Reframer::new(),
+            input: [0.0; INPUT_LEN],
+            state: [0.0; STATE_LEN],
+            last: 0.0,
+            errors: 0,
+            seq: 0,
+            ready: VecDeque::new(),
+            batched: 0,
+        }
+    }
+}
+
+/// input = [previous context (32) | window (256) scaled to [-1, 1]]
+fn shift_in(input: &mut [f32; INPUT_LEN], window: &[i16; WINDOW]) {
+    input.copy_within(WINDOW.., 0);
+    if let Some(dst) = input.get_mut(CONTEXT..) {
+        for (d, &s) in dst.iter_mut().zip(window.iter()) {
+            *d = f32::from(s) / 32_768.0;
+        }
+    }
+}
+
+fn lock_core(core: &Mutex<Core>) -> MutexGuard<'_, Core> {
+    core.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Per-call Silero detector: recurrent state, context and window buffer; the model is shared.
+pub struct SileroVad {
+    model: SileroModel,
+    core: Arc<Mutex<Core>>,
 }
 
 impl fmt::Debug for SileroVad {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let core = lock_core(&self.core);
         f.debug_struct("SileroVad")
-            .field("last", &self.last)
-            .field("errors", &self.errors)
+            .field("last", &core.last)
+            .field("errors", &core.errors)
+            .field("batched", &core.batched)
             .finish()
     }
 }
@@ -244,38 +326,65 @@ impl SileroVad {
     pub fn new(model: SileroModel) -> Self {
         Self {
             model,
-            frames: Reframer::new(),
-            input: [0.0; INPUT_LEN],
-            state: [0.0; STATE_LEN],
-            last: 0.0,
-            errors: 0,
+            core: Arc::new(Mutex::new(Core::new())),
         }
+    }
+
+    /// A detector plus the handle a driver uses to have its windows scored by the process-wide
+    /// batcher (see [`SileroPrefetch`]). Starts the batcher on first use.
+    ///
+    /// # Errors
+    /// [`VadError::Model`] when the batcher's session cannot be created (the detector still
+    /// works without it: use [`SileroVad::new`]).
+    pub fn with_prefetch(model: SileroModel) -> Result<(Self, SileroPrefetch), VadError> {
+        let batcher = model.batcher()?;
+        let vad = Self::new(model);
+        let prefetch = SileroPrefetch {
+            core: Arc::clone(&vad.core),
+            batcher,
+        };
+        Ok((vad, prefetch))
     }
 
     /// Inference failures so far (each leaves the previous probability in place).
     #[must_use]
     pub fn errors(&self) -> u64 {
-        self.errors
+        lock_core(&self.core).errors
+    }
+
+    /// Windows whose score came from the batcher (the others ran the model here).
+    #[must_use]
+    pub fn batched(&self) -> u64 {
+        lock_core(&self.core).batched
     }
 }
 
 impl Vad for SileroVad {
     fn process(&mut self, frame: &[i16]) -> f32 {
-        let Self {
-            model,
+        let model = &self.model;
+        let mut guard = lock_core(&self.core);
+        let Core {
             frames,
             input,
             state,
             last,
             errors,
-        } = self;
+            seq,
+            ready,
+            batched,
+        } = &mut *guard;
         frames.push(frame, |window| {
-            // input = [previous context (32) | window (256)]
-            input.copy_within(WINDOW.., 0);
-            if let Some(dst) = input.get_mut(CONTEXT..) {
-                for (d, &s) in dst.iter_mut().zip(window.iter()) {
-                    *d = f32::from(s) / 32_768.0;
+            shift_in(input, window);
+            let at = *seq;
+            *seq += 1;
+            if let Some(r) = ready.pop_front() {
+                if r.seq == at && r.window == *window {
+                    *last = r.probability;
+                    *state = r.state;
+                    *batched += 1;
+                    return;
                 }
+                ready.clear();
             }
             match model.infer(input, state) {
                 Ok(p) => *last = p,
@@ -291,13 +400,69 @@ impl Vad for SileroVad {
     }
 
     fn reset(&mut self) {
-        self.frames.reset();
-        self.input = [0.0; INPUT_LEN];
-        self.state = [0.0; STATE_LEN];
-        self.last = 0.0;
+        let mut core = lock_core(&self.core);
+        core.frames.reset();
+        core.input = [0.0; INPUT_LEN];
+        core.state = [0.0; STATE_LEN];
+        core.last = 0.0;
+        core.seq += 1;
+        core.ready.clear();
     }
 
     fn name(&self) -> &'static str {
         super::NAME
+    }
+}
+
+/// The driver's side of a batched [`SileroVad`]: scores, on the process-wide batcher, the
+/// windows that the next samples will complete, so that the detector finds them ready.
+///
+/// Call [`SileroPrefetch::prefetch`] with exactly the samples about to be given to the
+/// detector (through the pipeline), then give them. Anything else is safe but slow: a
+/// prediction that does not match is dropped and the detector runs the model itself.
+pub struct SileroPrefetch {
+    core: Arc<Mutex<Core>>,
+    batcher: Batcher,
+}
+
+impl fmt::Debug for SileroPrefetch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SileroPrefetch").finish_non_exhaustive()
+    }
+}
+
+impl SileroPrefetch {
+    /// Scores the windows that `samples` (the detector's next input) complete; resolves when
+    /// they are ready (a few ms: the batcher collects windows from every call). Does nothing
+    /// while earlier scored windows are still unused.
+    pub async fn prefetch(&self, samples: &[i16]) {
+        let (mut frames, mut input, mut state, mut seq) = {
+            let core = lock_core(&self.core);
+            if !core.ready.is_empty() {
+                return;
+            }
+            (core.frames.clone(), core.input, core.state, core.seq)
+        };
+        let mut windows: Vec<[i16; WINDOW]> = Vec::new();
+        frames.push(samples, |w| windows.push(*w));
+        for window in windows {
+            shift_in(&mut input, &window);
+            match self.batcher.submit(&input, &state).await {
+                Ok((probability, next)) => {
+                    lock_core(&self.core).ready.push_back(Ready {
+                        seq,
+                        window,
+                        probability,
+                        state: next,
+                    });
+                    state = next;
+                    seq += 1;
+                }
+                Err(message) => {
+                    tracing::debug!(%message, "silero batch failed; the detector will run the model");
+                    return;
+                }
+            }
+        }
     }
 }

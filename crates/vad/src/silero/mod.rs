@@ -10,14 +10,19 @@
 //! `stateN` (the next `state`). Inputs are bound by name, since `silero_vad_op18_ifless.onnx`
 //! orders them `input, sr, state`.
 //!
+//! Batching (`batch.rs`): a driver can have every call's windows scored together, one batched inference
+//! per few ms ([`SileroVad::with_prefetch`], [`SileroPrefetch`]); 3× cheaper per window.
+//!
 //! Files come from `scripts/install-models.sh` (checksum-verified, from PyPI):
 //! `models/silero/silero_vad.onnx`, `models/silero/silero_vad_op18_ifless.onnx` and
 //! `models/onnxruntime/libonnxruntime.so.1.22.1`.
 
 mod backend;
+mod batch;
 mod config;
 
-pub use backend::{SileroModel, SileroVad};
+pub use backend::{SileroModel, SileroPrefetch, SileroVad};
+pub use batch::{MAX_BATCH, MAX_WAIT};
 pub use config::{
     MAX_SESSIONS, MODELS_DIR_ENV, RUNTIME_FILE, SileroConfig, SileroVariant, default_models_dir,
 };
