@@ -212,3 +212,31 @@ fn a_flood_of_messages_keeps_memory_bounded() {
     let p = s.pipeline();
     assert!(p.buffered_samples() <= p.max_buffered_samples() + 32 * p.max_utterance_samples());
 }
+
+#[test]
+fn lookahead_gives_the_audio_the_vad_will_get_and_two_phases_equal_handle_text() {
+    use hotline_audio::g711::ulaw_to_linear;
+    let payload: Vec<u8> = (0..160u32).map(|i| (i * 37 % 256) as u8).collect();
+    let mut one = session(Box::new(LevelVad));
+    let mut two = session(Box::new(LevelVad));
+    let mut audio = Vec::new();
+    let text = media(2, &payload);
+    let message = two.decode_text(&text).unwrap();
+    assert!(two.vad_lookahead(&message, &mut audio));
+    let want: Vec<i16> = payload.iter().map(|&b| ulaw_to_linear(b)).collect();
+    assert_eq!(audio, want);
+    two.handle_inbound(message);
+    one.handle_text(&text);
+    assert_eq!(one.stats(), two.stats());
+    // Not media, another stream, or not listening: no audio for the VAD.
+    let other = text.replace(SID, "MZ00000000000000000000000000000002");
+    let message = two.decode_text(&other).unwrap();
+    assert!(!two.vad_lookahead(&message, &mut audio));
+    assert!(audio.is_empty());
+    two.pipeline_mut().stop_listening();
+    let message = two.decode_text(&media(3, &payload)).unwrap();
+    assert!(!two.vad_lookahead(&message, &mut audio));
+    // Texts that do not decode are counted as by handle_text.
+    assert!(two.decode_text("{not json").is_none());
+    assert_eq!(two.stats().malformed, 1);
+}
