@@ -17,7 +17,9 @@ token=bench-token
 "$bin" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:18181 --auth-token "$token" \
   --records "sqlite:$work/records.db" >"$work/serve.log" 2>&1 &
 hotline_pid=$!
-trap 'kill $hotline_pid 2>/dev/null; [[ -f /tmp/hotline-seed.pid ]] && kill "$(cat /tmp/hotline-seed.pid)" 2>/dev/null; rm -rf "$work"' EXIT
+# `|| true`: under `set -e` a failing command in the trap (the server already stopped) would turn
+# a successful run's exit status into 1.
+trap 'kill $hotline_pid 2>/dev/null || true; if [[ -f /tmp/hotline-seed.pid ]]; then kill "$(cat /tmp/hotline-seed.pid)" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 sleep 1
 echo "== Hotline ($(nproc) cores; $(uptime | sed 's/.*load/load/'))"
 "$bin" bench gather --addr 127.0.0.1:18181 --auth-token "$token" --duration "$duration" --server-pid "$hotline_pid"
