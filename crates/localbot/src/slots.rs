@@ -215,7 +215,12 @@ impl Slots {
         let toks = tokens(raw);
         match kind {
             Kind::Text => {
-                let t = raw.trim();
+                // The recogniser punctuates ("Sarah Johnson."): the sentence's closing marks
+                // are not part of the value (templates add their own).
+                let t = raw
+                    .trim()
+                    .trim_end_matches(['.', ',', '!', '?', ';', ':', '…'])
+                    .trim_end();
                 (!t.is_empty()).then(|| t.chars().take(crate::text::MAX_UTTERANCE_CHARS).collect())
             }
             Kind::YesNo => yes_no(&toks),
@@ -545,9 +550,12 @@ fn date(toks: &[String], today: Date) -> Option<Found> {
             }
             _ => {}
         }
-        if let Some(w) = WEEKDAYS.iter().position(|d| {
-            *d == t || (t.len() >= 3 && d.starts_with(t) && t.len() < d.len() && t.len() <= 4)
-        }) {
+        // Four-letter abbreviations only ("tues", "thur"): the three-letter ones are
+        // words callers say for other things ("sat", "sun", "wed", French "mon").
+        if let Some(w) = WEEKDAYS
+            .iter()
+            .position(|d| *d == t || (t.len() == 4 && d.starts_with(t)))
+        {
             let mut ahead = (w as i64 - i64::from(today.weekday())).rem_euclid(7);
             if ahead == 0 {
                 ahead = 7;
@@ -831,6 +839,25 @@ mod tests {
 
     fn answer(kind: Kind, s: &str) -> Option<String> {
         Slots { today: TODAY }.answer(&kind, s)
+    }
+
+    #[test]
+    fn free_text_drops_the_recognisers_closing_punctuation() {
+        assert_eq!(
+            answer(Kind::Text, "Sarah Johnson."),
+            Some("Sarah Johnson".into())
+        );
+        assert_eq!(answer(Kind::Text, "  O'Brien!? "), Some("O'Brien".into()));
+        assert_eq!(answer(Kind::Text, "Dr. Who"), Some("Dr. Who".into()));
+        assert_eq!(answer(Kind::Text, " ... "), None);
+    }
+
+    #[test]
+    fn three_letter_words_are_not_weekdays() {
+        for s in ["annuler mon rendez-vous", "I sat down", "the sun is out"] {
+            assert_eq!(answer(Kind::Date, s), None, "{s}");
+        }
+        assert_eq!(answer(Kind::Date, "tues").as_deref(), Some("2026-11-24"));
     }
 
     #[test]
