@@ -138,7 +138,8 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub default_flow: Option<String>,
     /// Callbacks for calls the server does not know (e.g. after a restart with memory
-    /// sessions): `restart` (apologise and start the flow again) or `transfer:NUMBER`.
+    /// sessions): `restart` (apologise and start the flow again), `hangup` (apologise and end)
+    /// or `transfer:NUMBER`; a flow's own `on-lost-call` takes precedence.
     #[arg(long, default_value = "restart")]
     pub lost_call: String,
     /// Transfer callers here (number or sip: URI) when a flow fails, instead of hanging up.

@@ -198,19 +198,22 @@ async fn step(
     let seq = req.query("seq").and_then(|v| v.parse::<u64>().ok());
     // A bot handing the call back: its result was kept by call SID (Twilio posts only its own
     // parameters on a redirect).
-    let input = (req.query("bot").as_deref() == Some("done")).then(|| {
-        let result = req
-            .params
-            .get("CallSid")
-            .and_then(|sid| state.bots.take_result(sid));
-        match result {
+    // The result is in the session store, so the instance that ran the bot need not be this one.
+    let input = if req.query("bot").as_deref() == Some("done") {
+        let result = match req.params.get("CallSid") {
+            Some(sid) => state.bots.take_result_shared(sid).await,
+            None => None,
+        };
+        Some(match result {
             Some(Ok(slots)) => Input::BotReturned { slots },
             Some(Err(reason)) => Input::BotFailed { reason },
             None => Input::BotFailed {
                 reason: "the bot's result was lost".to_owned(),
             },
-        }
-    });
+        })
+    } else {
+        None
+    };
     twiml(
         state
             .engine

@@ -235,12 +235,14 @@ impl Server {
             }
             _ => None,
         };
-        let bots = Bots::build(
+        let bots = Bots::build_with_stores(
             &config.bots,
             engines,
             rest,
             config.max_concurrent_turns,
             public.clone(),
+            engine.sessions.clone(),
+            Some(engine.records.clone()),
         )
         .await
         .map_err(ServerError::Config)?;

@@ -40,9 +40,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.default_flow = args.default_flow.clone();
     config.lost_call = match args.lost_call.as_str() {
         "restart" => LostCallPolicy::Restart,
+        "hangup" => LostCallPolicy::Hangup,
         other => match other.strip_prefix("transfer:") {
             Some(target) if !target.is_empty() => LostCallPolicy::Transfer(target.to_owned()),
-            _ => bail!("--lost-call `{other}`: use restart or transfer:NUMBER"),
+            _ => bail!("--lost-call `{other}`: use restart, hangup or transfer:NUMBER"),
         },
     };
     config.error_transfer = args.error_transfer.clone();
