@@ -89,7 +89,8 @@ impl Recorder {
     /// next, not for the rest of a prompt nobody will hear.
     pub fn interrupted(&self) {
         let now = self.clock.now_ms();
-        self.heard.send_modify(|h| h.busy_until_ms = h.busy_until_ms.min(now));
+        self.heard
+            .send_modify(|h| h.busy_until_ms = h.busy_until_ms.min(now));
     }
 
     /// Watches what the caller hears.
