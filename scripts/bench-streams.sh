@@ -9,6 +9,7 @@
 # no drop).
 #   scripts/bench-streams.sh [SILERO_LEVELS] [WEBRTC_LEVELS] [DURATION]
 #   (defaults: 100,250,500,750,1000  500,1000,2000,3000  20s)
+#   VADS="silero" scripts/bench-streams.sh 250,500,750   # one VAD only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 silero_levels="${1:-100,250,500,750,1000}"
@@ -28,7 +29,7 @@ YAML
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 server_pid=
 trap '[[ -n $server_pid ]] && kill $server_pid 2>/dev/null; rm -rf "$work"' EXIT
-for vad in silero webrtc; do
+for vad in ${VADS:-silero webrtc}; do
   levels=$silero_levels
   [[ $vad == webrtc ]] && levels=$webrtc_levels
   "$bin" serve --listen 127.0.0.1:18182 --auth-token "$token" --records "sqlite:$work/records-$vad.db" \

@@ -132,13 +132,16 @@ impl SileroModel {
         self.pool.slots.len()
     }
 
-    /// The process-wide batcher (started with its own session on first use).
+    /// The process-wide batcher (started on first use: one thread and session per core, at most 4).
     fn batcher(&self) -> Result<Batcher, VadError> {
         let pool = &self.pool;
         let started = pool.batcher.get_or_init(|| {
             let env = runtime(&pool.runtime_path).map_err(|e| e.to_string())?;
-            let session = build_session(&env, &pool.model_path)?;
-            Batcher::start(session)
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+            let sessions = (0..threads)
+                .map(|_| build_session(&env, &pool.model_path))
+                .collect::<Result<Vec<_>, _>>()?;
+            Batcher::start(sessions)
         });
         started.clone().map_err(|message| VadError::Model {
             path: pool.model_path.clone(),

@@ -1,5 +1,5 @@
-//! Cross-stream batching of Silero windows: one process-wide thread scores the windows of every
-//! call in one batched inference, because ONNX Runtime's fixed cost per run (≈70 µs) dwarfs the
+//! Cross-stream batching of Silero windows: process-wide threads (one per core, at most 4)
+//! score the windows of every call in batched inferences, because ONNX Runtime's fixed cost per run (≈70 µs) dwarfs the
 //! model's own cost per window (≈35 µs) at batch 1.
 //!
 //! The driver (not the sans-IO pipeline) uses it: before handing a media payload to the
@@ -15,7 +15,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -28,6 +28,8 @@ use crate::SAMPLE_RATE;
 
 /// Longest wait for more windows after the first one is queued.
 pub const MAX_WAIT: Duration = Duration::from_millis(3);
+/// How often a collecting batcher looks for more windows.
+const POLL: Duration = Duration::from_micros(500);
 /// Most windows in one inference.
 pub const MAX_BATCH: usize = 64;
 
@@ -101,13 +103,18 @@ pub(crate) struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the thread, which owns `session`.
-    pub(crate) fn start(session: Session) -> Result<Self, String> {
+    /// Starts one thread per session; they take turns collecting a batch from one queue, so
+    /// one collects while the others run.
+    pub(crate) fn start(sessions: Vec<Session>) -> Result<Self, String> {
         let (jobs, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("silero-batch".into())
-            .spawn(move || serve(session, &rx))
-            .map_err(|e| e.to_string())?;
+        let rx = Arc::new(Mutex::new(rx));
+        for (i, session) in sessions.into_iter().enumerate() {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("silero-batch-{i}"))
+                .spawn(move || serve(session, &rx))
+                .map_err(|e| e.to_string())?;
+        }
         Ok(Self { jobs })
     }
 
@@ -125,21 +132,37 @@ impl Batcher {
     }
 }
 
-/// The thread: collect, run, reply, until every sender is gone.
-fn serve(mut session: Session, rx: &Receiver<Job>) {
+/// Waits for the first window, then gathers more for up to [`MAX_WAIT`] (polling every
+/// [`POLL`], not waking at each arrival) or until [`MAX_BATCH`] are there.
+fn collect(rx: &Mutex<Receiver<Job>>, batch: &mut Vec<Job>) -> bool {
+    let rx = rx.lock().unwrap_or_else(PoisonError::into_inner);
+    let Ok(first) = rx.recv() else {
+        return false;
+    };
+    batch.push(first);
+    let deadline = Instant::now() + MAX_WAIT;
+    loop {
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return true,
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if batch.len() >= MAX_BATCH || left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(POLL));
+    }
+}
+
+/// A batcher thread: collect, run, reply, until every sender is gone.
+fn serve(mut session: Session, rx: &Mutex<Receiver<Job>>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut inputs: Vec<f32> = Vec::with_capacity(MAX_BATCH * INPUT_LEN);
     let mut states: Vec<f32> = Vec::with_capacity(MAX_BATCH * STATE_LEN);
-    while let Ok(first) = rx.recv() {
-        batch.push(first);
-        let deadline = Instant::now() + MAX_WAIT;
-        while batch.len() < MAX_BATCH {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(job) => batch.push(job),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-            }
-        }
+    while collect(rx, &mut batch) {
         match run_batch(&mut session, &batch, &mut inputs, &mut states) {
             Ok(()) => {
                 let n = batch.len();
