@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::bot::{Bot, CompiledLocale};
 use crate::model::Locale;
 use crate::slots::{Date, Kind, Slots};
-use crate::text::{char_ngrams, distance, tokens};
+use crate::text::{char_ngrams, distance, sound_key, tokens};
 
 /// Why an encoder failed. The classifier then falls back to lexical scores for that turn.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +90,8 @@ struct SampleIndex {
     words: Vec<String>,
     /// The sample's letters without spaces (for split or merged words).
     squashed: String,
+    /// The sound key of `squashed` (for words the recogniser heard wrong).
+    sound: String,
     grams: HashMap<String, f32>,
     embedding: Option<Vec<f32>>,
 }
@@ -222,6 +224,7 @@ impl Classifier {
         let words = fuzz_to_vocab(&stems(&masked), &index.idf);
         let utt_grams = grams(&words);
         let squashed: String = masked.concat();
+        let sound = sound_key(&squashed, false);
         let utt_vec = weighted(&words, &index.idf);
         let embedding = self.encoder.as_ref().and_then(|e| match e.encode(&raw.join(" ")) {
             Ok(v) => Some(v),
@@ -250,7 +253,12 @@ impl Classifier {
                             .max(squashed.chars().count())
                             .max(1);
                         let letters = 1.0 - distance(&squashed, &s.squashed) as f32 / n as f32;
-                        let lexical = (0.5 * word_sim + 0.5 * gram_sim).max(letters - 0.15);
+                        // Misheard words ("his boiled mint" for "an appointment") sound
+                        // alike even when their letters differ.
+                        let sounds = sound_sim(&sound, &s.sound);
+                        let lexical = (0.5 * word_sim + 0.5 * gram_sim)
+                            .max(letters - 0.15)
+                            .max(sounds - SOUND_PENALTY);
                         match (&embedding, &s.embedding) {
                             (Some(u), Some(v)) => {
                                 let e = dot(u, v).clamp(0.0, 1.0);
@@ -280,8 +288,26 @@ impl Classifier {
     }
 }
 
+/// Sound-key similarity counts this much less than the same letter similarity (sounds are
+/// coarser than letters, so unrelated sentences sound more alike than they read).
+const SOUND_PENALTY: f32 = 0.15;
+
+/// [`crate::text::sound_similarity`] of two keys already computed.
+fn sound_sim(a: &str, b: &str) -> f32 {
+    let n = a.chars().count().max(b.chars().count());
+    if n == 0 {
+        return 0.0;
+    }
+    1.0 - distance(a, b) as f32 / n as f32
+}
+
 /// A light English stemmer for word overlap: `booking`, `booked`, `books` → `book`.
 fn stem(w: &str) -> String {
+    // Negations carry the meaning embeddings miss ("I won't be able to come" cancels):
+    // "can't", "won't", "cannot" all become "not".
+    if w == "cannot" || w.ends_with("n't") {
+        return "not".to_owned();
+    }
     if w.starts_with('<') || w.chars().count() <= 4 {
         return w.to_owned();
     }
@@ -308,19 +334,47 @@ fn weighted(words: &[String], idf: &HashMap<String, f32>) -> HashMap<String, f32
     out
 }
 
-/// Words not in the vocabulary but within one edit of a vocabulary word (5+ letters) become it.
+/// Words not in the vocabulary become the vocabulary word they are close to: within one edit
+/// (5+ letters), sounding the same ("by" → "bye", see [`sound_key`]), or, for long words, one
+/// edit apart in consonant sounds ("aboardment" → "appointment").
 fn fuzz_to_vocab(words: &[String], idf: &HashMap<String, f32>) -> Vec<String> {
     words
         .iter()
         .map(|w| {
-            if idf.contains_key(w) || w.chars().count() < 5 || w.starts_with('<') {
+            if idf.contains_key(w) || w.starts_with('<') {
                 return w.clone();
             }
-            idf.keys()
-                .filter(|v| v.chars().count() >= 5 && distance(w, v) <= 1)
-                .min()
-                .cloned()
-                .unwrap_or_else(|| w.clone())
+            let letters = w.chars().count();
+            if letters >= 5
+                && let Some(v) = idf
+                    .keys()
+                    .filter(|v| v.chars().count() >= 5 && distance(w, v) <= 1)
+                    .min()
+            {
+                return v.clone();
+            }
+            let key = sound_key(w, true);
+            if key.chars().count() >= 2
+                && let Some(v) = idf
+                    .keys()
+                    .filter(|v| !v.starts_with('<') && sound_key(v, true) == key)
+                    .min()
+            {
+                return v.clone();
+            }
+            if letters >= 7 {
+                let skeleton = sound_key(w, false);
+                if let Some(v) = idf
+                    .keys()
+                    .filter(|v| {
+                        v.chars().count() >= 7 && distance(&skeleton, &sound_key(v, false)) <= 1
+                    })
+                    .min()
+                {
+                    return v.clone();
+                }
+            }
+            w.clone()
         })
         .collect()
 }
@@ -414,6 +468,7 @@ fn index_locale(
             let squashed: String = words.concat();
             let words = stems(&words);
             samples.push(SampleIndex {
+                sound: sound_key(&squashed, false),
                 squashed,
                 grams: grams(&words),
                 words,

@@ -250,6 +250,108 @@ pub fn char_ngrams(s: &str, n: usize) -> Vec<String> {
     padded.windows(n).map(|w| w.iter().collect()).collect()
 }
 
+/// A rough English sound key of `word`, for matching words a telephone recogniser heard wrong
+/// ("by" for "bye", "aboardment" for "appointment"): spelling variants of one sound become one
+/// letter (`ph` → `f`, `ck`/`c`/`q` → `k`, soft `c` → `s`, `sh`/`ch`/`tio` → `x`, `th` → `0`),
+/// voiced and voiceless pairs merge (`b`/`p`, `d`/`t`, `g`/`k`, `v`/`f`, `z`/`s`, which the
+/// 8 kHz telephone band blurs), silent letters drop (initial `kn`/`wr`/`ps`/`gn`, `gh`, a
+/// final `e` after a consonant, `h` not before a vowel) and repeated letters collapse.
+///
+/// With `vowels`, each run of vowels keeps the class of its first letter (`y` counts as `i`);
+/// without, vowels are dropped except at the start (a consonant skeleton, like Metaphone).
+/// Non-letters are ignored.
+pub fn sound_key(word: &str, vowels: bool) -> String {
+    let mut c: Vec<char> = word
+        .chars()
+        .flat_map(char::to_lowercase)
+        .filter(char::is_ascii_alphabetic)
+        .collect();
+    for prefix in ["kn", "wr", "ps", "gn"] {
+        let p: Vec<char> = prefix.chars().collect();
+        if c.len() > 2 && c.starts_with(&p) {
+            c.remove(0);
+        }
+    }
+    let is_vowel = |ch: char| matches!(ch, 'a' | 'e' | 'i' | 'o' | 'u' | 'y');
+    let at = |i: usize| c.get(i).copied().unwrap_or(' ');
+    let mut out: Vec<char> = Vec::new();
+    let push = |out: &mut Vec<char>, ch: char| {
+        if out.last() != Some(&ch) {
+            out.push(ch);
+        }
+    };
+    let mut i = 0;
+    while i < c.len() {
+        let (ch, next) = (at(i), at(i + 1));
+        let mut skip = 1;
+        match ch {
+            'y' if i == 0 && is_vowel(next) => push(&mut out, 'y'),
+            'w' if is_vowel(next) || next == 'h' => {
+                push(&mut out, 'w');
+                if next == 'h' {
+                    skip = 2;
+                }
+            }
+            'w' => {}
+            v if is_vowel(v) => {
+                let last_is_vowel = i > 0 && is_vowel(at(i - 1)) && at(i - 1) != 'y'
+                    || i > 0 && at(i - 1) == 'y' && out.last() == Some(&'i');
+                let silent_e = v == 'e' && i + 1 == c.len() && c.len() > 2 && !is_vowel(at(i - 1));
+                if !last_is_vowel && !silent_e && (vowels || out.is_empty()) {
+                    push(&mut out, if v == 'y' { 'i' } else { v });
+                }
+            }
+            'p' if next == 'h' => {
+                push(&mut out, 'f');
+                skip = 2;
+            }
+            'g' if next == 'h' => skip = 2,
+            'c' if next == 'h' => {
+                push(&mut out, 'x');
+                skip = 2;
+            }
+            's' if next == 'h' => {
+                push(&mut out, 'x');
+                skip = 2;
+            }
+            't' if next == 'h' => {
+                push(&mut out, '0');
+                skip = 2;
+            }
+            't' if next == 'i' && at(i + 2) == 'o' => push(&mut out, 'x'),
+            'c' if matches!(next, 'e' | 'i' | 'y') => push(&mut out, 's'),
+            'c' | 'q' | 'k' | 'g' => push(&mut out, 'k'),
+            'x' => {
+                push(&mut out, 'k');
+                push(&mut out, 's');
+            }
+            'z' | 's' => push(&mut out, 's'),
+            'v' | 'f' => push(&mut out, 'f'),
+            'b' | 'p' => push(&mut out, 'p'),
+            'd' | 't' => push(&mut out, 't'),
+            'h' => {
+                if is_vowel(next) && (i == 0 || is_vowel(at(i - 1))) {
+                    push(&mut out, 'h');
+                }
+            }
+            other => push(&mut out, other),
+        }
+        i += skip;
+    }
+    out.into_iter().collect()
+}
+
+/// Similarity in 0..=1 of two strings' consonant-skeleton sound keys ([`sound_key`]): one minus
+/// the edit distance over the longer key. Two empty keys are not similar (0).
+pub fn sound_similarity(a: &str, b: &str) -> f32 {
+    let (a, b) = (sound_key(a, false), sound_key(b, false));
+    let n = a.chars().count().max(b.chars().count());
+    if n == 0 {
+        return 0.0;
+    }
+    1.0 - distance(&a, &b) as f32 / n as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +394,36 @@ mod tests {
         assert_eq!(distance("Servce", "Service"), 1);
         assert_eq!(closest("Servce", ["Date", "Service"]), Some("Service"));
         assert_eq!(closest("zzz", ["Date"]), None);
+    }
+
+    #[test]
+    fn sound_keys() {
+        // Homophones and near-homophones a recogniser swaps share a key.
+        assert_eq!(sound_key("by", true), sound_key("bye", true));
+        assert_ne!(sound_key("be", true), sound_key("bye", true));
+        assert_eq!(sound_key("phone", true), sound_key("fone", true));
+        assert_eq!(sound_key("know", true), sound_key("no", true));
+        assert_eq!(sound_key("cell", true), sound_key("sell", true));
+        assert_eq!(sound_key("appointment", false), "apntmnt");
+        assert_eq!(sound_key("aboardment", false), "aprtmnt");
+        assert_eq!(
+            distance(
+                &sound_key("appointment", false),
+                &sound_key("aboardment", false)
+            ),
+            1
+        );
+        assert_eq!(sound_key("cough", false), "k");
+        assert_eq!(sound_key("", true), "");
+        assert_eq!(sound_key("10:30", true), "");
+    }
+
+    #[test]
+    fn sound_similarity_ranks_slips_above_unrelated_words() {
+        let slip = sound_similarity("bookinhisboiledmint", "bookanappointment");
+        let other = sound_similarity("whatstheweatherlike", "bookanappointment");
+        assert!(slip > other, "{slip} vs {other}");
+        assert_eq!(sound_similarity("", ""), 0.0);
+        assert!((sound_similarity("temperature", "temperature") - 1.0).abs() < 1e-6);
     }
 }
