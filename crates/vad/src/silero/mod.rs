@@ -10,8 +10,9 @@
 //! `stateN` (the next `state`). Inputs are bound by name, since `silero_vad_op18_ifless.onnx`
 //! orders them `input, sr, state`.
 //!
-//! Batching (`batch.rs`): a driver can have every call's windows scored together, one batched inference
-//! per few ms ([`SileroVad::with_prefetch`], [`SileroPrefetch`]); 3× cheaper per window.
+//! Batching (`batch.rs`): a driver can have every call's windows scored together, one batched
+//! inference per few ms ([`SileroVad::with_prefetch`], [`SileroPrefetch`]); about 3× less CPU
+//! per window (≈100 µs alone, ≈33 µs in batches of 32-64).
 //!
 //! Files come from `scripts/install-models.sh` (checksum-verified, from PyPI):
 //! `models/silero/silero_vad.onnx`, `models/silero/silero_vad_op18_ifless.onnx` and
