@@ -226,13 +226,20 @@ impl Classifier {
         let squashed: String = masked.concat();
         let sound = sound_key(&squashed, false);
         let utt_vec = weighted(&words, &index.idf);
-        let embedding = self.encoder.as_ref().and_then(|e| match e.encode(&raw.join(" ")) {
-            Ok(v) => Some(v),
-            Err(err) => {
-                tracing::warn!(error = %err, "sentence encoder failed; lexical scores only for this turn");
-                None
+        // The transcript as heard and, when it has words that are slips for known ones, as
+        // corrected: a sample's embedding similarity is the better of the two.
+        let mut texts = vec![raw.join(" ")];
+        texts.extend(corrected(&raw, &index.idf));
+        let embeddings: Vec<Vec<f32>> = match &self.encoder {
+            None => Vec::new(),
+            Some(e) => {
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                e.encode_batch(&refs).unwrap_or_else(|err| {
+                    tracing::warn!(error = %err, "sentence encoder failed; lexical scores only for this turn");
+                    Vec::new()
+                })
             }
-        });
+        };
         let slots = Slots { today };
         let mut out: Vec<Scored> = index
             .intents
@@ -259,9 +266,13 @@ impl Classifier {
                         let lexical = (0.5 * word_sim + 0.5 * gram_sim)
                             .max(letters - 0.15)
                             .max(sounds - SOUND_PENALTY);
-                        match (&embedding, &s.embedding) {
-                            (Some(u), Some(v)) => {
-                                let e = dot(u, v).clamp(0.0, 1.0);
+                        match (embeddings.is_empty(), &s.embedding) {
+                            (false, Some(v)) => {
+                                let e = embeddings
+                                    .iter()
+                                    .map(|u| dot(u, v))
+                                    .fold(0.0f32, f32::max)
+                                    .clamp(0.0, 1.0);
                                 self.weights.embedding * e + self.weights.lexical * lexical
                             }
                             _ => lexical,
@@ -340,43 +351,61 @@ fn weighted(words: &[String], idf: &HashMap<String, f32>) -> HashMap<String, f32
 fn fuzz_to_vocab(words: &[String], idf: &HashMap<String, f32>) -> Vec<String> {
     words
         .iter()
-        .map(|w| {
-            if idf.contains_key(w) || w.starts_with('<') {
-                return w.clone();
-            }
-            let letters = w.chars().count();
-            if letters >= 5
-                && let Some(v) = idf
-                    .keys()
-                    .filter(|v| v.chars().count() >= 5 && distance(w, v) <= 1)
-                    .min()
-            {
-                return v.clone();
-            }
-            let key = sound_key(w, true);
-            if key.chars().count() >= 2
-                && let Some(v) = idf
-                    .keys()
-                    .filter(|v| !v.starts_with('<') && sound_key(v, true) == key)
-                    .min()
-            {
-                return v.clone();
-            }
-            if letters >= 7 {
-                let skeleton = sound_key(w, false);
-                if let Some(v) = idf
-                    .keys()
-                    .filter(|v| {
-                        v.chars().count() >= 7 && distance(&skeleton, &sound_key(v, false)) <= 1
-                    })
-                    .min()
-                {
-                    return v.clone();
-                }
-            }
-            w.clone()
-        })
+        .map(|w| fuzz_word(w, idf).unwrap_or_else(|| w.clone()))
         .collect()
+}
+
+/// The vocabulary word `w` is a slip for (see [`fuzz_to_vocab`]), if `w` is not itself known.
+fn fuzz_word(w: &str, idf: &HashMap<String, f32>) -> Option<String> {
+    if idf.contains_key(w) || w.starts_with('<') {
+        return None;
+    }
+    let letters = w.chars().count();
+    if letters >= 5
+        && let Some(v) = idf
+            .keys()
+            .filter(|v| v.chars().count() >= 5 && distance(w, v) <= 1)
+            .min()
+    {
+        return Some(v.clone());
+    }
+    let key = sound_key(w, true);
+    if key.chars().count() >= 2
+        && let Some(v) = idf
+            .keys()
+            .filter(|v| !v.starts_with('<') && !v.contains('\'') && sound_key(v, true) == key)
+            .min()
+    {
+        return Some(v.clone());
+    }
+    let skeleton = sound_key(w, false);
+    if skeleton.chars().count() >= 6 {
+        return idf
+            .keys()
+            .filter(|v| !v.contains('\'') && distance(&skeleton, &sound_key(v, false)) <= 1)
+            .min()
+            .cloned();
+    }
+    None
+}
+
+/// The utterance with misheard words replaced by the vocabulary words they are slips for
+/// ("follow off my aboardment" → "follow off my appointment"), for embedding; `None` when
+/// nothing changes.
+fn corrected(raw: &[String], idf: &HashMap<String, f32>) -> Option<String> {
+    let mut changed = false;
+    let words: Vec<String> = raw
+        .iter()
+        .map(|t| match fuzz_word(&stem(t), idf) {
+            // Contractions are the tokenizer's business, not slips.
+            Some(v) if !t.contains('\'') && !v.contains('\'') => {
+                changed = true;
+                v
+            }
+            _ => t.clone(),
+        })
+        .collect();
+    changed.then(|| words.join(" "))
 }
 
 /// Replaces slot values in `toks` by their type's mask token (custom values first, then dates,
