@@ -238,6 +238,7 @@ impl Driver {
             }
         }
         let stats = self.session.stats();
+        let (vad_windows, vad_batched) = self.prefetch.as_ref().map_or((0, 0), |p| p.windows());
         tracing::debug!(
             bot = %self.bot.config.name,
             call_sid = ?self.call_sid,
@@ -245,6 +246,8 @@ impl Driver {
             media = stats.media,
             unknown = stats.unknown_events,
             malformed = stats.malformed,
+            vad_windows,
+            vad_batched,
             "media stream ended"
         );
         let _ = tx.close().await;

@@ -85,6 +85,7 @@ fn concurrent_batched_calls_match_solo_runs() {
                 assert_eq!(vad.errors(), 0);
                 // Every window came from the batcher: none ran the model on its own.
                 assert_eq!(vad.batched() as usize, samples.len() / 256, "call {k}");
+                assert_eq!(prefetch.windows(), (vad.batched(), vad.batched()));
             })
         })
         .collect();

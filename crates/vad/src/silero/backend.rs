@@ -275,6 +275,7 @@ struct Core {
     seq: u64,
     ready: VecDeque<Ready>,
     batched: u64,
+    windows: u64,
 }
 
 impl Core {
@@ -288,6 +289,7 @@ impl Core {
             seq: 0,
             ready: VecDeque::new(),
             batched: 0,
+            windows: 0,
         }
     }
 }
@@ -375,9 +377,11 @@ impl Vad for SileroVad {
             seq,
             ready,
             batched,
+            windows,
         } = &mut *guard;
         frames.push(frame, |window| {
             shift_in(input, window);
+            *windows += 1;
             let at = *seq;
             *seq += 1;
             if let Some(r) = ready.pop_front() {
@@ -435,6 +439,13 @@ impl fmt::Debug for SileroPrefetch {
 }
 
 impl SileroPrefetch {
+    /// Windows the detector has scored so far, and how many of them came from the batcher.
+    #[must_use]
+    pub fn windows(&self) -> (u64, u64) {
+        let core = lock_core(&self.core);
+        (core.windows, core.batched)
+    }
+
     /// Scores the windows that `samples` (the detector's next input) complete; resolves when
     /// they are ready (a few ms: the batcher collects windows from every call). Does nothing
     /// while earlier scored windows are still unused.
