@@ -546,3 +546,56 @@ fn index_locale(
         maskers,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vocab(words: &[&str]) -> HashMap<String, f32> {
+        words.iter().map(|w| ((*w).to_owned(), 1.0)).collect()
+    }
+
+    #[test]
+    fn misheard_words_map_to_the_vocabulary() {
+        let idf = vocab(&["bye", "appointment", "cancel", "that'", "symptom", "no"]);
+        // Same sound.
+        assert_eq!(fuzz_word("by", &idf).as_deref(), Some("bye"));
+        assert_eq!(fuzz_word("know", &idf).as_deref(), Some("no"));
+        // One consonant sound apart, in a long word.
+        assert_eq!(
+            fuzz_word("aboardment", &idf).as_deref(),
+            Some("appointment")
+        );
+        // One letter apart (5+ letters).
+        assert_eq!(fuzz_word("cancell", &idf).as_deref(), Some("cancel"));
+        // Known words, masks, short skeletons and contractions stay.
+        assert_eq!(fuzz_word("cancel", &idf), None);
+        assert_eq!(fuzz_word("<date>", &idf), None);
+        assert_eq!(fuzz_word("somebody", &idf), None);
+        assert_eq!(fuzz_word("weather", &idf), None);
+    }
+
+    #[test]
+    fn corrected_transcript_only_when_a_word_changes() {
+        let idf = vocab(&["bye", "appointment", "that'"]);
+        let toks = |s: &str| tokens(s);
+        assert_eq!(
+            corrected(&toks("forget it by"), &idf).as_deref(),
+            Some("forget it bye")
+        );
+        assert_eq!(
+            corrected(&toks("follow off my aboardment"), &idf).as_deref(),
+            Some("follow off my appointment")
+        );
+        assert_eq!(corrected(&toks("what's on tv"), &idf), None);
+        assert_eq!(corrected(&toks("hello there"), &idf), None);
+    }
+
+    #[test]
+    fn negations_stem_to_not() {
+        assert_eq!(stem("can't"), "not");
+        assert_eq!(stem("won't"), "not");
+        assert_eq!(stem("cannot"), "not");
+        assert_eq!(stem("booking"), "book");
+    }
+}
