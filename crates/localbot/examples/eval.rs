@@ -1,5 +1,6 @@
 //! Intent accuracy of the example bots on their held-out paraphrases
-//! (`examples/bots/*.heldout.yaml`), with and without sentence embeddings.
+//! (`examples/bots/*.heldout*.yaml`: the first sets and the second ones written to check tuning
+//! does not overfit), with and without sentence embeddings.
 //!
 //! ```text
 //! cargo run -p hotline-localbot --example eval [-- BOT.heldout.yaml ...]
@@ -12,7 +13,16 @@ use std::path::PathBuf;
 fn main() -> anyhow::Result<()> {
     let args: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
     let files = if args.is_empty() {
-        hotline_localbot::eval::example_heldout_files()?
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/bots");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                name.contains(".heldout") && name.ends_with(".yaml")
+            })
+            .collect();
+        files.sort();
+        files
     } else {
         args
     };
@@ -26,6 +36,7 @@ fn main() -> anyhow::Result<()> {
         );
     }
     for file in files {
+        println!("{}", file.display());
         for (label, enc) in [("lexical", None), ("embeddings+lexical", encoder.clone())] {
             if label != "lexical" && enc.is_none() {
                 continue;

@@ -2,14 +2,20 @@
 //!
 //! The score of an intent is its best sample's, a weighted mix of
 //! - sentence embeddings (an [`Encoder`], e.g. all-MiniLM-L6-v2): meaning, for paraphrases;
-//! - lexical similarity: IDF-weighted word overlap (words within one edit of a known word count,
-//!   for speech recognition errors) and character trigrams (robust to split or merged words:
-//!   "book in a point meant"), with slot values masked by their type in both the utterance and
-//!   the samples (`{Date}` and "tomorrow" both become `<date>`);
+//! - lexical similarity: IDF-weighted word overlap and character trigrams (robust to split or
+//!   merged words: "book in a point meant"), with slot values masked by their type in both the
+//!   utterance and the samples (`{Date}` and "tomorrow" both become `<date>`) and negations
+//!   ("can't", "won't") read as "not"; the letters, and the sounds ([`crate::text::sound_key`]),
+//!   of the whole utterance without spaces are compared too;
+//! - speech-recognition slips: an unknown word within one edit of a known word, sounding like
+//!   one ("by" for "bye"), or one consonant sound from a long one ("aboardment" for
+//!   "appointment") counts as that word, and the transcript so corrected is embedded as well
+//!   (a sample's embedding similarity is the better of the two);
 //! - fuzzy matching of custom slot values (a caller naming a service is asking for the intent
 //!   that takes it).
 //!
-//! Embedding the samples happens once, at construction; classifying embeds the utterance once.
+//! Embedding the samples happens once, at construction; classifying embeds the utterance once
+//! (twice when it has slips to correct, in one batch).
 //! No IO here beyond what the encoder does.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
