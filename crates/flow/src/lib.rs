@@ -27,7 +27,7 @@ pub mod runtime;
 mod suggest;
 pub mod template;
 mod validate;
-mod yaml;
+pub mod yaml;
 
 use std::path::Path;
 

@@ -3,7 +3,8 @@
 //! Why not deserialize straight into structs: serde stops at the first error, and a flow
 //! checker must report every unknown field and wrong type at once. It also keeps every scalar
 //! as written (`no`, `1`, `oui` stay text), so typing is decided by the flow format, not by
-//! YAML 1.1 guessing. This module only builds the tree; it knows nothing about flows.
+//! YAML 1.1 guessing. This module only builds the tree; it knows nothing about flows. Bot files
+//! (`hotline-localbot`) use it too, with their own codes and wording ([`Format`]).
 
 use serde_saphyr::granit_parser::{self, Event, Parser, ScalarStyle};
 
@@ -11,25 +12,25 @@ use crate::codes;
 use crate::diagnostic::{Diagnostic, Span};
 
 /// Most YAML nodes (including those copied by aliases) a flow file may produce.
-pub(crate) const MAX_YAML_NODES: usize = 200_000;
+pub const MAX_YAML_NODES: usize = 200_000;
 
 /// A scalar as written: its text after YAML unescaping, and whether it was quoted.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Scalar {
-    pub(crate) text: String,
-    pub(crate) quoted: bool,
+pub struct Scalar {
+    pub text: String,
+    pub quoted: bool,
 }
 
 impl Scalar {
     /// A plain `~`, `null` or empty scalar.
-    pub(crate) fn is_null(&self) -> bool {
+    pub fn is_null(&self) -> bool {
         !self.quoted && matches!(self.text.as_str(), "" | "~" | "null" | "Null" | "NULL")
     }
 }
 
 /// The shape of a node.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
+pub enum Value {
     Scalar(Scalar),
     Seq(Vec<Yaml>),
     /// Entries in file order; keys are scalars with their own span.
@@ -38,21 +39,21 @@ pub(crate) enum Value {
 
 /// A mapping key.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Key {
-    pub(crate) text: String,
-    pub(crate) span: Span,
+pub struct Key {
+    pub text: String,
+    pub span: Span,
 }
 
 /// A node with its span.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Yaml {
-    pub(crate) span: Span,
-    pub(crate) value: Value,
+pub struct Yaml {
+    pub span: Span,
+    pub value: Value,
 }
 
 impl Yaml {
     /// A word for the node's kind, for "expected X, found Y" messages.
-    pub(crate) fn kind_name(&self) -> &'static str {
+    pub fn kind_name(&self) -> &'static str {
         match &self.value {
             Value::Scalar(s) if s.is_null() => "nothing",
             Value::Scalar(_) => "a single value",
@@ -95,9 +96,40 @@ fn span_of(src: &str, s: &granit_parser::Span) -> Span {
     }
 }
 
+/// What a kind of file is called in messages, and the codes its YAML problems get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format {
+    /// The file's kind in messages (`flow` → "a flow file holds exactly one YAML document").
+    pub noun: &'static str,
+    /// The code of syntax errors, extra documents and empty files.
+    pub syntax_code: &'static str,
+    /// The code of a file that expands to too many values.
+    pub too_large_code: &'static str,
+    /// The help line of an empty file (what the file needs at least).
+    pub empty_help: &'static str,
+}
+
+/// Flow files.
+pub const FLOW: Format = Format {
+    noun: "flow",
+    syntax_code: codes::YAML_SYNTAX,
+    too_large_code: codes::TOO_LARGE,
+    empty_help: "a flow needs at least `flow`, `language` and `nodes`; see docs/flows.md",
+};
+
+/// Parses a flow file's `src` into a tree ([`parse_as`] with [`FLOW`]).
+pub fn parse(src: &str, file: &str, diags: &mut Vec<Diagnostic>) -> Option<Yaml> {
+    parse_as(&FLOW, src, file, diags)
+}
+
 /// Parses `src` into a tree. Syntax errors are fatal for the file (YAML parsers cannot resync
-/// reliably), so at most one `F0001` is pushed and `None` returned.
-pub(crate) fn parse(src: &str, file: &str, diags: &mut Vec<Diagnostic>) -> Option<Yaml> {
+/// reliably), so at most one `format.syntax_code` error is pushed and `None` returned.
+pub fn parse_as(
+    format: &Format,
+    src: &str,
+    file: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Yaml> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: std::collections::HashMap<usize, Yaml> = std::collections::HashMap::new();
     let mut root: Option<Yaml> = None;
@@ -118,7 +150,7 @@ pub(crate) fn parse(src: &str, file: &str, diags: &mut Vec<Diagnostic>) -> Optio
                 };
                 diags.push(
                     Diagnostic::error(
-                        codes::YAML_SYNTAX,
+                        format.syntax_code,
                         file,
                         span,
                         format!("invalid YAML: {}", e.info()),
@@ -138,13 +170,13 @@ pub(crate) fn parse(src: &str, file: &str, diags: &mut Vec<Diagnostic>) -> Optio
                 if documents > 1 {
                     diags.push(
                         Diagnostic::error(
-                            codes::YAML_SYNTAX,
+                            format.syntax_code,
                             file,
                             span,
-                            "a flow file holds exactly one YAML document",
+                            format!("a {} file holds exactly one YAML document", format.noun),
                             "a second document starts here",
                         )
-                        .with_help("put each flow in its own file"),
+                        .with_help(format!("put each {} in its own file", format.noun)),
                     );
                     return None;
                 }
@@ -219,7 +251,7 @@ pub(crate) fn parse(src: &str, file: &str, diags: &mut Vec<Diagnostic>) -> Optio
                 Some(y) => {
                     let n = y.count();
                     if n > budget {
-                        diags.push(too_many_nodes(file, span));
+                        diags.push(too_many_nodes(format, file, span));
                         return None;
                     }
                     budget -= n;
@@ -230,7 +262,7 @@ pub(crate) fn parse(src: &str, file: &str, diags: &mut Vec<Diagnostic>) -> Optio
             _ => continue,
         };
         if budget == 0 {
-            diags.push(too_many_nodes(file, span));
+            diags.push(too_many_nodes(format, file, span));
             return None;
         }
         budget -= 1;
@@ -249,7 +281,7 @@ pub(crate) fn parse(src: &str, file: &str, diags: &mut Vec<Diagnostic>) -> Optio
                     _ => {
                         diags.push(
                             Diagnostic::error(
-                                codes::YAML_SYNTAX,
+                                format.syntax_code,
                                 file,
                                 node.span,
                                 "mapping keys must be plain names",
@@ -267,7 +299,7 @@ pub(crate) fn parse(src: &str, file: &str, diags: &mut Vec<Diagnostic>) -> Optio
     if root.is_none() {
         diags.push(
             Diagnostic::error(
-                codes::YAML_SYNTAX,
+                format.syntax_code,
                 file,
                 Span {
                     start: 0,
@@ -275,28 +307,31 @@ pub(crate) fn parse(src: &str, file: &str, diags: &mut Vec<Diagnostic>) -> Optio
                     line: 1,
                     column: 1,
                 },
-                "the flow file is empty",
+                format!("the {} file is empty", format.noun),
                 "nothing here",
             )
-            .with_help("a flow needs at least `flow`, `language` and `nodes`; see docs/flows.md"),
+            .with_help(format.empty_help),
         );
     }
     root
 }
 
-fn too_many_nodes(file: &str, span: Span) -> Diagnostic {
+fn too_many_nodes(format: &Format, file: &str, span: Span) -> Diagnostic {
     Diagnostic::error(
-        codes::TOO_LARGE,
+        format.too_large_code,
         file,
         span,
         format!("the YAML expands to more than {MAX_YAML_NODES} values"),
         "expansion limit reached here",
     )
-    .with_help("avoid deeply nested aliases (`*name`); split the flow into several files")
+    .with_help(format!(
+        "avoid deeply nested aliases (`*name`); split the {} into several files",
+        format.noun
+    ))
 }
 
 /// A span covering `a` through the end of `b`.
-pub(crate) fn join(a: Span, b: Span) -> Span {
+pub fn join(a: Span, b: Span) -> Span {
     Span {
         start: a.start,
         end: b.end.max(a.start),

@@ -1,377 +1,41 @@
-//! A small span-carrying YAML tree, built from the event stream of serde-saphyr's parser
-//! (mirrors `hotline_flow`'s private one). The bot loader uses it to check field names and
-//! kinds everywhere at once, and to point every diagnostic at a line and column; the typed
-//! model is then read with serde. This module only builds the tree; it knows nothing about bots.
+//! Bot files' YAML: `hotline_flow`'s span-carrying tree (every field name and kind checked at
+//! once, every diagnostic at a line and column), with the bot codes and wording. The typed model
+//! is then read with serde. This module only parses; it knows nothing about bots' fields.
 
-use serde_saphyr::granit_parser::{self, Event, Parser, ScalarStyle};
-
-use hotline_flow::{Diagnostic, Span};
+use hotline_flow::Diagnostic;
+use hotline_flow::yaml::Format;
+pub(crate) use hotline_flow::yaml::{Key, Value, Yaml};
 
 use crate::codes;
 
-/// Most YAML nodes (including those copied by aliases) a bot file may produce.
-pub(crate) const MAX_YAML_NODES: usize = 200_000;
+/// Bot files.
+const BOT: Format = Format {
+    noun: "bot",
+    syntax_code: codes::YAML_SYNTAX,
+    too_large_code: codes::TOO_LARGE,
+    empty_help: "a bot needs at least `bot` and `locales`; see docs/bots.md",
+};
 
-/// A scalar as written: its text after YAML unescaping, and whether it was quoted.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Scalar {
-    pub(crate) text: String,
-    pub(crate) quoted: bool,
-}
-
-impl Scalar {
-    /// A plain `~`, `null` or empty scalar.
-    pub(crate) fn is_null(&self) -> bool {
-        !self.quoted && matches!(self.text.as_str(), "" | "~" | "null" | "Null" | "NULL")
-    }
-}
-
-/// The shape of a node.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
-    Scalar(Scalar),
-    Seq(Vec<Yaml>),
-    /// Entries in file order; keys are scalars with their own span.
-    Map(Vec<(Key, Yaml)>),
-}
-
-/// A mapping key.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Key {
-    pub(crate) text: String,
-    pub(crate) span: Span,
-}
-
-/// A node with its span.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Yaml {
-    pub(crate) span: Span,
-    pub(crate) value: Value,
-}
-
-impl Yaml {
-    /// A word for the node's kind, for "expected X, found Y" messages.
-    pub(crate) fn kind_name(&self) -> &'static str {
-        match &self.value {
-            Value::Scalar(s) if s.is_null() => "nothing",
-            Value::Scalar(_) => "a single value",
-            Value::Seq(_) => "a list",
-            Value::Map(_) => "a mapping",
-        }
-    }
-
-    fn count(&self) -> usize {
-        match &self.value {
-            Value::Scalar(_) => 1,
-            Value::Seq(items) => 1 + items.iter().map(Yaml::count).sum::<usize>(),
-            Value::Map(entries) => 1 + entries.iter().map(|(_, v)| 1 + v.count()).sum::<usize>(),
-        }
-    }
-}
-
-enum Frame {
-    Seq {
-        span: Span,
-        anchor: usize,
-        items: Vec<Yaml>,
-    },
-    Map {
-        span: Span,
-        anchor: usize,
-        entries: Vec<(Key, Yaml)>,
-        key: Option<Key>,
-    },
-}
-
-fn span_of(src: &str, s: &granit_parser::Span) -> Span {
-    let start = s.start.byte_offset().unwrap_or(0).min(src.len());
-    let end = s.end.byte_offset().unwrap_or(start).clamp(start, src.len());
-    Span {
-        start,
-        end,
-        line: s.start.line(),
-        column: s.start.col() + 1,
-    }
-}
-
-/// Parses `src` into a tree. Syntax errors are fatal for the file (YAML parsers cannot resync
-/// reliably), so at most one `F0001` is pushed and `None` returned.
+/// Parses a bot file's `src` into a tree; `None` (with one diagnostic) when it is not YAML.
 pub(crate) fn parse(src: &str, file: &str, diags: &mut Vec<Diagnostic>) -> Option<Yaml> {
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: std::collections::HashMap<usize, Yaml> = std::collections::HashMap::new();
-    let mut root: Option<Yaml> = None;
-    let mut documents = 0usize;
-    let mut budget = MAX_YAML_NODES;
-
-    for item in Parser::new_from_str(src) {
-        let (event, raw_span) = match item {
-            Ok(pair) => pair,
-            Err(e) => {
-                let m = e.marker();
-                let start = m.byte_offset().unwrap_or(0).min(src.len());
-                let span = Span {
-                    start,
-                    end: start,
-                    line: m.line(),
-                    column: m.col() + 1,
-                };
-                diags.push(
-                    Diagnostic::error(
-                        codes::YAML_SYNTAX,
-                        file,
-                        span,
-                        format!("invalid YAML: {}", e.info()),
-                        "the YAML parser stopped here",
-                    )
-                    .with_help(
-                        "check the indentation and quotes around this line; text containing `: ` or `#` must be quoted",
-                    ),
-                );
-                return None;
-            }
-        };
-        let span = span_of(src, &raw_span);
-        let node = match event {
-            Event::DocumentStart(..) => {
-                documents += 1;
-                if documents > 1 {
-                    diags.push(
-                        Diagnostic::error(
-                            codes::YAML_SYNTAX,
-                            file,
-                            span,
-                            "a bot file holds exactly one YAML document",
-                            "a second document starts here",
-                        )
-                        .with_help("put each bot in its own file"),
-                    );
-                    return None;
-                }
-                continue;
-            }
-            Event::SequenceStart(_, anchor, _) => {
-                stack.push(Frame::Seq {
-                    span,
-                    anchor,
-                    items: Vec::new(),
-                });
-                continue;
-            }
-            Event::MappingStart(_, anchor, _) => {
-                stack.push(Frame::Map {
-                    span,
-                    anchor,
-                    entries: Vec::new(),
-                    key: None,
-                });
-                continue;
-            }
-            Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq {
-                    span: start,
-                    anchor,
-                    items,
-                }) => {
-                    let y = Yaml {
-                        span: join(start, span),
-                        value: Value::Seq(items),
-                    };
-                    if anchor != 0 {
-                        anchors.insert(anchor, y.clone());
-                    }
-                    y
-                }
-                _ => continue,
-            },
-            Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map {
-                    span: start,
-                    anchor,
-                    entries,
-                    ..
-                }) => {
-                    let y = Yaml {
-                        span: join(start, span),
-                        value: Value::Map(entries),
-                    };
-                    if anchor != 0 {
-                        anchors.insert(anchor, y.clone());
-                    }
-                    y
-                }
-                _ => continue,
-            },
-            Event::Scalar(text, style, anchor, _) => {
-                let y = Yaml {
-                    span,
-                    value: Value::Scalar(Scalar {
-                        text: text.into_owned(),
-                        quoted: !matches!(style, ScalarStyle::Plain),
-                    }),
-                };
-                if anchor != 0 {
-                    anchors.insert(anchor, y.clone());
-                }
-                y
-            }
-            Event::Alias(id) => match anchors.get(&id) {
-                Some(y) => {
-                    let n = y.count();
-                    if n > budget {
-                        diags.push(too_many_nodes(file, span));
-                        return None;
-                    }
-                    budget -= n;
-                    y.clone()
-                }
-                None => continue,
-            },
-            _ => continue,
-        };
-        if budget == 0 {
-            diags.push(too_many_nodes(file, span));
-            return None;
-        }
-        budget -= 1;
-        // Attach the finished node to its parent.
-        match stack.last_mut() {
-            None => root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => match node.value {
-                    Value::Scalar(s) => {
-                        *key = Some(Key {
-                            text: s.text,
-                            span: node.span,
-                        });
-                    }
-                    _ => {
-                        diags.push(
-                            Diagnostic::error(
-                                codes::YAML_SYNTAX,
-                                file,
-                                node.span,
-                                "mapping keys must be plain names",
-                                "a list or mapping used as a key",
-                            )
-                            .with_help("write `name: value`"),
-                        );
-                        return None;
-                    }
-                },
-                Some(k) => entries.push((k, node)),
-            },
-        }
-    }
-    if root.is_none() {
-        diags.push(
-            Diagnostic::error(
-                codes::YAML_SYNTAX,
-                file,
-                Span {
-                    start: 0,
-                    end: 0,
-                    line: 1,
-                    column: 1,
-                },
-                "the bot file is empty",
-                "nothing here",
-            )
-            .with_help("a bot needs at least `bot` and `locales`; see docs/bots.md"),
-        );
-    }
-    root
-}
-
-fn too_many_nodes(file: &str, span: Span) -> Diagnostic {
-    Diagnostic::error(
-        codes::TOO_LARGE,
-        file,
-        span,
-        format!("the YAML expands to more than {MAX_YAML_NODES} values"),
-        "expansion limit reached here",
-    )
-    .with_help("avoid deeply nested aliases (`*name`); split the bot into several files")
-}
-
-/// A span covering `a` through the end of `b`.
-pub(crate) fn join(a: Span, b: Span) -> Span {
-    Span {
-        start: a.start,
-        end: b.end.max(a.start),
-        line: a.line,
-        column: a.column,
-    }
+    hotline_flow::yaml::parse_as(&BOT, src, file, diags)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn tree(src: &str) -> Yaml {
-        let mut d = Vec::new();
-        match parse(src, "t.yaml", &mut d) {
-            Some(y) => y,
-            None => panic!("parse failed: {d:?}"),
-        }
-    }
-
     #[test]
-    fn keeps_plain_scalars_as_text() {
-        let y = tree("a: no\nb: [1, oui]\n");
-        let Value::Map(entries) = y.value else {
-            panic!("not a map")
-        };
-        assert_eq!(entries.len(), 2);
-        assert_eq!(entries[0].0.text, "a");
-        assert_eq!(
-            entries[0].1.value,
-            Value::Scalar(Scalar {
-                text: "no".into(),
-                quoted: false
-            })
-        );
-        assert_eq!(entries[1].1.span.line, 2);
-    }
-
-    #[test]
-    fn spans_point_at_values() {
-        let src = "nodes:\n  intro:\n    next: menu\n";
-        let y = tree(src);
-        let Value::Map(entries) = y.value else {
-            panic!()
-        };
-        let Value::Map(nodes) = &entries[0].1.value else {
-            panic!()
-        };
-        let Value::Map(intro) = &nodes[0].1.value else {
-            panic!()
-        };
-        let next = &intro[0].1;
-        assert_eq!((next.span.line, next.span.column), (3, 11));
-        assert_eq!(&src[next.span.start..next.span.end], "menu");
-        assert_eq!((intro[0].0.span.line, intro[0].0.span.column), (3, 5));
-    }
-
-    #[test]
-    fn syntax_error_reports_position() {
+    fn problems_get_the_bot_codes_and_wording() {
         let mut d = Vec::new();
         assert!(parse("a: [1, 2\nb: 3\n", "t.yaml", &mut d).is_none());
-        assert_eq!(d.len(), 1);
         assert_eq!(d[0].code, "B0001");
-    }
 
-    #[test]
-    fn aliases_are_expanded() {
-        let y = tree("a: &x {k: v}\nb: *x\n");
-        let Value::Map(entries) = y.value else {
-            panic!()
-        };
-        assert_eq!(entries[0].1.value, entries[1].1.value);
-    }
+        let mut d = Vec::new();
+        assert!(parse("", "t.yaml", &mut d).is_none());
+        assert_eq!(d[0].code, "B0001");
+        assert!(d[0].message.contains("bot file is empty"), "{:?}", d[0]);
 
-    #[test]
-    fn billion_laughs_is_bounded() {
         let mut src = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..9 {
             let p = i - 1;
