@@ -24,7 +24,7 @@ mod lower;
 pub mod matcher;
 mod model;
 pub mod runtime;
-mod suggest;
+pub mod suggest;
 pub mod template;
 mod validate;
 pub mod yaml;

@@ -1,8 +1,8 @@
-//! "Did you mean …?" suggestions by edit distance. Pure string code.
+//! "Did you mean …?" suggestions by edit distance. Pure string code (bot files use it too).
 
 /// Edit distance in characters (optimal string alignment: insertions, deletions,
 /// substitutions and swaps of two neighbours each cost 1).
-pub(crate) fn distance(a: &str, b: &str) -> usize {
+pub fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let w = b.len() + 1;
@@ -29,7 +29,7 @@ pub(crate) fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate to `word`, if close enough to be a plausible typo.
-pub(crate) fn closest<'a, I>(word: &str, candidates: I) -> Option<&'a str>
+pub fn closest<'a, I>(word: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
@@ -44,7 +44,7 @@ where
 }
 
 /// `Some("did you mean `x`?")` when a close candidate exists.
-pub(crate) fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<String>
+pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<String>
 where
     I: IntoIterator<Item = &'a str>,
 {
