@@ -57,7 +57,8 @@ fn fold_with(text: &str, keep_commas: bool) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn unit(word: &str) -> Option<u64> {
+/// A unit word's value (`"zero"`, `"nought"`, `"one"` … `"nine"`).
+pub fn unit(word: &str) -> Option<u64> {
     Some(match word {
         "zero" | "nought" => 0,
         "one" => 1,
@@ -73,7 +74,8 @@ fn unit(word: &str) -> Option<u64> {
     })
 }
 
-fn teen(word: &str) -> Option<u64> {
+/// `"ten"` … `"nineteen"`.
+pub fn teen(word: &str) -> Option<u64> {
     Some(match word {
         "ten" => 10,
         "eleven" => 11,
@@ -89,7 +91,8 @@ fn teen(word: &str) -> Option<u64> {
     })
 }
 
-fn tens(word: &str) -> Option<u64> {
+/// `"twenty"` … `"ninety"`.
+pub fn tens(word: &str) -> Option<u64> {
     Some(match word {
         "twenty" => 20,
         "thirty" => 30,
@@ -142,7 +145,8 @@ struct Num {
     ordinal: bool,
 }
 
-fn ordinal_word(word: &str) -> Option<u64> {
+/// An ordinal word's value (`"first"` … `"ninetieth"`).
+pub fn ordinal_word(word: &str) -> Option<u64> {
     Some(match word {
         "first" => 1,
         "second" => 2,

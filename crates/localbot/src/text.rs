@@ -1,6 +1,8 @@
 //! Text normalisation shared by the slot parsers and the classifier: lower-case word tokens,
 //! spoken numbers, edit distance. Pure string code; no knowledge of bots.
 
+use hotline_asr::normalize;
+
 /// Longest utterance considered, in characters (longer input is truncated, never rejected).
 pub const MAX_UTTERANCE_CHARS: usize = 500;
 
@@ -60,79 +62,29 @@ pub fn digit_word(w: &str) -> Option<u8> {
     })
 }
 
+/// 0 to 19 in words (`"a"` counts as one: "a quarter", "a hundred"); the word tables are
+/// the recogniser's (`hotline_asr::normalize`).
 fn unit_word(w: &str) -> Option<u64> {
-    Some(match w {
-        "zero" => 0,
-        "one" | "a" => 1,
-        "two" => 2,
-        "three" => 3,
-        "four" => 4,
-        "five" => 5,
-        "six" => 6,
-        "seven" => 7,
-        "eight" => 8,
-        "nine" => 9,
-        "ten" => 10,
-        "eleven" => 11,
-        "twelve" => 12,
-        "thirteen" => 13,
-        "fourteen" => 14,
-        "fifteen" => 15,
-        "sixteen" => 16,
-        "seventeen" => 17,
-        "eighteen" => 18,
-        "nineteen" => 19,
-        _ => return None,
-    })
+    if w == "a" {
+        return Some(1);
+    }
+    normalize::unit(w).or_else(|| normalize::teen(w))
 }
 
 fn tens_word(w: &str) -> Option<u64> {
-    Some(match w {
-        "twenty" => 20,
-        "thirty" => 30,
-        "forty" | "fourty" => 40,
-        "fifty" => 50,
-        "sixty" => 60,
-        "seventy" => 70,
-        "eighty" => 80,
-        "ninety" => 90,
-        _ => return None,
-    })
+    normalize::tens(w)
 }
 
 /// Ordinal words and suffixed numerals (`"third"`, `"3rd"`, `"twenty first"` is two tokens:
 /// see [`ordinal_at`]).
 fn ordinal_word(w: &str) -> Option<u64> {
-    Some(match w {
-        "first" => 1,
-        "second" => 2,
-        "third" => 3,
-        "fourth" => 4,
-        "fifth" => 5,
-        "sixth" => 6,
-        "seventh" => 7,
-        "eighth" => 8,
-        "ninth" => 9,
-        "tenth" => 10,
-        "eleventh" => 11,
-        "twelfth" => 12,
-        "thirteenth" => 13,
-        "fourteenth" => 14,
-        "fifteenth" => 15,
-        "sixteenth" => 16,
-        "seventeenth" => 17,
-        "eighteenth" => 18,
-        "nineteenth" => 19,
-        "twentieth" => 20,
-        "thirtieth" => 30,
-        _ => {
-            let digits = w
-                .strip_suffix("st")
-                .or_else(|| w.strip_suffix("nd"))
-                .or_else(|| w.strip_suffix("rd"))
-                .or_else(|| w.strip_suffix("th"))?;
-            return digits.parse().ok();
-        }
+    normalize::ordinal_word(w).or_else(|| {
+        let digits = w
+            .strip_suffix("st")
+            .or_else(|| w.strip_suffix("nd"))
+            .or_else(|| w.strip_suffix("rd"))
+            .or_else(|| w.strip_suffix("th"))?;
+        digits.parse().ok()
     })
 }
 
