@@ -421,6 +421,24 @@ fn push_u32(out: &mut String, mut n: u32) {
     }
 }
 
+/// Bytes [`push_escaped`] must look at: markup characters, C0 controls and the lead byte of
+/// U+FFFE/U+FFFF. Every other byte is copied as is.
+const NEEDS_CARE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'\'' as usize] = true;
+    table[0xEF] = true;
+    table
+};
+
 /// Appends `s` escaped for XML 1.0 text (`in_attribute == false`) or a double-quoted attribute
 /// value (`in_attribute == true`); see the module documentation for the rules.
 ///
@@ -431,6 +449,14 @@ fn push_escaped(out: &mut String, s: &str, in_attribute: bool) {
     let mut run_start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Skip the plain run with one table lookup per byte.
+        match bytes
+            .get(i..)
+            .and_then(|rest| rest.iter().position(|&b| NEEDS_CARE[usize::from(b)]))
+        {
+            Some(n) => i += n,
+            None => break,
+        }
         let b = bytes[i];
         let (replacement, width): (&str, usize) = match b {
             b'&' => ("&amp;", 1),
