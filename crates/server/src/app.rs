@@ -28,7 +28,7 @@ use axum::routing::{any, get};
 use hotline_flow::PromptBase;
 use hotline_flow::runtime::Input;
 use hotline_twilio::signature::{PublicBase, Validator};
-use hotline_twilio::webhook::parse_form;
+use hotline_twilio::webhook::Form;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -53,11 +53,11 @@ pub struct AppState {
     /// `None` when signature checks are disabled (a loud start-up warning says so).
     pub validator: Option<Arc<Validator>>,
     /// The externally visible base URL (signatures are computed over it).
-    pub public: PublicBase,
+    pub public: Arc<PublicBase>,
     /// Called number → flow id, for `/voice`.
     pub numbers: Arc<HashMap<String, String>>,
     /// The flow for `/voice` when the number is not mapped.
-    pub default_flow: Option<String>,
+    pub default_flow: Option<Arc<str>>,
     /// For prompts kept in S3.
     pub s3: Option<Arc<dyn S3Presigner>>,
     /// Voice bots and their conversations.
@@ -140,14 +140,14 @@ impl axum::extract::FromRequest<AppState> for TwilioRequest {
         let url = state.public.http_url(path_and_query);
         let post = method == Method::POST;
         let params = if post {
-            parse_form(&body)
+            Form::parse(&body)
         } else {
-            parse_form(uri.query().unwrap_or_default().as_bytes())
+            Form::parse(uri.query().unwrap_or_default().as_bytes())
         };
         if let Some(v) = &state.validator {
             let signature = signature.as_ref().map(|h| h.as_bytes());
             let verdict = if post {
-                v.validate_form(&url, &params, signature)
+                v.validate_form_pairs(&url, params.pairs(), signature)
             } else {
                 v.validate_query(&url, signature)
             };
@@ -169,10 +169,10 @@ async fn voice_by_number(State(state): State<AppState>, req: TwilioRequest) -> R
     let flow = state
         .numbers
         .get(to)
-        .cloned()
-        .or_else(|| state.default_flow.clone());
+        .map(String::as_str)
+        .or(state.default_flow.as_deref());
     match flow {
-        Some(flow) => twiml(state.engine.start_call(&flow, &params).await.xml),
+        Some(flow) => twiml(state.engine.start_call(flow, &params).await.xml),
         None => {
             tracing::warn!(
                 "a call to a number with no flow (configure --number or --default-flow)"

@@ -249,9 +249,9 @@ impl Server {
         let state = AppState {
             engine: Arc::new(engine),
             validator,
-            public,
+            public: Arc::new(public),
             numbers: Arc::new(config.numbers.iter().cloned().collect::<HashMap<_, _>>()),
-            default_flow,
+            default_flow: default_flow.map(Arc::from),
             s3,
             bots: Arc::new(bots),
         };
