@@ -17,6 +17,7 @@ use hotline_store::{
     CallEnd, CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord, TurnRecord,
 };
 use hotline_twilio::twiml::{self, Response};
+use hotline_twilio::webhook::Form;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,15 +122,12 @@ impl Stored {
 
 /// A Twilio request's parameters, already signature-checked.
 #[derive(Debug, Clone, Default)]
-pub struct Params(pub Vec<(String, String)>);
+pub struct Params(pub Form);
 
 impl Params {
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.0.get(name)
     }
 }
 
@@ -806,9 +804,7 @@ mod tests {
 
     #[test]
     fn callback_inputs() {
-        let p = |kv: &[(&str, &str)]| {
-            Params(kv.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect())
-        };
+        let p = |kv: &[(&str, &str)]| Params(kv.iter().copied().collect());
         assert_eq!(input_from(&p(&[])), Input::NoInput);
         assert_eq!(input_from(&p(&[("SpeechResult", "  ")])), Input::NoInput);
         assert_eq!(

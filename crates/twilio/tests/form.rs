@@ -1,13 +1,21 @@
-//! `webhook::parse_form` decodes exactly like `url::form_urlencoded` (which the server used
-//! before): a property test over arbitrary bytes and over bodies built from escapes, plus the
-//! edge cases by name.
+//! `webhook::parse_form` and `webhook::Form` decode exactly like `url::form_urlencoded` (which
+//! the server used before): a property test over arbitrary bytes and over bodies built from
+//! escapes, plus the edge cases by name.
 #![allow(clippy::unwrap_used)]
 
-use hotline_twilio::webhook::parse_form;
+use hotline_twilio::webhook::{Form, parse_form};
 use proptest::prelude::*;
 
 fn reference(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// `Form`'s pairs, owned, for comparison with the reference.
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    Form::parse(body)
+        .pairs()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }
 
 #[test]
@@ -32,7 +40,19 @@ fn edge_cases_match_the_reference() {
             "{:?}",
             String::from_utf8_lossy(body)
         );
+        assert_eq!(
+            form(body),
+            reference(body),
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
     }
+    // A character split over two components is replaced in each, not glued back together.
+    assert_eq!(form(b"a=%C3&%A9=b"), reference(b"a=%C3&%A9=b"));
+    let f = Form::parse(b"CallSid=CA1&Digits=1&Digits=2");
+    assert_eq!(f.get("Digits"), Some("1"));
+    assert_eq!(f.get("Missing"), None);
+    assert_eq!(f.len(), 3);
     assert_eq!(
         parse_form(b"SpeechResult=oui+merci&CallSid=CA1"),
         vec![
@@ -46,6 +66,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_match_the_reference(body in proptest::collection::vec(any::<u8>(), 0..200)) {
         prop_assert_eq!(parse_form(&body), reference(&body));
+        prop_assert_eq!(form(&body), reference(&body));
     }
 
     #[test]
@@ -61,6 +82,7 @@ proptest! {
     ) {
         let body = parts.concat();
         prop_assert_eq!(parse_form(body.as_bytes()), reference(body.as_bytes()));
+        prop_assert_eq!(form(body.as_bytes()), reference(body.as_bytes()));
     }
 
     /// Whatever the emulator signs and sends comes back as the same pairs.
@@ -69,6 +91,7 @@ proptest! {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .finish();
+        prop_assert_eq!(form(body.as_bytes()), pairs.clone());
         prop_assert_eq!(parse_form(body.as_bytes()), pairs);
     }
 }

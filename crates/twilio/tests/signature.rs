@@ -61,6 +61,36 @@ fn twilio_docs_vector() {
 }
 
 #[test]
+fn borrowed_pairs_validate_like_owned_params() {
+    let v = Validator::new(TOKEN);
+    let docs = docs_params();
+    let borrowed = docs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    assert_eq!(
+        v.validate_form_pairs(
+            URL,
+            borrowed.clone(),
+            header("0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        v.validate_form_pairs(URL, borrowed, header("RSOYDt4T1cUTdK1PDd93/VVr8B8=")),
+        Err(SignatureError::Mismatch)
+    );
+    // Unsorted, with a repeated pair (appended once) and the port variant.
+    let mut python = python_params();
+    python.push(("Digits".to_owned(), "1234".to_owned()));
+    assert_eq!(
+        v.validate_form_pairs(
+            "https://mycompany.com:443/myapp.php?foo=1&bar=2",
+            python.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            header("RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+        ),
+        Ok(())
+    );
+}
+
+#[test]
 fn twilio_python_vector_with_unsorted_params() {
     assert_eq!(
         compute(TOKEN, URL, &python_params()),
