@@ -449,7 +449,7 @@ async fn one_stream(
 
 /// Twilio's REST API as far as call updates go: answers every request 200 and measures the
 /// turn latency of updates that say something.
-async fn rest_connection(mut s: TcpStream, shared: Arc<Shared>) {
+async fn rest_connection(mut s: TcpStream, level: Arc<Mutex<Option<Arc<Shared>>>>) {
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = [0u8; 8192];
     loop {
@@ -479,6 +479,11 @@ async fn rest_connection(mut s: TcpStream, shared: Arc<Shared>) {
                 Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             }
         }
+        // The level running now: the server's REST client keeps its connections alive across
+        // levels, so a connection must not keep the level it was accepted in.
+        let Some(shared) = level.lock().ok().and_then(|l| l.clone()) else {
+            return;
+        };
         let now = shared.now_us();
         let request: Vec<u8> = buf.drain(..head_end + length).collect();
         let head = String::from_utf8_lossy(request.get(..head_end).unwrap_or_default());
@@ -520,6 +525,8 @@ async fn rest_connection(mut s: TcpStream, shared: Arc<Shared>) {
 /// The bench's fake Twilio REST API, listening on `addr` for the whole run.
 pub struct RestEndpoint {
     listener: Arc<TcpListener>,
+    /// The level being measured, read by every request (connections outlive levels).
+    level: Arc<Mutex<Option<Arc<Shared>>>>,
 }
 
 impl RestEndpoint {
@@ -532,9 +539,17 @@ impl RestEndpoint {
                     addr: addr.to_owned(),
                     source,
                 })?;
-        Ok(RestEndpoint {
-            listener: Arc::new(listener),
-        })
+        let listener = Arc::new(listener);
+        let level: Arc<Mutex<Option<Arc<Shared>>>> = Arc::new(Mutex::new(None));
+        let (accepting, current) = (listener.clone(), level.clone());
+        // One acceptor for the whole run; it ends with the runtime.
+        tokio::spawn(async move {
+            while let Ok((s, _)) = accepting.accept().await {
+                let _ = s.set_nodelay(true);
+                tokio::spawn(rest_connection(s, current.clone()));
+            }
+        });
+        Ok(RestEndpoint { listener, level })
     }
 
     /// The address it listens on.
@@ -579,15 +594,10 @@ pub async fn run(
         silence_us: i64::try_from(cfg.silence_ms * 1000).unwrap_or(0),
     });
 
-    // The REST endpoint for this level.
-    let listener = rest.listener.clone();
-    let rest_shared = shared.clone();
-    let acceptor = tokio::spawn(async move {
-        while let Ok((s, _)) = listener.accept().await {
-            let _ = s.set_nodelay(true);
-            tokio::spawn(rest_connection(s, rest_shared.clone()));
-        }
-    });
+    // The REST endpoint measures this level now.
+    if let Ok(mut level) = rest.level.lock() {
+        *level = Some(shared.clone());
+    }
 
     // CPU at the edges of the measurement window.
     let pids = cfg.server_pids.clone();
@@ -650,7 +660,6 @@ pub async fn run(
     }
     // Let the last updates of the level arrive, then stop listening for this level.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    acceptor.abort();
     lags.sort_unstable();
     late.sort_unstable();
     let mut turns = shared.turns.lock().map(|t| t.clone()).unwrap_or_default();
