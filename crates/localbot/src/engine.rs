@@ -15,6 +15,9 @@ use crate::classify::{Classifier, Encoder, Scored};
 use crate::dialog::{Dialog, DialogState, Input, Step, WebhookAnswer};
 use crate::slots::Date;
 
+/// Largest fulfilment-webhook answer read (as for flow webhooks).
+const MAX_WEBHOOK_REPLY_BYTES: usize = 64 * 1024;
+
 /// Runs a local bot: classification, dialog, webhooks, speech recognition.
 #[derive(Clone)]
 pub struct LocalEngine {
@@ -195,7 +198,17 @@ impl LocalEngine {
         if !status.is_success() {
             return Err(format!("POST {url}: HTTP {status}"));
         }
-        let bytes = sent.bytes().await.map_err(|e| format!("POST {url}: {e}"))?;
+        // Read at most MAX_WEBHOOK_REPLY_BYTES: the webhook is a network peer.
+        let mut sent = sent;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = sent.chunk().await.map_err(|e| format!("POST {url}: {e}"))? {
+            if bytes.len() + chunk.len() > MAX_WEBHOOK_REPLY_BYTES {
+                return Err(format!(
+                    "POST {url}: the answer is over {MAX_WEBHOOK_REPLY_BYTES} bytes"
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(WebhookAnswer::default());
         }

@@ -1,4 +1,4 @@
-//! The local engine's IO edges: fulfilment webhooks (answer, timeout, failure), audio turns
+//! The local engine's IO edges: fulfilment webhooks (answer, timeout, failure, oversized answer), audio turns
 //! (hints, transcripts, recogniser failures and silence become reprompts), digits, and dialog
 //! state that survives a JSON round trip between turns.
 
@@ -125,7 +125,13 @@ async fn webhook_timeout_and_error_say_the_fallback_and_keep_listening() {
         post(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
     ))
     .await;
-    for url in [slow, broken, "http://127.0.0.1:9/hook".to_owned()] {
+    // A valid JSON answer, but far larger than any fulfilment needs: refused, not buffered.
+    let huge = serve(Router::new().route(
+        "/hook",
+        post(|| async { format!(r#"{{"messages": ["{}"]}}"#, "x".repeat(1 << 20)) }),
+    ))
+    .await;
+    for url in [slow, broken, huge, "http://127.0.0.1:9/hook".to_owned()] {
         let e = engine(&url, None);
         let mut s = BotSession::new("CAfail", "desk", "en_US");
         let r = e.turn(&mut s, TurnInput::Digits("1".into())).await.unwrap();
