@@ -1,13 +1,14 @@
 //! Builds every kind of conversational engine for `serve` and `demo`: local bots (with one
-//! Moonshine recogniser shared by all of them, loaded at start-up so a missing or corrupt model
-//! fails then), Amazon Lex V2 (from `hotline-aws`) and the fake. Glue only: the engines live in
-//! their crates.
+//! Moonshine recogniser and one sentence encoder shared by all of them, loaded at start-up so a
+//! missing or corrupt model fails then), Amazon Lex V2 (from `hotline-aws`) and the fake. Glue
+//! only: the engines live in their crates.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hotline_asr::{Moonshine, MoonshineConfig, Recognizer};
 use hotline_bot::{EngineConfig, EngineError};
+use hotline_localbot::Encoder;
 use hotline_server::bots::{EngineBuilder, EngineFuture};
 use tokio::sync::Mutex;
 
@@ -16,6 +17,8 @@ use tokio::sync::Mutex;
 pub(crate) struct Engines {
     /// The shared recogniser and the models folder it came from.
     recognizer: Mutex<Option<(PathBuf, Arc<dyn Recognizer>)>>,
+    /// The shared sentence encoder and the models folder it came from.
+    encoder: Mutex<Option<(PathBuf, Arc<dyn Encoder>)>>,
 }
 
 impl Engines {
@@ -47,6 +50,31 @@ impl Engines {
     }
 }
 
+impl Engines {
+    /// The process's sentence encoder, loaded on first use from `models_dir`.
+    async fn encoder(&self, models_dir: Option<&Path>) -> Result<Arc<dyn Encoder>, EngineError> {
+        let dir = models_dir.map_or_else(hotline_onnx::default_models_dir, Path::to_path_buf);
+        let mut slot = self.encoder.lock().await;
+        if let Some((loaded, e)) = slot.as_ref() {
+            if *loaded == dir {
+                return Ok(e.clone());
+            }
+            return Err(EngineError::Configuration(format!(
+                "every local bot must use the same models folder ({} and {})",
+                loaded.display(),
+                dir.display()
+            )));
+        }
+        let load_dir = dir.clone();
+        let encoder =
+            tokio::task::spawn_blocking(move || hotline_localbot::load_encoder(Some(&load_dir)))
+                .await
+                .map_err(|e| EngineError::Configuration(format!("sentence embeddings: {e}")))??;
+        *slot = Some((dir, encoder.clone()));
+        Ok(encoder)
+    }
+}
+
 impl EngineBuilder for Engines {
     fn build<'a>(&'a self, config: &'a EngineConfig) -> EngineFuture<'a> {
         Box::pin(async move {
@@ -57,10 +85,15 @@ impl EngineBuilder for Engines {
                     } else {
                         None
                     };
+                    let encoder = if local.embeddings {
+                        Some(self.encoder(local.models_dir.as_deref()).await?)
+                    } else {
+                        None
+                    };
                     let local = local.clone();
-                    // Loading the bot and its sentence encoder reads files: off the executor.
+                    // Loading and compiling the bot reads a file: off the executor.
                     let engine = tokio::task::spawn_blocking(move || {
-                        hotline_localbot::build_local(&local, recognizer)
+                        hotline_localbot::build_local_with(&local, encoder, recognizer)
                     })
                     .await
                     .map_err(|e| EngineError::Configuration(format!("local bot: {e}")))??;

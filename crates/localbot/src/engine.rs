@@ -250,6 +250,22 @@ pub fn build_local(
     recognizer: Option<Arc<dyn Recognizer>>,
 ) -> Result<LocalEngine, EngineError> {
     config.validate()?;
+    let encoder = if config.embeddings {
+        Some(load_encoder(config.models_dir.as_deref())?)
+    } else {
+        None
+    };
+    build_local_with(config, encoder, recognizer)
+}
+
+/// [`build_local`] with a sentence encoder already loaded, so that every bot of a process
+/// shares one (≈ 100 MB each otherwise). `encoder` is used only when `config.embeddings`.
+pub fn build_local_with(
+    config: &LocalConfig,
+    encoder: Option<Arc<dyn Encoder>>,
+    recognizer: Option<Arc<dyn Recognizer>>,
+) -> Result<LocalEngine, EngineError> {
+    config.validate()?;
     let loaded = load_bot(&config.bot).map_err(|diags| {
         let sources = hotline_flow::Sources::read_for(&diags);
         EngineError::Configuration(format!(
@@ -258,11 +274,7 @@ pub fn build_local(
             hotline_flow::render_diagnostics(&diags, &sources)
         ))
     })?;
-    let encoder = if config.embeddings {
-        Some(load_encoder(config.models_dir.as_deref())?)
-    } else {
-        None
-    };
+    let encoder = if config.embeddings { encoder } else { None };
     let asr = if config.asr { recognizer } else { None };
     LocalEngine::new(loaded.bot, encoder, asr)
 }
@@ -275,8 +287,5 @@ pub fn load_encoder(models_dir: Option<&Path>) -> Result<Arc<dyn Encoder>, Engin
     Ok(Arc::new(model))
 }
 
-/// The models folder: `$HOTLINE_MODELS_DIR` if set, else `models` (as `hotline_onnx` and
-/// `scripts/install-models.sh` use it).
-pub fn default_models_dir() -> std::path::PathBuf {
-    std::env::var_os("HOTLINE_MODELS_DIR").map_or_else(|| "models".into(), Into::into)
-}
+/// The models folder: `$HOTLINE_MODELS_DIR` if set, else `models` (the one every model uses).
+pub use hotline_asr::moonshine::config::default_models_dir;

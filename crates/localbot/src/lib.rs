@@ -43,7 +43,8 @@ pub use bot::{
 };
 pub use classify::{Classifier, EncodeError, Encoder, Scored, Weights};
 pub use engine::{
-    LocalEngine, TurnTrace, build, build_local, build_with, default_models_dir, load_encoder,
+    LocalEngine, TurnTrace, build, build_local, build_local_with, build_with, default_models_dir,
+    load_encoder,
 };
 pub use model::{
     BotFile, Fulfill, IntentDef, Locale, OrderedMap, Outcome, ScoreRule, SlotDef, SlotType,
