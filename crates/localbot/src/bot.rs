@@ -278,11 +278,15 @@ pub fn load_bot(path: &Path) -> Result<LoadedBot, Vec<Diagnostic>> {
     }
 }
 
-/// Whether `src` looks like a bot file (a top-level `bot:` or `intents:`/`locales:` key), for
-/// tools that take flows and bots alike.
+/// Whether `src` looks like a bot file (a top-level `bot:` or `locales:` key, and neither of a
+/// flow's `flow:` and `nodes:`), for tools that take flows and bots alike.
 pub fn looks_like_bot(src: &str) -> bool {
-    src.lines()
-        .any(|l| l.starts_with("bot:") || l.starts_with("locales:") || l.starts_with("intents:"))
+    // A flow's top-level keys win: a flow may declare `intents:` (its intent engine).
+    let top = |key: &str| src.lines().any(|l| l.starts_with(key));
+    if top("flow:") || top("nodes:") {
+        return false;
+    }
+    top("bot:") || top("locales:")
 }
 
 /// The `{Name}` placeholders of a template (re-exported for tools).
@@ -293,6 +297,13 @@ pub fn template_placeholders(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flows_with_an_intent_engine_are_not_bots() {
+        assert!(looks_like_bot("bot: menu\nlocales:\n"));
+        assert!(!looks_like_bot("flow: menu\nintents: clinic\nnodes:\n"));
+        assert!(!looks_like_bot("intents: clinic\n"));
+    }
 
     #[test]
     fn sample_patterns_capture_placeholders() {
