@@ -153,6 +153,10 @@ pub(crate) struct ServeArgs {
     /// ,vad=silero|webrtc|energy ,locale=en_US ,timeout=MS ,voice=VOICE ,return-flow=FLOW.
     #[arg(long = "bot", value_name = "NAME=ENGINE[,OPTION]")]
     pub bots: Vec<String>,
+    /// An intent engine for flows (repeatable): a flow with `intents: NAME` has every spoken
+    /// answer classified with the intents of this local bot file, for its `intent:` routes.
+    #[arg(long = "intents", value_name = "NAME=BOT.yaml")]
+    pub intents: Vec<String>,
     /// Your Twilio account SID (voice bots update live calls through the REST API).
     #[arg(long, env = "TWILIO_ACCOUNT_SID")]
     pub account_sid: Option<String>,

@@ -1,7 +1,8 @@
 //! Builds every kind of conversational engine for `serve` and `demo`: local bots (with one
 //! Moonshine recogniser and one sentence encoder shared by all of them, loaded at start-up so a
-//! missing or corrupt model fails then), Amazon Lex V2 (from `hotline-aws`) and the fake. Glue
-//! only: the engines live in their crates.
+//! missing or corrupt model fails then), Amazon Lex V2 (from `hotline-aws`) and the fake; and
+//! the intent engines of flows (a local bot's classifier, on the same encoder). Glue only: the
+//! engines live in their crates.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,7 +10,8 @@ use std::sync::Arc;
 use hotline_asr::{Moonshine, MoonshineConfig, Recognizer};
 use hotline_bot::{EngineConfig, EngineError};
 use hotline_localbot::Encoder;
-use hotline_server::bots::{EngineBuilder, EngineFuture};
+use hotline_server::bots::{EngineBuilder, EngineFuture, IntentFuture};
+use hotline_server::intents::{Classified, IntentClassifier, IntentConfig};
 use tokio::sync::Mutex;
 
 /// The engine builder handed to the server.
@@ -102,5 +104,39 @@ impl EngineBuilder for Engines {
                 other => hotline_aws::lex::build(other).await,
             }
         })
+    }
+
+    fn intents<'a>(&'a self, config: &'a IntentConfig) -> IntentFuture<'a> {
+        Box::pin(async move {
+            let encoder = self
+                .encoder(config.models_dir.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            let path = config.bot.clone();
+            let model = tokio::task::spawn_blocking(move || {
+                hotline_localbot::IntentModel::load(&path, Some(encoder))
+            })
+            .await
+            .map_err(|e| format!("intent engine: {e}"))?
+            .map_err(|e| e.to_string())?;
+            Ok(Arc::new(LocalIntents(model)) as Arc<dyn IntentClassifier>)
+        })
+    }
+}
+
+/// A local bot's intents as the server's intent engine for flows.
+struct LocalIntents(hotline_localbot::IntentModel);
+
+impl IntentClassifier for LocalIntents {
+    fn classify(&self, language: &str, text: &str) -> Option<Classified> {
+        let today = hotline_localbot::slots::Date::today_utc();
+        self.0.classify(language, text, today).map(|s| Classified {
+            intent: s.intent,
+            confidence: s.score,
+        })
+    }
+
+    fn intents(&self, language: &str) -> Vec<String> {
+        self.0.intents(language)
     }
 }

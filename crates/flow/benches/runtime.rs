@@ -46,6 +46,7 @@ fn bench(c: &mut Criterion) {
         let input = Input::Gathered {
             speech: Some((answer.into(), 0.9)),
             digits: None,
+            intent: None,
         };
         let _ = runtime::step(&flow, &mut session, input, &BenchLinks);
     }
@@ -58,6 +59,7 @@ fn bench(c: &mut Criterion) {
                 let input = Input::Gathered {
                     speech: Some(("oui, j'ai de la fièvre depuis hier".into(), 0.87)),
                     digits: None,
+                    intent: None,
                 };
                 let turn = runtime::step(&flow, s, input, &BenchLinks);
                 black_box(turn.response.to_xml())

@@ -703,6 +703,7 @@ pub const BUILTIN_VARIABLES: &[&str] = &[
     "digits",
     "confidence",
     "intent",
+    "intent_confidence",
     "attempt",
     "flow",
     "node",

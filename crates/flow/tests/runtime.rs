@@ -102,6 +102,7 @@ impl Call {
         self.input(Input::Gathered {
             speech: Some((text.into(), 0.9)),
             digits: None,
+            intent: None,
         })
     }
 
@@ -109,6 +110,7 @@ impl Call {
         self.input(Input::Gathered {
             speech: None,
             digits: Some(digits.into()),
+            intent: None,
         })
     }
 
@@ -734,6 +736,7 @@ fn a_new_flow_version_continues_by_node_name() {
         Input::Gathered {
             speech: Some(("oui".into(), 0.8)),
             digits: None,
+            intent: None,
         },
         &TestLinks,
     );
@@ -747,11 +750,13 @@ fn blank_answers_count_as_silence_and_odd_confidence_is_clamped() {
     call.input(Input::Gathered {
         speech: Some(("   ".into(), 0.5)),
         digits: Some(String::new()),
+        intent: None,
     });
     assert_eq!(call.session.no_input, 1);
     call.input(Input::Gathered {
         speech: Some(("oui".into(), f32::NAN)),
         digits: None,
+        intent: None,
     });
     assert_eq!(call.var("confidence"), Some(&Literal::Number(0.0)));
 }
@@ -1145,6 +1150,7 @@ nodes:
         Input::Gathered {
             speech: None,
             digits: Some("2".into()),
+            intent: None,
         },
         &TestLinks,
     );
@@ -1161,8 +1167,105 @@ nodes:
         Input::Gathered {
             speech: Some(("yes please".into(), 0.9)),
             digits: None,
+            intent: None,
         },
         &TestLinks,
     );
     assert!(turn.response.to_xml().contains("Goodbye."));
+}
+
+/// An `ask` whose routes use the intent the server's engine recognised (`intents:`).
+const INTENT_MENU: &str = r#"
+flow: intent-menu
+language: en-US
+intents: clinic
+nodes:
+  menu:
+    say: How can we help?
+    ask: { input: both }
+    retry: { attempts: 2, exhausted: hours }
+    routes:
+      - intent: book
+        digits: 1
+        goto: booking
+      - keywords: [hours]
+        goto: hours
+  booking:
+    say: "Booking ({{ intent }} at {{ intent_confidence }})."
+    next: check
+  check:
+    routes:
+      - intent: book
+        goto: done
+    next: hours
+  hours:
+    say: Open all day.
+    hangup: true
+  done:
+    say: Done.
+    hangup: true
+"#;
+
+fn understood(text: &str, intent: &str, confidence: f32) -> Input {
+    Input::Gathered {
+        speech: Some((text.into(), 0.9)),
+        digits: None,
+        intent: Some(runtime::Understood {
+            intent: intent.into(),
+            confidence,
+        }),
+    }
+}
+
+#[test]
+fn intent_routes_match_the_engines_intent_and_keep_it_in_variables() {
+    let mut call = Call::new(inline(INTENT_MENU));
+    let xml = call.input(understood("I'd like to come in", "book", 0.8125));
+    assert!(xml.contains("Booking (book at 0.813)."), "{xml}");
+    // A later branch sees the same intent (`intent` stays until the next answer).
+    assert_eq!(call.at(), "done");
+    assert_eq!(call.var("intent"), Some(&Literal::Text("book".into())));
+    let heard = call
+        .events
+        .iter()
+        .find_map(|e| match e {
+            StepEvent::Heard { intent, .. } => intent.clone(),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(heard.intent, "book");
+}
+
+#[test]
+fn an_answer_without_an_intent_clears_the_last_one() {
+    let mut call = Call::new(inline(INTENT_MENU));
+    // An intent the routes do not name: keywords still apply.
+    call.input(understood("what are your hours", "cancel", 0.7));
+    assert_eq!(call.at(), "hours");
+    assert_eq!(call.var("intent"), Some(&Literal::Text("cancel".into())));
+
+    let mut call = Call::new(inline(INTENT_MENU));
+    call.say("what are your hours");
+    assert_eq!(call.at(), "hours");
+    assert_eq!(call.var("intent"), None);
+    assert_eq!(call.var("intent_confidence"), None);
+}
+
+#[test]
+fn keys_pressed_carry_no_intent() {
+    let mut call = Call::new(inline(INTENT_MENU));
+    // Even if a server passed one, an intent is about a transcript.
+    call.input(Input::Gathered {
+        speech: None,
+        digits: Some("9".into()),
+        intent: Some(runtime::Understood {
+            intent: "book".into(),
+            confidence: 1.0,
+        }),
+    });
+    assert_eq!(call.at(), "menu");
+    assert_eq!(call.var("intent"), None);
+    // Key 1 books, but the later branch on the intent finds none.
+    call.press("1");
+    assert_eq!(call.at(), "hours");
 }

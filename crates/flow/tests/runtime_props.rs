@@ -82,9 +82,9 @@ const WORDS: &[&str] = &[
 fn input() -> impl Strategy<Value = Input> {
     prop_oneof![
         4 => (prop::collection::vec(prop::sample::select(WORDS), 0..4), any::<f32>())
-            .prop_map(|(w, c)| Input::Gathered { speech: Some((w.join(" "), c)), digits: None }),
-        2 => "[0-9*#]{0,3}".prop_map(|d| Input::Gathered { speech: None, digits: Some(d) }),
-        1 => "\\PC{0,20}".prop_map(|s| Input::Gathered { speech: Some((s, 0.5)), digits: None }),
+            .prop_map(|(w, c)| Input::Gathered { speech: Some((w.join(" "), c)), digits: None, intent: None }),
+        2 => "[0-9*#]{0,3}".prop_map(|d| Input::Gathered { speech: None, digits: Some(d), intent: None }),
+        1 => "\\PC{0,20}".prop_map(|s| Input::Gathered { speech: Some((s, 0.5)), digits: None, intent: None }),
         3 => Just(Input::NoInput),
         1 => prop::sample::select(vec!["completed", "answered", "busy", "no-answer", "failed", "x"])
             .prop_map(|s| Input::DialEnded { status: s.into() }),
@@ -135,7 +135,7 @@ proptest! {
         let flow = &flows()[which];
         let (mut session, _) = runtime::start(flow, facts(), &TestLinks);
         for a in answers {
-            let input = Input::Gathered { speech: Some((a.to_owned(), 0.9)), digits: None };
+            let input = Input::Gathered { speech: Some((a.to_owned(), 0.9)), digits: None, intent: None };
             let _ = runtime::step(flow, &mut session, input, &TestLinks);
         }
         let mut steps = 0;

@@ -166,6 +166,7 @@ fn binary_is_about_half_the_json_of_a_triage_call() {
         let input = Input::Gathered {
             speech: Some((answer.into(), 0.9)),
             digits: None,
+            intent: None,
         };
         let _ = runtime::step(&flow, &mut session, input, &L);
         let mut bytes = Vec::new();

@@ -10,6 +10,7 @@
 //! - [`classify`]: intent classification (sentence embeddings + lexical + fuzzy slot values).
 //! - [`dialog`]: the sans-IO dialog manager.
 //! - [`LocalEngine`]: the `hotline_bot::Engine` driving it all (ASR, webhooks, the clock).
+//! - [`IntentModel`]: a bot's intents alone, for flows that route answers by intent.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), hotline_bot::EngineError> {
@@ -30,6 +31,7 @@ pub mod dialog;
 mod engine;
 pub mod eval;
 pub mod import;
+mod intents;
 pub mod model;
 mod schema;
 pub mod slots;
@@ -46,6 +48,7 @@ pub use engine::{
     LocalEngine, TurnTrace, build, build_local, build_local_with, build_with, default_models_dir,
     load_encoder,
 };
+pub use intents::IntentModel;
 pub use model::{
     BotFile, Fulfill, IntentDef, Locale, OrderedMap, Outcome, ScoreRule, SlotDef, SlotType,
     SlotValue, Then, Validation, Webhook,

@@ -275,7 +275,23 @@ pub type EngineFuture<'a> =
 pub trait EngineBuilder: Send + Sync {
     /// The engine for `config`.
     fn build<'a>(&'a self, config: &'a EngineConfig) -> EngineFuture<'a>;
+
+    /// The intent engine for flows described by `config` (`--intents NAME=BOT.yaml`). The
+    /// default: this builder has none.
+    fn intents<'a>(&'a self, config: &'a crate::intents::IntentConfig) -> IntentFuture<'a> {
+        Box::pin(async move {
+            Err(format!(
+                "this server cannot build intent engines (asked for `{}`)",
+                config.name
+            ))
+        })
+    }
 }
+
+/// What [`EngineBuilder::intents`] returns.
+pub type IntentFuture<'a> = Pin<
+    Box<dyn Future<Output = Result<Arc<dyn crate::intents::IntentClassifier>, String>> + Send + 'a>,
+>;
 
 /// A built bot.
 pub struct Bot {

@@ -9,10 +9,13 @@
 //! Every failure becomes spoken TwiML (an apology in the flow's language, then a restart, a
 //! transfer or a hang-up), never a 500 to Twilio.
 
+use crate::intents::{self, IntentEngines};
 use crate::links::ServerLinks;
 use crate::registry::FlowRegistry;
 use hotline_flow::Flow;
-use hotline_flow::runtime::{self, CallFacts, Effect, Input, SeqCheck, Session, StepEvent, Turn};
+use hotline_flow::runtime::{
+    self, CallFacts, Effect, Input, SeqCheck, Session, StepEvent, Turn, Understood,
+};
 use hotline_store::{
     CallEnd, CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord, TurnRecord,
 };
@@ -65,6 +68,8 @@ pub struct Engine {
     pub session_ttl: Duration,
     /// Callbacks for unknown calls.
     pub lost_call: LostCallPolicy,
+    /// Intent engines for flows that declare `intents:`.
+    pub intents: Arc<IntentEngines>,
 }
 
 /// What is kept per call between webhooks.
@@ -274,7 +279,13 @@ impl Engine {
             Some(f) => f,
             None => return self.lost_call(flow_id, &stored.session.language),
         };
-        let input = input.unwrap_or_else(|| input_from(params));
+        let input = match input {
+            Some(i) => i,
+            None => {
+                self.understand(&flow, &stored.session, input_from(params))
+                    .await
+            }
+        };
         let links = self.links.at(now_ms() / 1000);
         let turn = runtime::step(&flow, &mut stored.session, input, &links);
         let turn = self
@@ -297,6 +308,50 @@ impl Engine {
             &language,
         )
         .await
+    }
+
+    /// Classifies a `<Gather>` transcript with the flow's intent engine (`intents:`), on a
+    /// blocking thread (sentence embeddings are CPU work). Any other input, a flow without an
+    /// engine, or a failed classification leaves the input as it is: the routes then see no
+    /// intent, and the question's no-match handling applies.
+    async fn understand(&self, flow: &Flow, session: &Session, input: Input) -> Input {
+        let Input::Gathered {
+            speech: Some((text, confidence)),
+            digits,
+            intent: None,
+        } = input
+        else {
+            return input;
+        };
+        let engine = flow
+            .intent_engine
+            .as_ref()
+            .and_then(|name| self.intents.get(name))
+            .cloned();
+        let intent = match engine {
+            None => None,
+            Some(engine) => {
+                let language = session.language.clone();
+                let bounded = intents::bounded(&text).to_owned();
+                match tokio::task::spawn_blocking(move || engine.classify(&language, &bounded))
+                    .await
+                {
+                    Ok(found) => found.map(|c| Understood {
+                        intent: c.intent,
+                        confidence: c.confidence,
+                    }),
+                    Err(e) => {
+                        tracing::error!(error = %e, flow = %flow.id, "intent classification failed; the answer has no intent");
+                        None
+                    }
+                }
+            }
+        };
+        Input::Gathered {
+            speech: Some((text, confidence)),
+            digits,
+            intent,
+        }
     }
 
     /// Makes a turn durable, then answers it: the call's records (its start, its steps, its end)
@@ -572,7 +627,11 @@ pub fn input_from(params: &Params) -> Input {
     if speech.is_none() && digits.is_none() {
         Input::NoInput
     } else {
-        Input::Gathered { speech, digits }
+        Input::Gathered {
+            speech,
+            digits,
+            intent: None,
+        }
     }
 }
 
@@ -625,11 +684,15 @@ fn step_records(
                 speech,
                 confidence,
                 digits,
+                intent,
             } => {
                 let mut step = StepRecord::new(call_sid, *rec, at, node.as_str(), kind::HEARD);
                 step.speech.clone_from(speech);
                 step.confidence = *confidence;
                 step.digits.clone_from(digits);
+                step.detail = intent
+                    .as_ref()
+                    .map(|i| format!("intent {} ({:.2})", i.intent, i.confidence));
                 current.clone_from(node);
                 *rec = rec.saturating_add(1);
                 out.push(step);
@@ -811,7 +874,8 @@ mod tests {
             input_from(&p(&[("SpeechResult", "oui"), ("Confidence", "7")])),
             Input::Gathered {
                 speech: Some(("oui".into(), 1.0)),
-                digits: None
+                digits: None,
+                intent: None,
             }
         );
         assert_eq!(

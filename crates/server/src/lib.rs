@@ -10,6 +10,7 @@
 pub mod app;
 pub mod bots;
 pub mod engine;
+pub mod intents;
 pub mod links;
 pub mod prompts;
 pub mod registry;
@@ -67,6 +68,8 @@ pub struct ServerConfig {
     pub account_sid: Option<String>,
     /// Most engine turns in flight over all calls.
     pub max_concurrent_turns: usize,
+    /// Intent engines for flows' `intent:` routes (`--intents NAME=BOT.yaml`).
+    pub intents: Vec<intents::IntentConfig>,
 }
 
 impl ServerConfig {
@@ -94,6 +97,7 @@ impl ServerConfig {
             twilio_api_base: hotline_twilio::rest::DEFAULT_API_BASE.to_owned(),
             account_sid: None,
             max_concurrent_turns: bots::DEFAULT_MAX_CONCURRENT_TURNS,
+            intents: Vec::new(),
         }
     }
 }
@@ -162,7 +166,36 @@ impl Server {
         } else {
             registry::expand_paths(&config.flows).map_err(ServerError::Config)?
         };
-        let (registry, reports) = FlowRegistry::load(&files).map_err(ServerError::Flows)?;
+        let mut intent_engines = intents::IntentEngines::new();
+        for spec in &config.intents {
+            if intent_engines.contains_key(&spec.name) {
+                return Err(ServerError::Config(format!(
+                    "--intents `{}` is given twice",
+                    spec.name
+                )));
+            }
+            let Some(builder) = engines else {
+                return Err(ServerError::Config(format!(
+                    "intent engine `{}`: this server was built without intent engines",
+                    spec.name
+                )));
+            };
+            let engine = builder.intents(spec).await.map_err(|e| {
+                ServerError::Config(format!(
+                    "intent engine `{}` ({}): {e}",
+                    spec.name,
+                    spec.bot.display()
+                ))
+            })?;
+            intent_engines.insert(spec.name.clone(), engine);
+        }
+        let intent_engines = Arc::new(intent_engines);
+        let check: registry::FlowCheck = {
+            let engines = intent_engines.clone();
+            Arc::new(move |flow: &hotline_flow::Flow| intents::check_flow(flow, &engines))
+        };
+        let (registry, reports) =
+            FlowRegistry::load_with(&files, Some(check)).map_err(ServerError::Flows)?;
         let registry = Arc::new(registry);
         for (number, flow) in &config.numbers {
             if registry.current(flow).is_none() {
@@ -223,6 +256,7 @@ impl Server {
             http,
             session_ttl: config.session_ttl,
             lost_call: config.lost_call.clone(),
+            intents: intent_engines,
         };
         let rest = match (&config.account_sid, &config.auth_token) {
             (Some(sid), Some(token)) if !config.bots.is_empty() => {

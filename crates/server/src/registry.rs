@@ -51,10 +51,34 @@ struct Watched {
     id: Option<String>,
 }
 
+/// A check beyond the flow language's own, run on every flow at load and at each reload
+/// (the server's: its intent engines know the intents the flow's routes name). `Err` holds
+/// the rendered reason; the flow is rejected like an invalid file.
+pub type FlowCheck = Arc<dyn Fn(&Flow) -> Result<(), String> + Send + Sync>;
+
 /// The served flows. Cheap to share (`Arc`); reads take a short read lock.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FlowRegistry {
     inner: RwLock<Inner>,
+    check: Option<FlowCheck>,
+}
+
+impl std::fmt::Debug for FlowRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowRegistry")
+            .field("inner", &self.inner)
+            .field("check", &self.check.is_some())
+            .finish()
+    }
+}
+
+/// Loads a flow file and runs the server's check on it.
+fn load_checked(path: &Path, check: Option<&FlowCheck>) -> Result<hotline_flow::Loaded, String> {
+    let loaded = load_flow(path).map_err(|diags| render(&diags))?;
+    if let Some(check) = check {
+        check(&loaded.flow).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(loaded)
 }
 
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
@@ -70,11 +94,22 @@ impl FlowRegistry {
     /// Loads every flow file; fails with all diagnostics if any is invalid (a server must not
     /// start with a broken flow) or if two files declare the same flow id.
     pub fn load(paths: &[PathBuf]) -> Result<(FlowRegistry, Vec<LoadReport>), String> {
-        let registry = FlowRegistry::default();
+        FlowRegistry::load_with(paths, None)
+    }
+
+    /// [`FlowRegistry::load`] with a server check run on every flow, now and at each reload.
+    pub fn load_with(
+        paths: &[PathBuf],
+        check: Option<FlowCheck>,
+    ) -> Result<(FlowRegistry, Vec<LoadReport>), String> {
+        let registry = FlowRegistry {
+            inner: RwLock::default(),
+            check,
+        };
         let mut errors = String::new();
         let mut reports = Vec::new();
         for path in paths {
-            match load_flow(path) {
+            match load_checked(path, registry.check.as_ref()) {
                 Ok(loaded) => {
                     let id = loaded.flow.id.clone();
                     let mut inner = registry.write();
@@ -107,7 +142,7 @@ impl FlowRegistry {
                     });
                     insert(&mut inner, Arc::new(loaded.flow));
                 }
-                Err(diags) => errors.push_str(&render(&diags)),
+                Err(rendered) => errors.push_str(&rendered),
             }
         }
         if errors.is_empty() {
@@ -155,7 +190,7 @@ impl FlowRegistry {
             if now == w.stamp || now.is_none() {
                 continue;
             }
-            match load_flow(&w.path) {
+            match load_checked(&w.path, self.check.as_ref()) {
                 Ok(loaded) => {
                     let mut inner = self.write();
                     if let Some(file) = inner.files.get_mut(i) {
@@ -196,13 +231,13 @@ impl FlowRegistry {
                     });
                     insert(&mut inner, Arc::new(loaded.flow));
                 }
-                Err(diags) => {
+                Err(rendered) => {
                     if let Some(file) = self.write().files.get_mut(i) {
                         file.stamp = now;
                     }
                     reports.push(LoadReport::Rejected {
                         path: w.path.clone(),
-                        diagnostics: render(&diags),
+                        diagnostics: rendered,
                     });
                 }
             }

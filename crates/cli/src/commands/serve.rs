@@ -53,6 +53,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .bots
             .push(hotline_server::bots::parse_bot_spec(spec).map_err(anyhow::Error::msg)?);
     }
+    for spec in &args.intents {
+        config
+            .intents
+            .push(hotline_server::intents::parse_intents_spec(spec).map_err(anyhow::Error::msg)?);
+    }
     config.account_sid = args.account_sid.clone();
     config.twilio_api_base = args.twilio_api_base.clone();
 
@@ -94,6 +99,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "hotline serve: listening on {} — voice webhook {public_url}/voice, status callback {public_url}/status",
         args.listen
     );
+    for i in &config.intents {
+        eprintln!(
+            "intent engine {}: the intents of {}",
+            i.name,
+            i.bot.display()
+        );
+    }
     for bot in &config.bots {
         eprintln!(
             "voice bot {}: webhook {public_url}/bots/{}/voice ({} stream, {} VAD)",

@@ -6,7 +6,7 @@
 
 use hotline_twilio::twiml as tw;
 
-use super::input::Input;
+use super::input::{Input, Understood};
 use super::links::Links;
 use super::messages::{self, Message};
 use super::render;
@@ -127,8 +127,15 @@ impl<'a> Ctx<'a> {
                 session.started_unix_ms = facts.now_unix_ms;
                 self.enter(session, self.flow.start);
             }
-            (Awaiting::Gather { node }, Input::Gathered { speech, digits }) => {
-                self.on_gathered(session, &node, speech, digits);
+            (
+                Awaiting::Gather { node },
+                Input::Gathered {
+                    speech,
+                    digits,
+                    intent,
+                },
+            ) => {
+                self.on_gathered(session, &node, speech, digits, intent);
             }
             (Awaiting::Gather { node }, Input::NoInput) => {
                 if let Some((n, ask)) = self.resolve_ask(session, &node) {
@@ -380,6 +387,7 @@ impl<'a> Ctx<'a> {
         name: &str,
         speech: Option<(String, f32)>,
         digits: Option<String>,
+        intent: Option<Understood>,
     ) {
         let Some((node, ask)) = self.resolve_ask(session, name) else {
             return;
@@ -398,17 +406,31 @@ impl<'a> Ctx<'a> {
         if speech.is_none() && digits.is_none() {
             return self.on_retry(session, node, ask, Retry::NoInput);
         }
+        // An intent is only about a transcript (keys pressed have none).
+        let intent = intent
+            .filter(|i| speech.is_some() && !i.intent.trim().is_empty())
+            .map(|i| Understood {
+                intent: i.intent.trim().to_owned(),
+                confidence: clean_confidence(i.confidence),
+            });
         self.events.push(StepEvent::Heard {
             node: node.id.clone(),
             speech: speech.as_ref().map(|(s, _)| s.clone()),
             confidence: speech.as_ref().map(|(_, c)| *c),
             digits: digits.clone(),
+            intent: intent.clone(),
         });
-        store_answer(session, ask, speech.as_ref(), digits.as_deref());
+        store_answer(
+            session,
+            ask,
+            speech.as_ref(),
+            digits.as_deref(),
+            intent.as_ref(),
+        );
         let answer = Answer {
             speech: speech.as_ref().map(|(s, _)| s.as_str()),
             digits: digits.as_deref(),
-            intent: None,
+            intent: intent.as_ref().map(|i| i.intent.as_str()),
         };
         let language = ask
             .language
@@ -754,10 +776,11 @@ impl<'a> Ctx<'a> {
     ) -> NodeId {
         let speech = session.vars.get("answer").map(Literal::to_text);
         let digits = session.vars.get("digits").map(Literal::to_text);
+        let intent = session.vars.get("intent").map(Literal::to_text);
         let answer = Answer {
             speech: speech.as_deref(),
             digits: digits.as_deref(),
-            intent: None,
+            intent: intent.as_deref(),
         };
         let language = session.language.clone();
         self.route_or_default(session, node, routes, &answer, &language, next)
@@ -926,13 +949,15 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Stores an answer: `answer` (transcript, else digits), `digits`, `confidence`, and the ask's
-/// `save-as` variable. `intent` is cleared (no intent engine yet).
+/// Stores an answer: `answer` (transcript, else digits), `digits`, `confidence`, `intent` and
+/// `intent_confidence` (when the intent engine recognised one; cleared otherwise), and the
+/// ask's `save-as` variable.
 fn store_answer(
     session: &mut Session,
     ask: &Ask,
     speech: Option<&(String, f32)>,
     digits: Option<&str>,
+    intent: Option<&Understood>,
 ) {
     let text = speech
         .map(|(s, _)| s.as_str())
@@ -960,7 +985,21 @@ fn store_answer(
             session.vars.remove("confidence");
         }
     }
-    session.vars.remove("intent");
+    match intent {
+        Some(i) => {
+            let rounded = (f64::from(i.confidence) * 1000.0).round() / 1000.0;
+            session
+                .vars
+                .insert("intent".into(), Literal::Text(i.intent.clone()));
+            session
+                .vars
+                .insert("intent_confidence".into(), Literal::Number(rounded));
+        }
+        None => {
+            session.vars.remove("intent");
+            session.vars.remove("intent_confidence");
+        }
+    }
     if ask.save_as != "answer" {
         session
             .vars

@@ -33,6 +33,10 @@ pub enum Input {
         speech: Option<(String, f32)>,
         /// Keys pressed.
         digits: Option<String>,
+        /// What the flow's intent engine (`intents:`) made of the transcript, when the flow
+        /// declares one and an intent scored above the engine's threshold. The server fills
+        /// it; Twilio's parameters never do.
+        intent: Option<Understood>,
     },
     /// The `<Gather>` ended without any input.
     NoInput,
@@ -75,6 +79,15 @@ pub enum Input {
         /// `CallStatus`.
         status: String,
     },
+}
+
+/// An intent recognised in a transcript by the flow's intent engine.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Understood {
+    /// The intent's name, as in the flow's `intent:` routes.
+    pub intent: String,
+    /// The engine's confidence, 0-1.
+    pub confidence: f32,
 }
 
 impl Input {

@@ -34,7 +34,7 @@
 //! let xml = turn.response.to_xml(); // answer the incoming-call webhook
 //! // … later, Twilio posts the <Gather> result to the action URL with seq=1:
 //! if runtime::is_current(&session, 1) {
-//!     let input = Input::Gathered { speech: Some(("oui".into(), 0.9)), digits: None };
+//!     let input = Input::Gathered { speech: Some(("oui".into(), 0.9)), digits: None, intent: None };
 //!     let turn = runtime::step(flow, &mut session, input, &MyLinks);
 //!     # let _ = (xml, turn);
 //! }
@@ -61,7 +61,7 @@ mod webhook;
 
 pub use codec::SESSION_MAGIC;
 pub use engine::{MAX_HOPS, MAX_STEPS, start, step};
-pub use input::Input;
+pub use input::{Input, Understood};
 pub use links::Links;
 pub use session::{Awaiting, CallFacts, MAX_PATH, SeqCheck, Session, is_current};
 pub use turn::{Effect, Outcome, StepEvent, Turn};

@@ -165,6 +165,9 @@ pub enum StepEvent {
         confidence: Option<f32>,
         /// Keys pressed.
         digits: Option<String>,
+        /// The intent recognised in the transcript (flows with `intents:`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        intent: Option<super::input::Understood>,
     },
     /// A route (or the default route, labelled `default`) was taken.
     Matched {

@@ -1,0 +1,151 @@
+//! A flow routing spoken answers by intent with the embedded engine, end to end: the real
+//! binary serves `examples/flows/clinic-reception.yaml` with `--intents
+//! clinic=examples/bots/appointments.yaml` (the local classifier with sentence embeddings), and
+//! `hotline call` plays callers who say what they want in words that are in neither the
+//! flow's keywords nor the bot's samples. Needs the models (`scripts/install-models.sh`, run
+//! by `scripts/test.sh`).
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "intents-cli-token";
+
+fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn models() -> std::ffi::OsString {
+    std::env::var_os("HOTLINE_MODELS_DIR").unwrap_or_else(|| root().join("models").into())
+}
+
+/// The server process, killed when dropped.
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve(port: u16, records: &std::path::Path) -> Serve {
+    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .current_dir(root())
+        .env("HOTLINE_MODELS_DIR", models())
+        .args([
+            "serve",
+            "examples/flows/clinic-reception.yaml",
+            "--intents",
+            "clinic=examples/bots/appointments.yaml",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--auth-token",
+            TOKEN,
+            "--records",
+        ])
+        .arg(records)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut serve = Serve(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = serve.0.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = serve.0.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("hotline serve exited ({status}) (models: scripts/install-models.sh):\n{err}");
+        }
+        assert!(Instant::now() < deadline, "hotline serve did not listen");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    serve
+}
+
+/// What the caller heard and where the call went: `say:…`, `dial:…`, `enqueue:…`.
+fn call(port: u16, words: &str) -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "call",
+            "--json",
+            "--auth-token",
+            TOKEN,
+            &format!("http://127.0.0.1:{port}/voice"),
+            "--say",
+            words,
+            "--silence",
+            "6s",
+        ])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            Some(match e["type"].as_str()? {
+                "say" => format!("say:{}", s("text")),
+                "dial" => format!("dial:{}", e["targets"][0].as_str().unwrap_or_default()),
+                "enqueue" => format!("enqueue:{}", s("queue")),
+                "application_error" => format!("app-error:{}", e["code"]),
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn callers_are_routed_by_what_they_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _server = serve(port, &dir.path().join("records.db"));
+    for (words, expected) in [
+        (
+            "hi, I was hoping to get my teeth cleaned sometime next week",
+            "dial:number +12025550140",
+        ),
+        (
+            "I can't make it on Thursday, I need to call off my visit",
+            "dial:number +12025550141",
+        ),
+        (
+            "what time do you close on Saturday",
+            "say:We are open Monday to Friday",
+        ),
+        ("can I talk to somebody at the desk", "enqueue:front-desk"),
+        // Nothing the clinic does: the question's no-match reprompt.
+        ("my cat is sick", "say:Sorry, I didn't catch that."),
+    ] {
+        let story = call(port, words);
+        assert!(
+            story.iter().any(|s| s.starts_with(expected)),
+            "{words:?} should lead to {expected:?}: {story:?}"
+        );
+        assert!(
+            !story.iter().any(|s| s.starts_with("app-error")),
+            "{story:?}"
+        );
+    }
+}

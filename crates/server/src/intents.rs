@@ -1,0 +1,170 @@
+//! Intent engines for flows: a flow that declares `intents: NAME` has the transcript of every
+//! `<Gather>` answer classified by the server's engine `NAME`, and its `intent:` routes match
+//! the result (`docs/flows.md`, "Routing by intent").
+//!
+//! The server only knows the [`IntentClassifier`] trait; `hotline serve --intents
+//! NAME=BOT.yaml` builds one over a local bot's classifier (`hotline-localbot`) through
+//! [`crate::bots::EngineBuilder::intents`]. Every flow is checked against the engines at load
+//! and at each reload: a flow naming an engine that is not configured, or an intent that
+//! engine does not know, is rejected with a message that says what to fix.
+
+use hotline_flow::Flow;
+use hotline_flow::{AnswerMatch, NodeKind};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Longest transcript classified (longer ones are cut at a character boundary): Twilio's
+/// `SpeechResult` is a sentence or two; a peer sending more is not a caller.
+pub const MAX_CLASSIFIED_CHARS: usize = 1_000;
+
+/// What an intent engine made of a transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classified {
+    /// The intent (one of [`IntentClassifier::intents`]).
+    pub intent: String,
+    /// 0-1.
+    pub confidence: f32,
+}
+
+/// An intent engine for flows. Classification is CPU work (sentence embeddings): the server
+/// calls [`IntentClassifier::classify`] on a blocking thread.
+pub trait IntentClassifier: Send + Sync {
+    /// The best intent for `text` in `language` (a flow language such as `en-US`), or `None`
+    /// when nothing scores above the engine's confidence threshold (the fallback).
+    fn classify(&self, language: &str, text: &str) -> Option<Classified>;
+
+    /// Every intent the engine can return in `language` (to check flows' routes).
+    fn intents(&self, language: &str) -> Vec<String>;
+}
+
+/// One intent engine to build: `--intents NAME=BOT.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntentConfig {
+    /// The name flows use in `intents:`.
+    pub name: String,
+    /// The local bot file whose intents and samples are used.
+    pub bot: PathBuf,
+    /// The models folder (default: `$HOTLINE_MODELS_DIR`, else `models`).
+    pub models_dir: Option<PathBuf>,
+}
+
+/// Parses `NAME=BOT.yaml`.
+pub fn parse_intents_spec(spec: &str) -> Result<IntentConfig, String> {
+    let usage = "use NAME=BOT.yaml, e.g. --intents menu=examples/bots/appointments.yaml";
+    let (name, path) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("--intents `{spec}`: {usage}"))?;
+    let name = name.trim();
+    let path = path.trim();
+    let valid_name = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid_name {
+        return Err(format!(
+            "--intents `{spec}`: the name must be letters, digits, `-` or `_` (1 to 64); {usage}"
+        ));
+    }
+    if path.is_empty() {
+        return Err(format!("--intents `{spec}`: no bot file; {usage}"));
+    }
+    Ok(IntentConfig {
+        name: name.to_owned(),
+        bot: PathBuf::from(path),
+        models_dir: None,
+    })
+}
+
+/// The server's intent engines, by name.
+pub type IntentEngines = BTreeMap<String, Arc<dyn IntentClassifier>>;
+
+/// Checks that `flow`'s intent engine is configured and knows every intent its routes name.
+/// The error says what to fix (it is shown at start-up, or as the reason a reload was
+/// rejected).
+pub fn check_flow(flow: &Flow, engines: &IntentEngines) -> Result<(), String> {
+    let Some(name) = &flow.intent_engine else {
+        return Ok(());
+    };
+    let Some(engine) = engines.get(name) else {
+        let configured = if engines.is_empty() {
+            "none is configured".to_owned()
+        } else {
+            format!(
+                "configured: {}",
+                engines.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        };
+        return Err(format!(
+            "error: flow `{}` routes by intent with the engine `{name}`, which this server does not have ({configured})\n  = help: start the server with `--intents {name}=BOT.yaml` (a local bot file whose intents the flow names)\n",
+            flow.id
+        ));
+    };
+    let mut errors = String::new();
+    for language in &flow.languages {
+        let known = engine.intents(language);
+        for node in &flow.nodes {
+            let routes = match &node.kind {
+                NodeKind::Ask { routes, .. } | NodeKind::Branch { routes, .. } => routes,
+                _ => continue,
+            };
+            for route in routes {
+                for m in &route.answer {
+                    let AnswerMatch::Intent(intent) = m else {
+                        continue;
+                    };
+                    if known.iter().any(|k| k == intent) {
+                        continue;
+                    }
+                    let hint =
+                        hotline_flow::suggest::closest(intent, known.iter().map(String::as_str))
+                            .map(|s| format!("did you mean `{s}`? "))
+                            .unwrap_or_default();
+                    errors.push_str(&format!(
+                        "error: flow `{}`, node `{}`: the route `intent: {intent}` names no intent of the engine `{name}` in {language}\n  = help: {hint}its intents are: {}\n",
+                        flow.id,
+                        node.id,
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// `text` cut to at most [`MAX_CLASSIFIED_CHARS`] characters.
+pub fn bounded(text: &str) -> &str {
+    match text.char_indices().nth(MAX_CLASSIFIED_CHARS) {
+        Some((end, _)) => text.get(..end).unwrap_or(text),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_bad_ones_say_how() {
+        let c = parse_intents_spec(" menu = examples/bots/appointments.yaml ").unwrap();
+        assert_eq!(c.name, "menu");
+        assert_eq!(c.bot, PathBuf::from("examples/bots/appointments.yaml"));
+        for bad in ["menu", "=x.yaml", "me nu=x.yaml", "menu="] {
+            let e = parse_intents_spec(bad).unwrap_err();
+            assert!(e.contains("NAME=BOT.yaml"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn long_transcripts_are_cut_on_a_character() {
+        let long = "é".repeat(MAX_CLASSIFIED_CHARS + 5);
+        assert_eq!(bounded(&long).chars().count(), MAX_CLASSIFIED_CHARS);
+        assert_eq!(bounded("short"), "short");
+    }
+}
