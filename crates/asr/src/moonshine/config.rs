@@ -13,13 +13,17 @@ pub use hotline_onnx::{INSTALL_COMMAND, MODELS_DIR_ENV, default_models_dir};
 /// The converted model's folder inside the models folder.
 pub const MODEL_DIR_NAME: &str = "moonshine-base-en-q8";
 /// Files the model folder must hold.
-pub const MODEL_FILES: [&str; 3] = [
+pub const MODEL_FILES: [&str; 5] = [
     "encoder_model.onnx",
+    "encoder_model.onnx.data",
     "decoder_model_merged.onnx",
+    "decoder_model_merged.onnx.data",
     "tokenizer.bin",
 ];
 /// Most workers [`MoonshineConfig::validate`] accepts (each holds ≈ 150–300 MB of sessions).
 pub const MAX_WORKERS: usize = 16;
+/// Most encoder threads per worker [`MoonshineConfig::validate`] accepts.
+pub const MAX_THREADS: usize = 16;
 /// Default number of workers at most (the number of cores, capped here).
 pub const DEFAULT_MAX_WORKERS: usize = 4;
 /// Longest `max_utterance_ms` accepted (Moonshine is trained on utterances up to ~30 s).
@@ -37,6 +41,9 @@ pub struct MoonshineConfig {
     pub runtime: Option<PathBuf>,
     /// Worker threads, each with its own sessions; default: the number of cores, at most 4.
     pub workers: Option<usize>,
+    /// Threads a worker's encoder pass uses (ONNX Runtime intra-op threads; the decoder's
+    /// steps use one); default: the number of cores.
+    pub encoder_threads: Option<usize>,
     /// Utterances that may wait for a worker (beyond this, `Overloaded` at once).
     pub queue: usize,
     /// Longest wait for a worker before `Overloaded`, in milliseconds.
@@ -60,6 +67,7 @@ impl Default for MoonshineConfig {
             model_dir: None,
             runtime: None,
             workers: None,
+            encoder_threads: None,
             queue: 64,
             max_queue_wait_ms: 5_000,
             max_utterance_ms: 20_000,
@@ -91,6 +99,14 @@ impl MoonshineConfig {
             && !(1..=MAX_WORKERS).contains(&n)
         {
             return bad("workers", format!("{n} is not in 1..={MAX_WORKERS}"));
+        }
+        if let Some(n) = self.encoder_threads
+            && !(1..=MAX_THREADS).contains(&n)
+        {
+            return bad(
+                "encoder_threads",
+                format!("{n} is not in 1..={MAX_THREADS}"),
+            );
         }
         if !(1..=100_000).contains(&self.queue) {
             return bad("queue", format!("{} is not in 1..=100000", self.queue));
@@ -164,6 +180,16 @@ impl MoonshineConfig {
             std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .clamp(1, DEFAULT_MAX_WORKERS)
+        })
+    }
+
+    /// Threads of each worker's encoder pass.
+    #[must_use]
+    pub fn encoder_thread_count(&self) -> usize {
+        self.encoder_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, MAX_THREADS)
         })
     }
 
