@@ -52,6 +52,12 @@ pub const MAX_UTTERANCE_LIMIT_MS: u32 = 55_000;
 /// The longest `pre_roll_ms` accepted (2 s).
 pub const MAX_PRE_ROLL_MS: u32 = 2_000;
 
+/// The most trailing silence an utterance's end can be moved back by ([`EndpointConfig::end_backdate_ms`]).
+pub const MAX_END_BACKDATE_MS: u32 = 320;
+
+/// Frames of levels kept for backdating the end of speech.
+const LEVEL_RING: usize = (MAX_END_BACKDATE_MS as usize).div_ceil(FRAME_MS as usize);
+
 /// Events the endpointer queues at most; it emits at most three per input, so this is never
 /// reached by a caller that drains after each input. Beyond it the oldest event is dropped.
 const MAX_QUEUED: usize = 16;
@@ -79,6 +85,14 @@ pub struct EndpointConfig {
     pub no_input_ms: u32,
     /// Wall-clock cap of one turn: from the moment it opens (or speech starts) to its end.
     pub max_turn_wall_ms: u32,
+    /// How far back the end of speech may be moved when the VAD lags: when the VAD stops
+    /// reporting speech, the frames just before that were already quiet (`end_quiet_db` below
+    /// the utterance's loudest frame) count as trailing silence too. Needs frame levels
+    /// ([`Endpointer::handle_frame_with_level`]); 0 turns it off.
+    pub end_backdate_ms: u32,
+    /// How far below the utterance's loudest frame a frame's level must be to count as quiet
+    /// for [`EndpointConfig::end_backdate_ms`], in dB.
+    pub end_quiet_db: f32,
 }
 
 impl Default for EndpointConfig {
@@ -98,6 +112,10 @@ impl Default for EndpointConfig {
     /// - `no_input_ms` 5,000: Twilio `<Gather timeout>` and Lex start-timeout defaults.
     /// - `max_turn_wall_ms` 20,000: the longest utterance (13 s) plus time to start speaking
     ///   (5 s) plus slack; only a stalled stream or endless noise reaches it.
+    /// - `end_backdate_ms` 200 / `end_quiet_db` 30: Silero keeps scoring speech for about 100 ms
+    ///   after the last word (measured: 814 ms mean end delay with a 700 ms window), WebRTC for
+    ///   about 80; frames 30 dB under the utterance's loudest are silence on a clean line, while
+    ///   on a line noisier than about 20 dB SNR nothing is that quiet, so nothing moves.
     fn default() -> Self {
         Self {
             start_threshold: 0.5,
@@ -109,6 +127,8 @@ impl Default for EndpointConfig {
             min_utterance_ms: 200,
             no_input_ms: 5_000,
             max_turn_wall_ms: 20_000,
+            end_backdate_ms: 200,
+            end_quiet_db: 30.0,
         }
     }
 }
@@ -179,10 +199,16 @@ impl EndpointConfig {
                 MAX_UTTERANCE_LIMIT_MS,
             ),
             ("pre_roll_ms", self.pre_roll_ms, MAX_PRE_ROLL_MS),
+            ("end_backdate_ms", self.end_backdate_ms, MAX_END_BACKDATE_MS),
         ] {
             if value > max {
                 return Err(ConfigError::TooLong { name, value, max });
             }
+        }
+        if !(self.end_quiet_db.is_finite() && (6.0..=90.0).contains(&self.end_quiet_db)) {
+            return Err(ConfigError::Inconsistent(
+                "end_quiet_db must be between 6 and 90 dB",
+            ));
         }
         if self.max_utterance_ms < self.start_ms || self.max_utterance_ms < self.min_utterance_ms {
             return Err(ConfigError::Inconsistent(
@@ -190,6 +216,21 @@ impl EndpointConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// The level of a frame of 16-bit samples in dBFS (a full-scale square wave is 0 dB; digital
+/// silence is -100 dB).
+pub fn level_db(samples: &[i16]) -> f32 {
+    if samples.is_empty() {
+        return -100.0;
+    }
+    let energy: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    let mean = energy / samples.len() as f64 / (32_768.0 * 32_768.0);
+    if mean <= 1e-10 {
+        -100.0
+    } else {
+        (10.0 * mean.log10()) as f32
     }
 }
 
@@ -299,6 +340,7 @@ struct Frames {
     min_utterance_ms: u64,
     no_input_ms: u64,
     wall_cap_ms: u64,
+    backdate: u32,
 }
 
 /// The end-of-turn state machine. See the [module docs](self).
@@ -320,6 +362,12 @@ pub struct Endpointer {
     now_ms: u64,
     events: VecDeque<EndpointEvent>,
     dropped: u64,
+    /// Levels (dBFS) of the last frames, newest at `level_pos - 1`; NaN where unknown.
+    levels: [f32; LEVEL_RING],
+    level_pos: usize,
+    /// The loudest frame of the utterance in progress (dBFS).
+    peak_db: f32,
+    quiet_db: f32,
 }
 
 impl Endpointer {
@@ -339,6 +387,9 @@ impl Endpointer {
                 min_utterance_ms: whole(config.min_utterance_ms),
                 no_input_ms: whole(config.no_input_ms),
                 wall_cap_ms: u64::from(config.max_turn_wall_ms),
+                // At least one frame of real silence ends an utterance, whatever `end_ms` is.
+                backdate: (config.end_backdate_ms / FRAME_MS as u32)
+                    .min(ms_to_frames(config.end_ms).saturating_sub(1)),
             },
             state: SpeechState::Quiet,
             no_input_at: None,
@@ -349,12 +400,28 @@ impl Endpointer {
             now_ms: 0,
             events: VecDeque::with_capacity(4),
             dropped: 0,
+            levels: [f32::NAN; LEVEL_RING],
+            level_pos: 0,
+            peak_db: f32::NEG_INFINITY,
+            quiet_db: config.end_quiet_db,
         })
     }
 
     /// Feeds the speech probability of the 20 ms frame that starts at `frame_start_ms` (audio
-    /// time). NaN counts as 0; values are clamped to `0..=1`.
+    /// time). NaN counts as 0; values are clamped to `0..=1`. Without the frame's level the
+    /// end of speech is never backdated.
     pub fn handle_frame(&mut self, probability: f32, frame_start_ms: u64) {
+        self.handle_frame_with_level(probability, frame_start_ms, f32::NAN);
+    }
+
+    /// [`Endpointer::handle_frame`] with the frame's level in dBFS ([`level_db`]), which lets the
+    /// end of speech be moved back over the frames the VAD still scored as speech although
+    /// they were already quiet ([`EndpointConfig::end_backdate_ms`]).
+    pub fn handle_frame_with_level(&mut self, probability: f32, frame_start_ms: u64, level: f32) {
+        if let Some(slot) = self.levels.get_mut(self.level_pos % LEVEL_RING) {
+            *slot = level;
+        }
+        self.level_pos = self.level_pos.wrapping_add(1);
         let p = if probability.is_nan() {
             0.0
         } else {
@@ -384,16 +451,26 @@ impl Endpointer {
                 onset_ms,
                 last_voiced_ms: end,
             },
-            SpeechState::Speaking {
-                onset_ms,
-                last_voiced_ms,
-            } => self.trail(onset_ms, last_voiced_ms, 1, end),
+            SpeechState::Speaking { onset_ms, .. } => {
+                // The first unvoiced frame: the quiet frames just before it were trailing
+                // silence already (the VAD's lag).
+                let back = self.quiet_frames_before(onset_ms, start);
+                let last_voiced_ms = start.saturating_sub(u64::from(back) * FRAME_MS);
+                self.trail(onset_ms, last_voiced_ms, 1 + back, end)
+            }
             SpeechState::Trailing {
                 onset_ms,
                 last_voiced_ms,
                 frames,
             } => self.trail(onset_ms, last_voiced_ms, frames.saturating_add(1), end),
         };
+        match self.state {
+            SpeechState::Quiet => self.peak_db = f32::NEG_INFINITY,
+            SpeechState::Starting { .. } | SpeechState::Speaking { .. } if level.is_finite() => {
+                self.peak_db = self.peak_db.max(level);
+            }
+            _ => {}
+        }
         // Maximum length, in audio time from the onset.
         if let SpeechState::Speaking {
             onset_ms,
@@ -490,6 +567,7 @@ impl Endpointer {
     /// Forgets the speech in progress and the turn (no event). Queued events are kept.
     pub fn reset(&mut self) {
         self.state = SpeechState::Quiet;
+        self.peak_db = f32::NEG_INFINITY;
         self.no_input_at = None;
         self.no_input_paused = false;
         self.turn_open = false;
@@ -594,6 +672,30 @@ impl Endpointer {
         }
         self.arm_wall_cap();
         self.push(EndpointEvent::SpeechStarted { onset_ms, at_ms });
+    }
+
+    /// How many frames right before the current one (which starts at `frame_start`) were
+    /// quiet — `end_quiet_db` under the utterance's loudest frame — at most `end_backdate_ms`
+    /// of them, and never the utterance's first frame.
+    fn quiet_frames_before(&self, onset_ms: u64, frame_start: u64) -> u32 {
+        if self.frames.backdate == 0 || !self.peak_db.is_finite() {
+            return 0;
+        }
+        let in_utterance = frame_start.saturating_sub(onset_ms) / FRAME_MS;
+        let limit = u64::from(self.frames.backdate).min(in_utterance.saturating_sub(1));
+        let quiet_below = self.peak_db - self.quiet_db;
+        let mut back = 0u32;
+        // The current frame is at `level_pos - 1`; the ones before it go back from there.
+        while u64::from(back) < limit {
+            let Some(index) = self.level_pos.checked_sub(2 + back as usize) else {
+                break;
+            };
+            match self.levels.get(index % LEVEL_RING) {
+                Some(&l) if l.is_finite() && l < quiet_below => back += 1,
+                _ => break,
+            }
+        }
+        back
     }
 
     fn trail(&mut self, onset_ms: u64, last_voiced_ms: u64, frames: u32, end: u64) -> SpeechState {

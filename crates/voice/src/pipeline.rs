@@ -664,7 +664,9 @@ impl Pipeline {
 
         if self.listening {
             let p = self.vad.process(&self.frame);
-            self.endpointer.handle_frame(p, frame_start);
+            let level = crate::endpoint::level_db(&self.frame);
+            self.endpointer
+                .handle_frame_with_level(p, frame_start, level);
             self.drain_endpointer();
             self.check_barge_in();
         }

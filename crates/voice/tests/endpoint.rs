@@ -2,7 +2,7 @@
 //! Every transition of the endpointer, exactly, with scripted probabilities.
 
 use hotline_voice::endpoint::{
-    EndReason, EndpointConfig, EndpointEvent, Endpointer, SpeechState, ms_to_frames,
+    EndReason, EndpointConfig, EndpointEvent, Endpointer, SpeechState, level_db, ms_to_frames,
 };
 
 fn ep() -> Endpointer {
@@ -50,6 +50,14 @@ fn invalid_configs_are_refused() {
         },
         EndpointConfig {
             max_utterance_ms: 100,
+            ..EndpointConfig::default()
+        },
+        EndpointConfig {
+            end_backdate_ms: 400,
+            ..EndpointConfig::default()
+        },
+        EndpointConfig {
+            end_quiet_db: f32::NAN,
             ..EndpointConfig::default()
         },
     ];
@@ -338,4 +346,101 @@ fn nan_and_out_of_range_probabilities_are_sanitised() {
     assert!(run(&mut e, &mut at, f32::NAN, 20).is_empty());
     assert!(run(&mut e, &mut at, -3.0, 20).is_empty());
     assert_eq!(run(&mut e, &mut at, 7.0, 8).len(), 1);
+}
+
+/// Feeds `n` frames of probability `p` at `level` dBFS, continuing from frame `*at`.
+fn run_level(e: &mut Endpointer, at: &mut u64, p: f32, level: f32, n: usize) -> Vec<EndpointEvent> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        e.handle_frame_with_level(p, *at * 20, level);
+        *at += 1;
+        out.extend(std::iter::from_fn(|| e.poll_event()));
+    }
+    out
+}
+
+fn ended(events: &[EndpointEvent]) -> Option<(u64, u64)> {
+    events.iter().find_map(|e| match e {
+        EndpointEvent::SpeechEnded {
+            last_voiced_ms,
+            at_ms,
+            ..
+        } => Some((*last_voiced_ms, *at_ms)),
+        _ => None,
+    })
+}
+
+#[test]
+fn the_vads_lag_over_quiet_frames_counts_as_trailing_silence() {
+    // 1 s of speech at -20 dBFS, then the line goes quiet (-70 dBFS) but the VAD keeps
+    // scoring speech for 100 ms (5 frames), then silence.
+    let mut e = ep();
+    let mut at = 0;
+    let mut events = run_level(&mut e, &mut at, 0.9, -20.0, 50);
+    events.extend(run_level(&mut e, &mut at, 0.8, -70.0, 5));
+    events.extend(run_level(&mut e, &mut at, 0.05, -70.0, 40));
+    let (last_voiced, at_ms) = ended(&events).unwrap();
+    // Speech really ended at 1,000 ms: the 700 ms window counts from there.
+    assert_eq!(last_voiced, 1_000);
+    assert_eq!(at_ms, 1_700);
+
+    // Without levels, the window counts from the VAD's own end (100 ms later).
+    let mut e = ep();
+    let mut at = 0;
+    let mut events = run(&mut e, &mut at, 0.9, 50);
+    events.extend(run(&mut e, &mut at, 0.8, 5));
+    events.extend(run(&mut e, &mut at, 0.05, 40));
+    assert_eq!(ended(&events).unwrap(), (1_100, 1_800));
+}
+
+#[test]
+fn nothing_moves_on_a_noisy_line_or_beyond_the_limit() {
+    // Noise 20 dB under the speech: not quiet enough to count as silence.
+    let mut e = ep();
+    let mut at = 0;
+    let mut events = run_level(&mut e, &mut at, 0.9, -20.0, 50);
+    events.extend(run_level(&mut e, &mut at, 0.8, -40.0, 5));
+    events.extend(run_level(&mut e, &mut at, 0.05, -40.0, 40));
+    assert_eq!(ended(&events).unwrap(), (1_100, 1_800));
+
+    // A VAD lagging 400 ms: only `end_backdate_ms` (200) of it is taken back.
+    let mut e = ep();
+    let mut at = 0;
+    let mut events = run_level(&mut e, &mut at, 0.9, -20.0, 50);
+    events.extend(run_level(&mut e, &mut at, 0.8, -70.0, 20));
+    events.extend(run_level(&mut e, &mut at, 0.05, -70.0, 40));
+    assert_eq!(ended(&events).unwrap(), (1_200, 1_900));
+
+    // Switched off.
+    let mut e = Endpointer::new(&EndpointConfig {
+        end_backdate_ms: 0,
+        ..EndpointConfig::default()
+    })
+    .unwrap();
+    let mut at = 0;
+    let mut events = run_level(&mut e, &mut at, 0.9, -20.0, 50);
+    events.extend(run_level(&mut e, &mut at, 0.8, -70.0, 5));
+    events.extend(run_level(&mut e, &mut at, 0.05, -70.0, 40));
+    assert_eq!(ended(&events).unwrap(), (1_100, 1_800));
+}
+
+#[test]
+fn a_pause_inside_speech_still_needs_the_whole_window() {
+    // Quiet frames the VAD scored as speech, then speech again: nothing ends early.
+    let mut e = ep();
+    let mut at = 0;
+    let mut events = run_level(&mut e, &mut at, 0.9, -20.0, 50);
+    events.extend(run_level(&mut e, &mut at, 0.8, -70.0, 5));
+    events.extend(run_level(&mut e, &mut at, 0.05, -70.0, 20));
+    events.extend(run_level(&mut e, &mut at, 0.9, -20.0, 10));
+    assert_eq!(ended(&events), None);
+    assert!(matches!(e.state(), SpeechState::Speaking { .. }));
+}
+
+#[test]
+fn frame_levels() {
+    assert_eq!(level_db(&[0; 160]), -100.0);
+    assert!((level_db(&[i16::MAX; 160]) - 0.0).abs() < 0.01);
+    assert!((level_db(&[3_277; 160]) + 20.0).abs() < 0.1);
+    assert_eq!(level_db(&[]), -100.0);
 }
