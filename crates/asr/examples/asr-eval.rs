@@ -264,7 +264,7 @@ async fn main() {
     let loaded_rss = status_mb("VmRSS:");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "Moonshine base-en int8, {} workers (encoder on {} threads, decoder on 1), {cores} cores; load {} ms; \
+        "Moonshine base-en int8, {} workers (encoder threads: {}, decoder: 1), {cores} cores; load {} ms; \
          {synthetic} flite utterances + 1 real recording",
         asr.workers(),
         config.encoder_thread_count(),

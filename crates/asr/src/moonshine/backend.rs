@@ -76,9 +76,8 @@ impl Model {
         prepacked: &PrepackedWeights,
         encoder_threads: usize,
     ) -> Result<Self, AsrError> {
-        // The encoder is one large pass that splits well over threads; a decoder step is too
-        // small to (one thread). Idle threads sleep instead of spinning, so a worker's second
-        // thread costs no CPU between utterances.
+        // The encoder may run on several threads (`encoder_threads`); a decoder step is too
+        // small to split. Idle threads sleep instead of spinning between utterances.
         let session = |file: &str, threads: usize| -> Result<Session, AsrError> {
             let path = dir.join(file);
             Session::builder(env)
