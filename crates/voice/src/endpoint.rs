@@ -55,8 +55,9 @@ pub const MAX_PRE_ROLL_MS: u32 = 2_000;
 /// The most trailing silence an utterance's end can be moved back by ([`EndpointConfig::end_backdate_ms`]).
 pub const MAX_END_BACKDATE_MS: u32 = 320;
 
-/// Frames of levels kept for backdating the end of speech.
-const LEVEL_RING: usize = (MAX_END_BACKDATE_MS as usize).div_ceil(FRAME_MS as usize);
+/// Frames of levels kept for backdating the end of speech: the current frame and as many
+/// before it as the largest backdate.
+const LEVEL_RING: usize = (MAX_END_BACKDATE_MS as usize).div_ceil(FRAME_MS as usize) + 1;
 
 /// Events the endpointer queues at most; it emits at most three per input, so this is never
 /// reached by a caller that drains after each input. Beyond it the oldest event is dropped.

@@ -411,6 +411,20 @@ fn nothing_moves_on_a_noisy_line_or_beyond_the_limit() {
     events.extend(run_level(&mut e, &mut at, 0.05, -70.0, 40));
     assert_eq!(ended(&events).unwrap(), (1_200, 1_900));
 
+    // The largest backdate (320 ms, 16 frames): a lag of 15 quiet frames is taken back
+    // exactly (the 16th frame back is loud speech; the ring must not wrap onto the current
+    // frame).
+    let mut e = Endpointer::new(&EndpointConfig {
+        end_backdate_ms: 320,
+        ..EndpointConfig::default()
+    })
+    .unwrap();
+    let mut at = 0;
+    let mut events = run_level(&mut e, &mut at, 0.9, -20.0, 50);
+    events.extend(run_level(&mut e, &mut at, 0.8, -70.0, 15));
+    events.extend(run_level(&mut e, &mut at, 0.05, -70.0, 40));
+    assert_eq!(ended(&events).unwrap(), (1_000, 1_700));
+
     // Switched off.
     let mut e = Endpointer::new(&EndpointConfig {
         end_backdate_ms: 0,
