@@ -75,12 +75,6 @@ impl IntentModel {
             .unwrap_or_default()
     }
 
-    /// Every intent scored for `text`, best first.
-    pub fn rank(&self, language: &str, text: &str, today: Date) -> Vec<Scored> {
-        self.classifier
-            .classify(self.locale_index(language), text, today)
-    }
-
     /// The best intent for `text` when it reaches the locale's confidence threshold (the
     /// bot's `confidence`), else `None`: the fallback.
     pub fn classify(&self, language: &str, text: &str, today: Date) -> Option<Scored> {

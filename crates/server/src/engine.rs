@@ -70,6 +70,9 @@ pub struct Engine {
     pub lost_call: LostCallPolicy,
     /// Intent engines for flows that declare `intents:`.
     pub intents: Arc<IntentEngines>,
+    /// Classifications in flight at most (one per core): the rest wait their turn instead of
+    /// piling up on blocking threads.
+    pub intent_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// What is kept per call between webhooks.
@@ -315,6 +318,9 @@ impl Engine {
     /// engine, or a failed classification leaves the input as it is: the routes then see no
     /// intent, and the question's no-match handling applies.
     async fn understand(&self, flow: &Flow, session: &Session, input: Input) -> Input {
+        if !matches!(session.awaiting, runtime::Awaiting::Gather { .. }) {
+            return input;
+        }
         let Input::Gathered {
             speech: Some((text, confidence)),
             digits,
@@ -333,6 +339,8 @@ impl Engine {
             Some(engine) => {
                 let language = session.language.clone();
                 let bounded = intents::bounded(&text).to_owned();
+                // The semaphore is never closed; if it were, classify without a permit.
+                let _permit = self.intent_permits.acquire().await.ok();
                 match tokio::task::spawn_blocking(move || engine.classify(&language, &bounded))
                     .await
                 {

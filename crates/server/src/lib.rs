@@ -257,6 +257,9 @@ impl Server {
             session_ttl: config.session_ttl,
             lost_call: config.lost_call.clone(),
             intents: intent_engines,
+            intent_permits: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
         };
         let rest = match (&config.account_sid, &config.auth_token) {
             (Some(sid), Some(token)) if !config.bots.is_empty() => {
