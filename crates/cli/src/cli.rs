@@ -177,6 +177,10 @@ pub(crate) struct CheckArgs {
     /// Colour the diagnostics (default: when stderr is a terminal).
     #[arg(long)]
     pub color: Option<bool>,
+    /// Check flows' `intent:` routes against this intent engine, as `hotline serve --intents`
+    /// will (repeatable).
+    #[arg(long = "intents", value_name = "NAME=BOT.yaml")]
+    pub intents: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -125,7 +125,7 @@ impl EngineBuilder for Engines {
 }
 
 /// A local bot's intents as the server's intent engine for flows.
-struct LocalIntents(hotline_localbot::IntentModel);
+pub(crate) struct LocalIntents(pub(crate) hotline_localbot::IntentModel);
 
 impl IntentClassifier for LocalIntents {
     fn classify(&self, language: &str, text: &str) -> Option<Classified> {

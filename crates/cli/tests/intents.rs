@@ -149,3 +149,43 @@ fn callers_are_routed_by_what_they_mean() {
         );
     }
 }
+
+#[test]
+fn check_finds_intents_the_bot_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = dir.path().join("clinic.yaml");
+    let source = std::fs::read_to_string(root().join("examples/flows/clinic-reception.yaml"))
+        .unwrap()
+        .replace("intent: OpeningHours", "intent: OpeningHour");
+    std::fs::write(&flow, source).unwrap();
+    let check = |flow: &std::path::Path, spec: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .current_dir(root())
+            .args(["check", "--color", "false", "--intents", spec])
+            .arg(flow)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = check(&flow, "clinic=examples/bots/appointments.yaml");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("error[F0035]"), "{err}");
+    assert!(err.contains("clinic.yaml:35:9"), "{err}");
+    assert!(err.contains("did you mean `OpeningHours`?"), "{err}");
+
+    let (code, err) = check(
+        &root().join("examples/flows/clinic-reception.yaml"),
+        "front=examples/bots/appointments.yaml",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("error[F0034]"), "{err}");
+
+    let (code, err) = check(
+        &root().join("examples/flows/clinic-reception.yaml"),
+        "clinic=examples/bots/appointments.yaml",
+    );
+    assert_eq!(code, Some(0), "{err}");
+}

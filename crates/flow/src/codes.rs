@@ -52,6 +52,12 @@ pub const INVALID_CONDITION: &str = "F0031";
 pub const INVALID_TEMPLATE: &str = "F0032";
 /// An `intent` route is used but the flow configures no intent engine.
 pub const NO_INTENT_ENGINE: &str = "F0033";
+/// The flow's intent engine is not configured on the server (checked by the server and by
+/// `hotline check --intents`, not by the flow loader).
+pub const UNKNOWN_INTENT_ENGINE: &str = "F0034";
+/// An `intent` route names an intent its engine does not have (checked by the server and by
+/// `hotline check --intents`).
+pub const UNKNOWN_INTENT: &str = "F0035";
 /// A `dial` target is neither a phone number nor a SIP URI.
 pub const INVALID_DIAL_TARGET: &str = "F0040";
 /// A webhook URL is not an http(s) URL.
@@ -95,6 +101,11 @@ pub const ALL: &[(&str, &str)] = &[
     (INVALID_CONDITION, "invalid condition"),
     (INVALID_TEMPLATE, "invalid template"),
     (NO_INTENT_ENGINE, "intent route without an intent engine"),
+    (
+        UNKNOWN_INTENT_ENGINE,
+        "intent engine not configured on the server",
+    ),
+    (UNKNOWN_INTENT, "intent unknown to the intent engine"),
     (INVALID_DIAL_TARGET, "invalid phone number or SIP URI"),
     (INVALID_WEBHOOK_URL, "webhook URL is not http(s)"),
     (INVALID_LANGUAGE, "invalid language tag"),

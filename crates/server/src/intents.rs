@@ -9,7 +9,7 @@
 //! engine does not know, is rejected with a message that says what to fix.
 
 use hotline_flow::Flow;
-use hotline_flow::{AnswerMatch, NodeKind};
+use hotline_flow::{AnswerMatch, Diagnostic, NodeKind, codes};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,13 +80,30 @@ pub fn parse_intents_spec(spec: &str) -> Result<IntentConfig, String> {
 /// The server's intent engines, by name.
 pub type IntentEngines = BTreeMap<String, Arc<dyn IntentClassifier>>;
 
-/// Checks that `flow`'s intent engine is configured and knows every intent its routes name.
-/// The error says what to fix (it is shown at start-up, or as the reason a reload was
-/// rejected).
-pub fn check_flow(flow: &Flow, engines: &IntentEngines) -> Result<(), String> {
+/// Checks that `flow` (loaded from `file`) has its intent engine configured and that every
+/// `intent:` route names an intent that engine knows: diagnostics with the route's line and
+/// column (`F0034`, `F0035`), shown at start-up, as the reason a reload was rejected, or by
+/// `hotline check --intents`.
+pub fn check_flow(flow: &Flow, file: &str, engines: &IntentEngines) -> Vec<Diagnostic> {
     let Some(name) = &flow.intent_engine else {
-        return Ok(());
+        return Vec::new();
     };
+    let intent_routes: Vec<(&str, &hotline_flow::Route, &str)> = flow
+        .nodes
+        .iter()
+        .flat_map(|node| {
+            let routes: &[hotline_flow::Route] = match &node.kind {
+                NodeKind::Ask { routes, .. } | NodeKind::Branch { routes, .. } => routes,
+                _ => &[],
+            };
+            routes.iter().flat_map(move |route| {
+                route.answer.iter().filter_map(move |m| match m {
+                    AnswerMatch::Intent(intent) => Some((node.id.as_str(), route, intent.as_str())),
+                    _ => None,
+                })
+            })
+        })
+        .collect();
     let Some(engine) = engines.get(name) else {
         let configured = if engines.is_empty() {
             "none is configured".to_owned()
@@ -96,46 +113,51 @@ pub fn check_flow(flow: &Flow, engines: &IntentEngines) -> Result<(), String> {
                 engines.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         };
-        return Err(format!(
-            "error: flow `{}` routes by intent with the engine `{name}`, which this server does not have ({configured})\n  = help: start the server with `--intents {name}=BOT.yaml` (a local bot file whose intents the flow names)\n",
-            flow.id
-        ));
+        let span = intent_routes
+            .first()
+            .map(|(_, route, _)| route.span)
+            .unwrap_or_default();
+        return vec![
+            Diagnostic::error(
+                codes::UNKNOWN_INTENT_ENGINE,
+                file,
+                span,
+                format!(
+                    "flow `{}` routes by intent with the engine `{name}`, which is not configured ({configured})",
+                    flow.id
+                ),
+                "this route needs it",
+            )
+            .with_help(format!(
+                "give `hotline serve` (and `hotline check`) `--intents {name}=BOT.yaml`: the local bot file whose intents the flow names"
+            )),
+        ];
     };
-    let mut errors = String::new();
+    let mut diags = Vec::new();
     for language in &flow.languages {
         let known = engine.intents(language);
-        for node in &flow.nodes {
-            let routes = match &node.kind {
-                NodeKind::Ask { routes, .. } | NodeKind::Branch { routes, .. } => routes,
-                _ => continue,
-            };
-            for route in routes {
-                for m in &route.answer {
-                    let AnswerMatch::Intent(intent) = m else {
-                        continue;
-                    };
-                    if known.iter().any(|k| k == intent) {
-                        continue;
-                    }
-                    let hint =
-                        hotline_flow::suggest::closest(intent, known.iter().map(String::as_str))
-                            .map(|s| format!("did you mean `{s}`? "))
-                            .unwrap_or_default();
-                    errors.push_str(&format!(
-                        "error: flow `{}`, node `{}`: the route `intent: {intent}` names no intent of the engine `{name}` in {language}\n  = help: {hint}its intents are: {}\n",
-                        flow.id,
-                        node.id,
-                        known.join(", ")
-                    ));
-                }
+        for (node, route, intent) in &intent_routes {
+            if known.iter().any(|k| k == intent) {
+                continue;
             }
+            let hint = hotline_flow::suggest::closest(intent, known.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            diags.push(
+                Diagnostic::error(
+                    codes::UNKNOWN_INTENT,
+                    file,
+                    route.span,
+                    format!(
+                        "node `{node}`: the engine `{name}` has no intent `{intent}` in {language}"
+                    ),
+                    "unknown intent",
+                )
+                .with_help(format!("{hint}its intents are: {}", known.join(", "))),
+            );
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    diags
 }
 
 /// `text` cut to at most [`MAX_CLASSIFIED_CHARS`] characters.

@@ -192,7 +192,9 @@ impl Server {
         let intent_engines = Arc::new(intent_engines);
         let check: registry::FlowCheck = {
             let engines = intent_engines.clone();
-            Arc::new(move |flow: &hotline_flow::Flow| intents::check_flow(flow, &engines))
+            Arc::new(move |flow: &hotline_flow::Flow, path: &std::path::Path| {
+                intents::check_flow(flow, &path.display().to_string(), &engines)
+            })
         };
         let (registry, reports) =
             FlowRegistry::load_with(&files, Some(check)).map_err(ServerError::Flows)?;

@@ -51,10 +51,10 @@ struct Watched {
     id: Option<String>,
 }
 
-/// A check beyond the flow language's own, run on every flow at load and at each reload
-/// (the server's: its intent engines know the intents the flow's routes name). `Err` holds
-/// the rendered reason; the flow is rejected like an invalid file.
-pub type FlowCheck = Arc<dyn Fn(&Flow) -> Result<(), String> + Send + Sync>;
+/// A check beyond the flow language's own, run on every flow (with the file it came from) at
+/// load and at each reload (the server's: its intent engines know the intents the flow's
+/// routes name). Errors reject the flow like an invalid file.
+pub type FlowCheck = Arc<dyn Fn(&Flow, &Path) -> Vec<Diagnostic> + Send + Sync>;
 
 /// The served flows. Cheap to share (`Arc`); reads take a short read lock.
 #[derive(Default)]
@@ -76,7 +76,10 @@ impl std::fmt::Debug for FlowRegistry {
 fn load_checked(path: &Path, check: Option<&FlowCheck>) -> Result<hotline_flow::Loaded, String> {
     let loaded = load_flow(path).map_err(|diags| render(&diags))?;
     if let Some(check) = check {
-        check(&loaded.flow).map_err(|e| format!("{}: {e}", path.display()))?;
+        let diags = check(&loaded.flow, path);
+        if !diags.is_empty() {
+            return Err(render(&diags));
+        }
     }
     Ok(loaded)
 }

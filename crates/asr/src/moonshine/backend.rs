@@ -311,10 +311,25 @@ fn worker(mut model: Model, jobs: Arc<Mutex<Receiver<Job>>>, limits: Limits) {
         let result = if queued > limits.max_wait {
             Err(AsrError::Overloaded(queued))
         } else {
-            run_job(&mut model, &job.pcm, &job.hints, &limits).map(|mut t| {
-                t.queued = queued;
-                t
-            })
+            // A bug on one utterance must cost that utterance (the caller is reprompted), not
+            // the worker: a worker that died would shrink the pool for every later call.
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_job(&mut model, &job.pcm, &job.hints, &limits)
+            }));
+            match run {
+                Ok(r) => r.map(|mut t| {
+                    t.queued = queued;
+                    t
+                }),
+                Err(_) => {
+                    tracing::error!(
+                        "speech recognition panicked on one utterance; the worker goes on"
+                    );
+                    Err(AsrError::Model(
+                        "the recogniser failed on this utterance (a bug: it panicked)".into(),
+                    ))
+                }
+            }
         };
         // The caller may have gone away (call hung up): nothing to do then.
         let _ = job.reply.send(result);

@@ -1,8 +1,10 @@
-//! `hotline check` and `hotline graph`: flow files (and bot files) validated, flows drawn.
+//! `hotline check` and `hotline graph`: flow files (and bot files) validated — with `--intents`,
+//! flows' intent routes against the bots that will serve them — and flows drawn.
 
 use crate::cli::{CheckArgs, GraphArgs};
 use anyhow::{Context, bail};
 use hotline_flow::{Severity, Sources, load_flow, render_diagnostics_with};
+use hotline_server::intents::{IntentEngines, check_flow, parse_intents_spec};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -12,6 +14,17 @@ pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .color
         .unwrap_or_else(|| std::io::stderr().is_terminal());
     let (mut errors, mut warnings, mut ok) = (0usize, 0usize, 0usize);
+    // The intent engines named on the command line: their bots' intents, no model needed.
+    let mut engines = IntentEngines::new();
+    for spec in &args.intents {
+        let config = parse_intents_spec(spec).map_err(anyhow::Error::msg)?;
+        let model = hotline_localbot::IntentModel::load(&config.bot, None)
+            .map_err(|e| anyhow::anyhow!("--intents {}: {e}", config.name))?;
+        engines.insert(
+            config.name,
+            std::sync::Arc::new(crate::engines::LocalIntents(model)),
+        );
+    }
     for file in &files {
         if super::bot::is_heldout(file) {
             continue;
@@ -25,6 +38,17 @@ pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
         match load_flow(file) {
             Ok(loaded) => {
+                let diags = if engines.is_empty() {
+                    Vec::new()
+                } else {
+                    check_flow(&loaded.flow, &file.display().to_string(), &engines)
+                };
+                if !diags.is_empty() {
+                    let sources = Sources::read_for(&diags);
+                    eprint!("{}", render_diagnostics_with(&diags, &sources, color));
+                    errors += diags.len();
+                    continue;
+                }
                 ok += 1;
                 warnings += loaded.warnings.len();
                 if !loaded.warnings.is_empty() {
