@@ -233,6 +233,9 @@ async fn handshake(ctx: &StreamContext, stream: &twiml::Stream) -> Result<(WsStr
     let mut config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default();
     config.max_message_size = Some(1 << 20);
     config.max_frame_size = Some(1 << 20);
+    // The server's messages are small; tungstenite zero-fills its whole read buffer (128 KiB
+    // by default) before every read.
+    config.read_buffer_size = 4 * 1024;
     let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     let ws = match tokio::time::timeout(Duration::from_secs(10), connect).await {
         Ok(Ok((ws, _))) => ws,
