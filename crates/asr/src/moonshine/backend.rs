@@ -4,10 +4,10 @@
 //! [`Moonshine::load`] is the only place that touches files; it loads one encoder + decoder
 //! session pair per worker (the encoder on `encoder_threads` threads, the decoder on one; the
 //! weights, external data, are mapped once for all of them) and runs one tiny inference on
-//! each, so a corrupt model fails at start-up. Each worker is a std thread owning its sessions; jobs come
-//! through a bounded queue and answers go back on a oneshot channel, so `transcribe` never
-//! blocks the executor. A job that waited longer than the limit is answered `Overloaded`
-//! without being decoded.
+//! each, so a corrupt model fails at start-up. Each worker is a std thread owning its
+//! sessions; jobs come through a bounded queue and answers go back on a oneshot channel, so
+//! `transcribe` never blocks the executor. A job that waited longer than the limit is answered
+//! `Overloaded` without being decoded.
 //!
 //! Decoding follows the research notes (`shared/research/speech.md`): the encoder takes 16 kHz
 //! `input_values` [1, n]; the merged decoder starts from token 1 with empty past K/V and
