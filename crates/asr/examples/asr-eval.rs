@@ -359,6 +359,25 @@ async fn main() {
             cpu.as_secs_f64() / audio
         );
     }
+    // The latency target is for a 3 s utterance with one call: every clean utterance
+    // of 2.5-3.5 s, transcribed 10 times, one at a time (enough runs for a p95).
+    let three: Vec<(String, Vec<i16>)> = flite
+        .iter()
+        .filter(|(_, pcm)| (20_000..=28_000).contains(&pcm.len()))
+        .cloned()
+        .collect();
+    let mut lat = Vec::new();
+    for _ in 0..10 {
+        lat.extend(sequential(&asr, &three).await.iter().map(|r| r.latency));
+    }
+    println!();
+    println!(
+        "3 s utterances (2.5-3.5 s, {} of them, 10 runs each, one at a time): p50 {} ms, p95 {} ms, max {} ms",
+        three.len(),
+        ms(percentile(&lat, 50.0)),
+        ms(percentile(&lat, 95.0)),
+        ms(percentile(&lat, 100.0))
+    );
     println!();
     println!(
         "RSS after loading: {loaded_rss:.0} MB; now: {:.0} MB; max (VmHWM): {:.0} MB",
