@@ -3,52 +3,19 @@
 #![allow(clippy::unwrap_used)]
 
 use hotline_emulator::{CallSpec, DialOutcome, Emulator, EmulatorConfig, Step, Transcript};
-use hotline_server::{Server, ServerConfig};
+use hotline_server::ServerConfig;
 use hotline_store::{RecordStoreConfig, SessionStoreConfig};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+mod support;
+
+use support::serve;
 
 const TOKEN: &str = "e2e-auth-token";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-struct Running {
-    base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Running {
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
-    }
-}
-
-async fn serve(config: ServerConfig) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = config;
-    config.public_url = format!("http://{addr}");
-    let server = Server::build(&config).await.unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        server
-            .serve(listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
-    Running {
-        base: format!("http://{addr}"),
-        stop: Some(tx),
-        task,
-    }
 }
 
 fn config(flows: &[&str], records: &Path) -> ServerConfig {

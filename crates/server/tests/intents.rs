@@ -9,11 +9,15 @@
 use hotline_emulator::{CallSpec, Emulator, EmulatorConfig, Event, Step, Transcript};
 use hotline_server::bots::{EngineBuilder, EngineFuture, IntentFuture};
 use hotline_server::intents::{Classified, IntentClassifier, IntentConfig};
-use hotline_server::{Server, ServerConfig, ServerError};
+use hotline_server::{ServerConfig, ServerError};
 use hotline_store::RecordStoreConfig;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+mod support;
+
+use support::Running;
 
 const TOKEN: &str = "intents-auth-token";
 const FLOW: &str = "examples/flows/clinic-reception.yaml";
@@ -90,32 +94,9 @@ fn config(flows: Vec<PathBuf>, records: &Path) -> ServerConfig {
     c
 }
 
-struct Running {
-    base: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-async fn serve(mut config: ServerConfig, engine: Arc<WordIntents>) -> Result<Running, ServerError> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    config.public_url = format!("http://{addr}");
+async fn serve(config: ServerConfig, engine: Arc<WordIntents>) -> Result<Running, ServerError> {
     let builder = Builder(engine);
-    let server = Server::build_with(&config, None, Some(&builder)).await?;
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        server
-            .serve(listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
-    Ok(Running {
-        base: format!("http://{addr}"),
-        stop,
-        task,
-    })
+    support::serve_with(config, Some(&builder)).await
 }
 
 fn engine() -> Arc<WordIntents> {
@@ -224,8 +205,7 @@ async fn spoken_answers_route_by_intent_and_are_recorded() {
         ]
     );
 
-    let _ = server.stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(5), server.task).await;
+    server.stop().await;
     let store = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(&db))
         .build()
         .await
@@ -312,5 +292,5 @@ async fn flows_naming_unknown_engines_or_intents_are_refused() {
         "{}",
         t.render_text()
     );
-    let _ = server.stop.send(());
+    server.stop().await;
 }
