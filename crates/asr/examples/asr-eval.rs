@@ -241,12 +241,20 @@ async fn main() {
         .iter()
         .position(|a| a == "--workers")
         .and_then(|i| args.get(i + 1))
-        .map(|n| n.parse::<usize>().unwrap());
+        .map(|n| {
+            n.parse::<usize>().unwrap_or_else(|_| {
+                panic!("--workers and --encoder-threads take a number, not {n:?}")
+            })
+        });
     let encoder_threads = args
         .iter()
         .position(|a| a == "--encoder-threads")
         .and_then(|i| args.get(i + 1))
-        .map(|n| n.parse::<usize>().unwrap());
+        .map(|n| {
+            n.parse::<usize>().unwrap_or_else(|_| {
+                panic!("--workers and --encoder-threads take a number, not {n:?}")
+            })
+        });
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let models = std::env::var_os("HOTLINE_MODELS_DIR")
         .map_or_else(|| here.join("../../models"), PathBuf::from);

@@ -108,10 +108,7 @@ impl EngineBuilder for Engines {
 
     fn intents<'a>(&'a self, config: &'a IntentConfig) -> IntentFuture<'a> {
         Box::pin(async move {
-            let encoder = self
-                .encoder(config.models_dir.as_deref())
-                .await
-                .map_err(|e| e.to_string())?;
+            let encoder = self.encoder(None).await.map_err(|e| e.to_string())?;
             let path = config.bot.clone();
             let model = tokio::task::spawn_blocking(move || {
                 hotline_localbot::IntentModel::load(&path, Some(encoder))

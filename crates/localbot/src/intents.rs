@@ -47,22 +47,27 @@ impl IntentModel {
     /// The bot's locale for a flow language: `en-US` is the locale `en_US`; else the first
     /// locale of the same language (`en_GB` for `en-US`); else the bot's first locale.
     pub fn locale_index(&self, language: &str) -> usize {
-        let wanted = language.replace('-', "_").to_ascii_lowercase();
-        let primary = wanted.split('_').next().unwrap_or_default().to_owned();
-        let names: Vec<String> = self
-            .bot
-            .locales
-            .iter()
-            .map(|l| l.name.to_ascii_lowercase())
-            .collect();
-        names
-            .iter()
-            .position(|n| *n == wanted)
-            .or_else(|| {
-                names
-                    .iter()
-                    .position(|n| n.split('_').next() == Some(primary.as_str()))
-            })
+        // Called for every classified answer: compared in place, nothing allocated.
+        let same = |a: &str, b: &str| {
+            a.len() == b.len()
+                && a.bytes().zip(b.bytes()).all(|(x, y)| {
+                    let norm = |c: u8| {
+                        if c == b'-' {
+                            b'_'
+                        } else {
+                            c.to_ascii_lowercase()
+                        }
+                    };
+                    norm(x) == norm(y)
+                })
+        };
+        fn primary(tag: &str) -> &str {
+            tag.split(['-', '_']).next().unwrap_or_default()
+        }
+        let names = || self.bot.locales.iter().map(|l| l.name.as_str());
+        names()
+            .position(|n| same(n, language))
+            .or_else(|| names().position(|n| primary(n).eq_ignore_ascii_case(primary(language))))
             .unwrap_or(0)
     }
 
@@ -79,8 +84,7 @@ impl IntentModel {
     /// bot's `confidence`), else `None`: the fallback.
     pub fn classify(&self, language: &str, text: &str, today: Date) -> Option<Scored> {
         let index = self.locale_index(language);
-        let name = self.bot.locales.get(index)?.name.clone();
-        let (locale, _) = self.bot.locale(&name);
+        let (locale, _) = self.bot.locale(&self.bot.locales.get(index)?.name);
         let threshold = locale.threshold();
         self.classifier
             .classify(index, text, today)

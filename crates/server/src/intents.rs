@@ -43,10 +43,9 @@ pub trait IntentClassifier: Send + Sync {
 pub struct IntentConfig {
     /// The name flows use in `intents:`.
     pub name: String,
-    /// The local bot file whose intents and samples are used.
+    /// The local bot file whose intents and samples are used (its sentence encoder comes
+    /// from the models folder every local engine shares: `$HOTLINE_MODELS_DIR`, else `models`).
     pub bot: PathBuf,
-    /// The models folder (default: `$HOTLINE_MODELS_DIR`, else `models`).
-    pub models_dir: Option<PathBuf>,
 }
 
 /// Parses `NAME=BOT.yaml`.
@@ -73,7 +72,6 @@ pub fn parse_intents_spec(spec: &str) -> Result<IntentConfig, String> {
     Ok(IntentConfig {
         name: name.to_owned(),
         bot: PathBuf::from(path),
-        models_dir: None,
     })
 }
 
