@@ -105,6 +105,11 @@ pub(crate) struct Fvad {
     speech_means: [i16; TABLE_SIZE],
     noise_stds: [i16; TABLE_SIZE],
     speech_stds: [i16; TABLE_SIZE],
+    /// [`inverse_std`] of each of `noise_stds`, kept up to date with it: a division per
+    /// Gaussian per frame saved (the C code divides each time).
+    noise_inv_stds: [i16; TABLE_SIZE],
+    /// The same for `speech_stds`.
+    speech_inv_stds: [i16; TABLE_SIZE],
     frame_counter: i32,
     over_hang: i16,
     num_of_speech: i16,
@@ -128,6 +133,8 @@ impl Fvad {
             speech_means: SPEECH_DATA_MEANS,
             noise_stds: NOISE_DATA_STDS,
             speech_stds: SPEECH_DATA_STDS,
+            noise_inv_stds: NOISE_DATA_STDS.map(inverse_std),
+            speech_inv_stds: SPEECH_DATA_STDS.map(inverse_std),
             frame_counter: 0,
             over_hang: 0,
             num_of_speech: 0,
@@ -151,69 +158,70 @@ impl Fvad {
     }
 
     /// `WebRtcVad_CalculateFeatures`: log energies of six sub-bands, returns the total power.
+    ///
+    /// The filter bank is a tree of split filters, each two all-pass recurrences whose
+    /// latency (one multiply and a shift per sample, each depending on the last) is what the
+    /// VAD costs. The C code runs the five splits one after the other; here the recurrences
+    /// that do not depend on each other run interleaved (the two halves of every split, and the
+    /// two splits of the first split's outputs), so that the CPU overlaps them. Every sample
+    /// gets the same arithmetic; the energies are taken in the C code's order, since the total
+    /// power depends on it.
     fn calculate_features(&mut self, data_in: &[i16], features: &mut [i16; NUM_CHANNELS]) -> i16 {
         let mut total_energy: i16 = 0;
-        let mut hp_120 = [0i16; 120];
-        let mut lp_120 = [0i16; 120];
-        let mut hp_60 = [0i16; 60];
-        let mut lp_60 = [0i16; 60];
         let half = data_in.len() >> 1;
         let quarter = half >> 1;
         let eighth = quarter >> 1;
         let sixteenth = eighth >> 1;
-
         // [0, 4000] Hz -> [2000, 4000] + [0, 2000].
-        split_filter(
-            data_in,
-            &mut self.upper_state[0],
-            &mut self.lower_state[0],
-            &mut hp_120[..half],
-            &mut lp_120[..half],
+        let mut hp_4k = [0i16; 120];
+        let mut lp_2k = [0i16; 120];
+        let (hp_4k, lp_2k) = (&mut hp_4k[..half], &mut lp_2k[..half]);
+        let [s0, s1, s2, s3, s4] = &mut self.upper_state;
+        let [l0, l1, l2, l3, l4] = &mut self.lower_state;
+        split_filter(data_in, s0, l0, hp_4k, lp_2k);
+        // [2000, 4000] -> [3000, 4000] + [2000, 3000], and [0, 2000] -> [1000, 2000] + [0, 1000].
+        let mut bands = [[0i16; 60]; 4];
+        let [hp_3k, lp_3k, hp_1k, lp_1k] = &mut bands;
+        split_filter_pair(
+            [&*hp_4k, &*lp_2k],
+            [s1, s2],
+            [l1, l2],
+            [&mut hp_3k[..quarter], &mut hp_1k[..quarter]],
+            [&mut lp_3k[..quarter], &mut lp_1k[..quarter]],
         );
-        // [2000, 4000] -> [3000, 4000] + [2000, 3000].
-        split_filter(
-            &hp_120[..half],
-            &mut self.upper_state[1],
-            &mut self.lower_state[1],
-            &mut hp_60[..quarter],
-            &mut lp_60[..quarter],
-        );
-        features[5] = log_of_energy(&hp_60[..quarter], OFFSET_VECTOR[5], &mut total_energy);
-        features[4] = log_of_energy(&lp_60[..quarter], OFFSET_VECTOR[4], &mut total_energy);
-        // [0, 2000] -> [1000, 2000] + [0, 1000].
-        split_filter(
-            &lp_120[..half],
-            &mut self.upper_state[2],
-            &mut self.lower_state[2],
-            &mut hp_60[..quarter],
-            &mut lp_60[..quarter],
-        );
-        features[3] = log_of_energy(&hp_60[..quarter], OFFSET_VECTOR[3], &mut total_energy);
         // [0, 1000] -> [500, 1000] + [0, 500].
+        let mut hp_500 = [0i16; 30];
+        let mut lp_500 = [0i16; 30];
         split_filter(
-            &lp_60[..quarter],
-            &mut self.upper_state[3],
-            &mut self.lower_state[3],
-            &mut hp_120[..eighth],
-            &mut lp_120[..eighth],
+            &lp_1k[..quarter],
+            s3,
+            l3,
+            &mut hp_500[..eighth],
+            &mut lp_500[..eighth],
         );
-        features[2] = log_of_energy(&hp_120[..eighth], OFFSET_VECTOR[2], &mut total_energy);
         // [0, 500] -> [250, 500] + [0, 250].
+        let mut hp_250 = [0i16; 15];
+        let mut lp_250 = [0i16; 15];
         split_filter(
-            &lp_120[..eighth],
-            &mut self.upper_state[4],
-            &mut self.lower_state[4],
-            &mut hp_60[..sixteenth],
-            &mut lp_60[..sixteenth],
+            &lp_500[..eighth],
+            s4,
+            l4,
+            &mut hp_250[..sixteenth],
+            &mut lp_250[..sixteenth],
         );
-        features[1] = log_of_energy(&hp_60[..sixteenth], OFFSET_VECTOR[1], &mut total_energy);
         // Remove [0, 80] Hz.
+        let mut hp_80 = [0i16; 15];
         high_pass_filter(
-            &lp_60[..sixteenth],
+            &lp_250[..sixteenth],
             &mut self.hp_filter_state,
-            &mut hp_120[..sixteenth],
+            &mut hp_80[..sixteenth],
         );
-        features[0] = log_of_energy(&hp_120[..sixteenth], OFFSET_VECTOR[0], &mut total_energy);
+        features[5] = log_of_energy(&hp_3k[..quarter], OFFSET_VECTOR[5], &mut total_energy);
+        features[4] = log_of_energy(&lp_3k[..quarter], OFFSET_VECTOR[4], &mut total_energy);
+        features[3] = log_of_energy(&hp_1k[..quarter], OFFSET_VECTOR[3], &mut total_energy);
+        features[2] = log_of_energy(&hp_500[..eighth], OFFSET_VECTOR[2], &mut total_energy);
+        features[1] = log_of_energy(&hp_250[..sixteenth], OFFSET_VECTOR[1], &mut total_energy);
+        features[0] = log_of_energy(&hp_80[..sixteenth], OFFSET_VECTOR[0], &mut total_energy);
         total_energy
     }
 
@@ -246,18 +254,18 @@ impl Fvad {
                 let mut speech_probability = [0i32; NUM_GAUSSIANS];
                 for k in 0..NUM_GAUSSIANS {
                     let g = channel + k * NUM_CHANNELS;
-                    let p = gaussian_probability(
+                    let p = gaussian_probability_inv(
                         features[channel],
                         self.noise_means[g],
-                        self.noise_stds[g],
+                        self.noise_inv_stds[g],
                         &mut delta_n[g],
                     );
                     noise_probability[k] = i32::from(NOISE_DATA_WEIGHTS[g]).wrapping_mul(p);
                     h0_test = h0_test.wrapping_add(noise_probability[k]);
-                    let p = gaussian_probability(
+                    let p = gaussian_probability_inv(
                         features[channel],
                         self.speech_means[g],
-                        self.speech_stds[g],
+                        self.speech_inv_stds[g],
                         &mut delta_s[g],
                     );
                     speech_probability[k] = i32::from(SPEECH_DATA_WEIGHTS[g]).wrapping_mul(p);
@@ -357,6 +365,7 @@ impl Fvad {
                             ssk = MIN_STD;
                         }
                         self.speech_stds[g] = ssk;
+                        self.speech_inv_stds[g] = inverse_std(ssk);
                     } else {
                         let tmp_s16 = (feature - (nmk >> 3)) as i16;
                         let mut tmp1_s32 = (i32::from(delta_n[g]) * i32::from(tmp_s16)) >> 3;
@@ -375,6 +384,7 @@ impl Fvad {
                             nsk = MIN_STD;
                         }
                         self.noise_stds[g] = nsk;
+                        self.noise_inv_stds[g] = inverse_std(nsk);
                     }
                 }
 
@@ -520,11 +530,21 @@ fn weighted_average(
     sum
 }
 
-/// `WebRtcVad_GaussianProbability`: `(1/s) * exp(-(x-m)^2 / (2 s^2))` in Q20, and
-/// `delta = (x-m)/s^2` in Q11. `input` Q4, `mean` and `std` Q7.
+/// `WebRtcVad_GaussianProbability` as the C code calls it (the unit tests' reference).
+#[cfg(test)]
 fn gaussian_probability(input: i16, mean: i16, std: i16, delta: &mut i16) -> i32 {
-    let tmp32 = 131_072 + i32::from(std >> 1);
-    let inv_std = div_w32_w16(tmp32, std) as i16;
+    gaussian_probability_inv(input, mean, inverse_std(std), delta)
+}
+
+/// `1/std` in Q10 as `WebRtcVad_GaussianProbability` computes it (`std` in Q7).
+fn inverse_std(std: i16) -> i16 {
+    div_w32_w16(131_072 + i32::from(std >> 1), std) as i16
+}
+
+/// `WebRtcVad_GaussianProbability`: `(1/s) * exp(-(x-m)^2 / (2 s^2))` in Q20, and
+/// `delta = (x-m)/s^2` in Q11. `input` Q4, `mean` Q7; `inv_std` is [`inverse_std`] of the
+/// standard deviation.
+fn gaussian_probability_inv(input: i16, mean: i16, inv_std: i16, delta: &mut i16) -> i32 {
     let tmp16 = i32::from(inv_std >> 2);
     let inv_std2 = ((tmp16 * tmp16) >> 2) as i16;
     let tmp16 = (i32::from(input) << 3) as i16;
@@ -560,21 +580,19 @@ fn high_pass_filter(data_in: &[i16], state: &mut [i16; 4], data_out: &mut [i16])
     }
 }
 
-/// `AllPassFilter` over every other sample of `data_in` (starting at its first), writing
-/// `data_out.len()` samples.
-fn all_pass_filter(data_in: &[i16], coefficient: i32, state: &mut i16, data_out: &mut [i16]) {
-    let mut state32: i32 = i32::from(*state).wrapping_mul(1 << 16);
-    for (&x, out) in data_in.iter().step_by(2).zip(data_out.iter_mut()) {
-        let tmp32 = state32.wrapping_add(coefficient * i32::from(x));
-        let tmp16 = (tmp32 >> 16) as i16;
-        *out = tmp16;
-        state32 = (i32::from(x) * (1 << 14)).wrapping_sub(coefficient * i32::from(tmp16));
-        state32 = state32.wrapping_mul(2);
-    }
-    *state = (state32 >> 16) as i16;
+/// One step of `AllPassFilter` (first-order all-pass, Q15 coefficient, Q16 state): returns
+/// the output sample. `(a - b) * 2` is written `2a - 2b`, the same in wrapping arithmetic and
+/// one operation shorter on the recurrence's critical path.
+#[inline(always)]
+fn all_pass_step(x: i16, coefficient: i32, state32: &mut i32) -> i16 {
+    let out = (state32.wrapping_add(coefficient * i32::from(x)) >> 16) as i16;
+    *state32 = (i32::from(x) << 15).wrapping_sub((coefficient * 2).wrapping_mul(i32::from(out)));
+    out
 }
 
-/// `SplitFilter`: splits into a high band and a low band, each at half the rate.
+/// `SplitFilter`: splits into a high band and a low band, each at half the rate: the upper
+/// all-pass filter over the even samples, the lower over the odd ones (run interleaved), then
+/// their difference and sum. `data_in` has an even length, twice the outputs'.
 fn split_filter(
     data_in: &[i16],
     upper_state: &mut i16,
@@ -582,18 +600,59 @@ fn split_filter(
     hp_out: &mut [i16],
     lp_out: &mut [i16],
 ) {
-    all_pass_filter(data_in, ALL_PASS_COEFS_Q15[0], upper_state, hp_out);
-    all_pass_filter(
-        data_in.get(1..).unwrap_or(&[]),
-        ALL_PASS_COEFS_Q15[1],
-        lower_state,
-        lp_out,
-    );
-    for (hp, lp) in hp_out.iter_mut().zip(lp_out.iter_mut()) {
-        let tmp = *hp;
-        *hp = hp.wrapping_sub(*lp);
-        *lp = lp.wrapping_add(tmp);
+    let mut upper = i32::from(*upper_state).wrapping_mul(1 << 16);
+    let mut lower = i32::from(*lower_state).wrapping_mul(1 << 16);
+    for ((pair, hp), lp) in data_in
+        .chunks_exact(2)
+        .zip(hp_out.iter_mut())
+        .zip(lp_out.iter_mut())
+    {
+        let u = all_pass_step(pair[0], ALL_PASS_COEFS_Q15[0], &mut upper);
+        let l = all_pass_step(pair[1], ALL_PASS_COEFS_Q15[1], &mut lower);
+        *hp = u.wrapping_sub(l);
+        *lp = l.wrapping_add(u);
     }
+    *upper_state = (upper >> 16) as i16;
+    *lower_state = (lower >> 16) as i16;
+}
+
+/// Two independent [`split_filter`]s of equal length, run interleaved (four recurrences).
+fn split_filter_pair(
+    data_in: [&[i16]; 2],
+    upper_state: [&mut i16; 2],
+    lower_state: [&mut i16; 2],
+    hp_out: [&mut [i16]; 2],
+    lp_out: [&mut [i16]; 2],
+) {
+    let [a_in, b_in] = data_in;
+    let [a_upper_state, b_upper_state] = upper_state;
+    let [a_lower_state, b_lower_state] = lower_state;
+    let [a_hp, b_hp] = hp_out;
+    let [a_lp, b_lp] = lp_out;
+    let mut a_upper = i32::from(*a_upper_state).wrapping_mul(1 << 16);
+    let mut a_lower = i32::from(*a_lower_state).wrapping_mul(1 << 16);
+    let mut b_upper = i32::from(*b_upper_state).wrapping_mul(1 << 16);
+    let mut b_lower = i32::from(*b_lower_state).wrapping_mul(1 << 16);
+    let a = a_in
+        .chunks_exact(2)
+        .zip(a_hp.iter_mut().zip(a_lp.iter_mut()));
+    let b = b_in
+        .chunks_exact(2)
+        .zip(b_hp.iter_mut().zip(b_lp.iter_mut()));
+    for ((a_pair, (a_hp, a_lp)), (b_pair, (b_hp, b_lp))) in a.zip(b) {
+        let au = all_pass_step(a_pair[0], ALL_PASS_COEFS_Q15[0], &mut a_upper);
+        let al = all_pass_step(a_pair[1], ALL_PASS_COEFS_Q15[1], &mut a_lower);
+        let bu = all_pass_step(b_pair[0], ALL_PASS_COEFS_Q15[0], &mut b_upper);
+        let bl = all_pass_step(b_pair[1], ALL_PASS_COEFS_Q15[1], &mut b_lower);
+        *a_hp = au.wrapping_sub(al);
+        *a_lp = al.wrapping_add(au);
+        *b_hp = bu.wrapping_sub(bl);
+        *b_lp = bl.wrapping_add(bu);
+    }
+    *a_upper_state = (a_upper >> 16) as i16;
+    *a_lower_state = (a_lower >> 16) as i16;
+    *b_upper_state = (b_upper >> 16) as i16;
+    *b_lower_state = (b_lower >> 16) as i16;
 }
 
 /// `LogOfEnergy`: `10*log10(energy)` in Q4 plus `offset`; updates `total_energy` while it is
