@@ -263,8 +263,10 @@ fn flow_return(uri: &Uri) -> Option<crate::bots::FlowReturn> {
     })
 }
 
-/// Read buffer of a media stream's WebSocket (bigger messages take several reads).
-const WS_READ_BUFFER: usize = 4 * 1024;
+/// Read buffer of a media stream's WebSocket: a 20 ms `media` message is about 340 bytes on
+/// the wire, so one read takes a few when the server is behind; bigger messages take several
+/// reads. (tungstenite zero-fills this much before every read, twice per message.)
+const WS_READ_BUFFER: usize = 1024;
 
 /// The bot's media stream: the upgrade's signature is checked over the `wss://` URL first.
 async fn bot_stream(
@@ -293,13 +295,11 @@ async fn bot_stream(
     let bots = state.bots.clone();
     let found = bots.get(&bot);
     ws.on_upgrade(move |socket| async move {
-        use futures_util::StreamExt;
-        let (tx, rx) = socket.split();
         match found {
-            Some(found) => crate::voice::drive(bots, found, tx, rx).await,
+            Some(found) => crate::voice::drive(bots, found, socket).await,
             None => {
                 tracing::warn!("a media stream for an unknown bot; closing it");
-                crate::voice::close_unknown(tx).await;
+                crate::voice::close_unknown(socket).await;
             }
         }
     })

@@ -62,6 +62,55 @@ enum UpdateResult {
     Failed,
 }
 
+/// A sink and a stream as one socket, for [`drive`] (tests, or transports that come in halves).
+#[derive(Debug)]
+pub struct Duplex<Si, St> {
+    /// Where messages to Twilio go.
+    pub sink: Si,
+    /// Where Twilio's messages come from.
+    pub stream: St,
+}
+
+impl<Si: Sink<Message> + Unpin, St: Unpin> Sink<Message> for Duplex<Si, St> {
+    type Error = Si::Error;
+
+    fn poll_ready(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.sink).poll_ready(cx)
+    }
+
+    fn start_send(mut self: std::pin::Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+        std::pin::Pin::new(&mut self.sink).start_send(item)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.sink).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.sink).poll_close(cx)
+    }
+}
+
+impl<Si: Unpin, St: Stream + Unpin> Stream for Duplex<Si, St> {
+    type Item = St::Item;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::pin::Pin::new(&mut self.stream).poll_next(cx)
+    }
+}
+
 /// Closes a stream for a bot that does not exist (after a valid, signed upgrade).
 pub async fn close_unknown<Si>(mut tx: Si)
 where
@@ -78,17 +127,19 @@ where
 
 /// Runs one Media Streams connection of `bot` to its end. Never fails: problems are logged
 /// and end the connection.
-pub async fn drive<Si, St, E>(bots: Arc<Bots>, bot: Arc<Bot>, tx: Si, rx: St)
+///
+/// The socket is one object (not split into halves): the driver only ever reads or writes, one
+/// after the other, and a split's lock costs on every one of the 50 messages a second.
+pub async fn drive<S, E>(bots: Arc<Bots>, bot: Arc<Bot>, socket: S)
 where
-    Si: Sink<Message> + Unpin + Send,
-    St: Stream<Item = Result<Message, E>> + Unpin + Send,
+    S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin + Send,
 {
     let (vad, prefetch) = bot.vad.create_prefetched();
     let session = match StreamSession::new(bot.config.session_config(), vad) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(bot = %bot.config.name, error = %e, "cannot start a stream session");
-            close_unknown(tx).await;
+            close_unknown(socket).await;
             return;
         }
     };
@@ -110,7 +161,7 @@ where
         prefetch,
         lookahead: Vec::new(),
     };
-    driver.run(tx, rx, updates_rx).await;
+    driver.run(socket, updates_rx).await;
 }
 
 struct Driver {
@@ -141,21 +192,16 @@ struct Driver {
 }
 
 impl Driver {
-    async fn run<Si, St, E>(
-        &mut self,
-        mut tx: Si,
-        mut rx: St,
-        mut updates: mpsc::UnboundedReceiver<UpdateResult>,
-    ) where
-        Si: Sink<Message> + Unpin + Send,
-        St: Stream<Item = Result<Message, E>> + Unpin + Send,
+    async fn run<S, E>(&mut self, mut socket: S, mut updates: mpsc::UnboundedReceiver<UpdateResult>)
+    where
+        S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin + Send,
     {
         let origin = Instant::now();
         'run: loop {
             // Drain the session: events may queue messages (play, clear) and vice versa.
             loop {
                 while let Some(out) = self.session.poll_outbound() {
-                    if tx.send(Message::text(out.encode())).await.is_err() {
+                    if socket.send(Message::text(out.encode())).await.is_err() {
                         break 'run;
                     }
                 }
@@ -172,7 +218,7 @@ impl Driver {
                 .map(|ms| origin + Duration::from_millis(ms));
             let turn = &mut self.turn;
             tokio::select! {
-                msg = rx.next() => match msg {
+                msg = socket.next() => match msg {
                     Some(Ok(Message::Text(text))) => self.handle_text(text.as_str()).await,
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break 'run,
                     Some(Ok(_)) => {}
@@ -250,7 +296,7 @@ impl Driver {
             vad_batched,
             "media stream ended"
         );
-        let _ = tx.close().await;
+        let _ = socket.close().await;
     }
 
     /// One text frame: with a batched VAD, its audio is scored (with every other call's) first.

@@ -133,8 +133,10 @@ async fn second_instance_continues_the_conversation(sessions: Arc<dyn SessionSto
     let driver = tokio::spawn(hotline_server::voice::drive(
         b.clone(),
         b.get("desk").unwrap(),
-        Box::pin(tx),
-        rx,
+        hotline_server::voice::Duplex {
+            sink: Box::pin(tx),
+            stream: rx,
+        },
     ));
     let send = |s: String| in_tx.send(axum::extract::ws::Message::text(s)).unwrap();
     let ms = "MZ1";

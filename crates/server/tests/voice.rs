@@ -754,8 +754,10 @@ async fn the_driver_runs_over_channels() {
     let driver = tokio::spawn(hotline_server::voice::drive(
         bots.clone(),
         bot,
-        Box::pin(tx),
-        rx,
+        hotline_server::voice::Duplex {
+            sink: Box::pin(tx),
+            stream: rx,
+        },
     ));
     let send = |s: String| in_tx.send(axum::extract::ws::Message::text(s)).unwrap();
     let sid = "MZ1";

@@ -646,7 +646,7 @@ impl Pipeline {
 
         let excess = (self.ring.len() + FRAME_SAMPLES).saturating_sub(self.ring_cap);
         self.ring.drain(..excess.min(self.ring.len()));
-        self.ring.extend(self.frame.iter().copied());
+        self.ring.extend(&self.frame);
         if let Some(u) = &mut self.utterance
             && u.audio.len() + FRAME_SAMPLES <= self.utterance_cap
         {
