@@ -2,11 +2,13 @@
 //! running `hotline serve`, paced in real time, measuring how far behind real time the server's
 //! handling of the audio is, the turn latency, dropped connections and the CPU of both sides.
 //!
-//! Each stream is one task on one TCP connection with a hand-written WebSocket client (so the
-//! generator stays cheap next to the server): a signed upgrade (`X-Twilio-Signature` over the
-//! `ws://` URL, no parameters, as Twilio signs it), then Twilio's `connected` and `start`, then
-//! one `media` message of 160 mu-law bytes every 20 ms on the stream's own schedule (start
-//! time + 20 ms × chunk, never catching up by bursts), then `stop`. The audio is a speech
+//! Each stream is one TCP connection with a hand-written WebSocket client (so the generator
+//! stays cheap next to the server): its task makes a signed upgrade (`X-Twilio-Signature` over
+//! the `ws://` URL, no parameters, as Twilio signs it) and sends Twilio's `connected` and
+//! `start`; then one of two sender threads sends one `media` message of 160 mu-law bytes every
+//! 20 ms on the stream's own schedule (start time + 20 ms × chunk, on a 1 ms grid as a timer
+//! wheel would; a frame that could not go out on time goes as soon as it can, as a TCP backlog
+//! would), then `stop`, while the task reads the server's frames. The audio is a speech
 //! fixture followed by silence, looped, so that the bot takes a turn every cycle. Messages are
 //! byte-for-byte those of `hotline-emulator`'s `media.rs` (a test checks the encoding against
 //! `hotline_twilio::stream::Inbound::encode`); every distinct frame's base64 is computed once.
@@ -31,7 +33,7 @@ use crate::gather::process_cpu_us;
 use hotline_twilio::signature;
 use hotline_twilio::stream::encode_payload;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -45,6 +47,14 @@ const SILENCE: u8 = 0xFF;
 pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
 /// Frames between two pings (one a second).
 const PING_EVERY: u64 = 50;
+/// [`Outgoing::phase`]: streaming.
+const RUNNING: u8 = 0;
+/// The server closed the stream before its end.
+const CLOSED: u8 = 1;
+/// The stream's time is up: `stop` and a close frame are being sent.
+const STOPPING: u8 = 2;
+/// Threads sending the streams' frames (see [`Outgoing`]): one per core of the 2-core machine.
+const SENDER_THREADS: usize = 2;
 
 /// A run that could not start.
 #[derive(Debug, thiserror::Error)]
@@ -326,13 +336,15 @@ fn server_frames(buf: &mut Vec<u8>, shared: &Shared, stats: &mut StreamStats) ->
     open
 }
 
+/// One stream's connection: the signed upgrade, `connected` and `start` from its task; then
+/// the socket's write side goes to a sender thread (see [`Outgoing`]) while the task reads the
+/// server's frames (pongs, close) until the sender is done with the stream.
 async fn one_stream(
     cfg: Arc<StreamsConfig>,
-    frames: Arc<Frames>,
+    senders: Arc<Vec<std::sync::mpsc::Sender<Outgoing>>>,
     shared: Arc<Shared>,
     i: usize,
     start_at: Instant,
-    end_at: Instant,
 ) -> StreamStats {
     let mut stats = StreamStats::default();
     tokio::time::sleep_until(start_at.into()).await;
@@ -354,7 +366,6 @@ async fn one_stream(
     let call_sid = call_sid(i);
     let stream_sid = format!("MZ{i:032x}");
     let mut out = Vec::with_capacity(1024);
-    let mut text = Vec::with_capacity(512);
     client_frame(
         &mut out,
         1,
@@ -369,73 +380,72 @@ async fn one_stream(
         stats.dropped = true;
         return stats;
     }
-    let (mut rd, mut wr) = sock.split();
-    let origin = tokio::time::Instant::now();
-    let cycle = frames.payloads.len().max(1) as u64;
-    let mut chunk: u64 = 0;
-    let mut seq: u64 = 1;
+    // The write side, as a blocking-free std socket sharing the connection.
+    let split = sock
+        .into_std()
+        .and_then(|std| Ok((std.try_clone()?, TcpStream::from_std(std)?)));
+    let (writer, mut rd) = match split {
+        Ok(pair) => pair,
+        Err(_) => {
+            stats.dropped = true;
+            return stats;
+        }
+    };
+    let phase = Arc::new(AtomicU8::new(RUNNING));
+    let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
+    let outgoing = Outgoing {
+        index: i,
+        sock: writer,
+        stream_sid,
+        call_sid,
+        first_due: Instant::now(),
+        chunk: 0,
+        pending: Vec::new(),
+        phase: phase.clone(),
+        sent: SentStats::default(),
+        done: Some(done_tx),
+    };
+    let sender = senders.get(i % senders.len().max(1));
+    if sender.is_none_or(|s| s.send(outgoing).is_err()) {
+        stats.dropped = true;
+        return stats;
+    }
     let mut readbuf = [0u8; 4096];
     let mut open = true;
-    'stream: while open {
-        let due = origin + Duration::from_millis(20 * chunk);
-        if due.into_std() >= end_at {
-            break;
-        }
+    let mut dropped = false;
+    let sent = loop {
         tokio::select! {
             biased;
-            r = rd.read(&mut readbuf) => match r {
-                Ok(0) | Err(_) => {
-                    open = false;
-                }
+            sent = &mut done_rx => break sent.ok(),
+            r = rd.read(&mut readbuf), if open => match r {
+                Ok(0) | Err(_) => open = false,
                 Ok(n) => {
                     inbuf.extend_from_slice(readbuf.get(..n).unwrap_or_default());
                     open = server_frames(&mut inbuf, &shared, &mut stats);
                 }
             },
-            () = tokio::time::sleep_until(due) => {
-                let late = tokio::time::Instant::now().saturating_duration_since(due);
-                chunk += 1;
-                seq += 1;
-                let k = ((chunk - 1) % cycle) as usize;
-                let payload = frames.payloads.get(k).map(String::as_str).unwrap_or_default();
-                text.clear();
-                media_json(&mut text, &stream_sid, seq, chunk, payload);
-                out.clear();
-                client_frame(&mut out, 1, &text);
-                let now_us = shared.now_us();
-                let measuring = now_us >= shared.measure_from_us && now_us < shared.measure_to_us;
-                if chunk.is_multiple_of(PING_EVERY) {
-                    client_frame(&mut out, 0x9, &now_us.to_be_bytes());
-                }
-                if wr.write_all(&out).await.is_err() {
-                    open = false;
-                    continue 'stream;
-                }
-                if k == frames.speech_end
-                    && let Some(p) = shared.pending_end.get(i)
-                {
-                    p.store(now_us + 1, Ordering::Relaxed);
-                }
-                if measuring {
-                    stats.frames += 1;
-                    stats.late.push(u32::try_from(late.as_micros()).unwrap_or(u32::MAX));
-                }
-            }
         }
-    }
-    if !open {
+        if !open
+            && phase
+                .compare_exchange(RUNNING, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            // The server ended the stream early: the sender stops, and sends its figures.
+            dropped = true;
+        }
+    };
+    let Some(sent) = sent else {
+        stats.dropped = true;
+        return stats;
+    };
+    stats.frames = sent.frames;
+    stats.late = sent.late;
+    if dropped || sent.failed {
         stats.dropped = true;
         return stats;
     }
-    out.clear();
-    client_frame(
-        &mut out,
-        1,
-        stop_json(&stream_sid, &call_sid, seq + 1).as_bytes(),
-    );
-    client_frame(&mut out, 0x8, &1000u16.to_be_bytes());
-    let _ = wr.write_all(&out).await;
-    // Wait briefly for the server's close.
+    // The sender wrote `stop` and a close frame (the server may have closed already): wait
+    // briefly for the server's close.
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         while let Ok(n) = rd.read(&mut readbuf).await {
             if n == 0 {
@@ -445,6 +455,186 @@ async fn one_stream(
     })
     .await;
     stats
+}
+
+/// What a sender thread measured for one stream.
+#[derive(Default)]
+struct SentStats {
+    /// How late each frame in the measurement window was sent, µs.
+    late: Vec<u32>,
+    /// Frames sent in the measurement window.
+    frames: u64,
+    /// A write failed: the stream was dropped.
+    failed: bool,
+}
+
+/// The sending side of one stream, owned by a sender thread.
+///
+/// The generator must cost little next to the server it measures (both share the machine's
+/// cores), and most of its cost is the kernel's: one `send` per message, Twilio's pacing. So
+/// rather than a task and a timer per stream, a few plain threads each keep their streams in a
+/// deadline heap, sleep until the next frame is due, and write every due frame with
+/// non-blocking `send`s (a frame the socket cannot take yet waits in `pending`, and the next
+/// one is sent after it: like Twilio, the generator never skips audio).
+struct Outgoing {
+    index: usize,
+    sock: std::net::TcpStream,
+    stream_sid: String,
+    call_sid: String,
+    /// When chunk 0 was due; chunk `n` is due 20 ms × n later.
+    first_due: Instant,
+    /// Chunks sent.
+    chunk: u64,
+    /// Bytes the socket has not taken yet.
+    pending: Vec<u8>,
+    /// [`RUNNING`], then [`CLOSED`] (set by the reading task: the server closed the stream
+    /// before its end) or [`STOPPING`] (set here: the stream's time is up).
+    phase: Arc<AtomicU8>,
+    sent: SentStats,
+    done: Option<tokio::sync::oneshot::Sender<SentStats>>,
+}
+
+impl Outgoing {
+    fn due(&self) -> Instant {
+        self.first_due + Duration::from_millis(20 * self.chunk)
+    }
+
+    /// Writes `pending`; false when the socket failed.
+    fn flush(&mut self) -> bool {
+        while !self.pending.is_empty() {
+            match self.sock.write(&self.pending) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.pending.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Hands the figures back to the stream's task.
+    fn finish(mut self, failed: bool) {
+        self.sent.failed |= failed;
+        if let Some(done) = self.done.take() {
+            let _ = done.send(std::mem::take(&mut self.sent));
+        }
+    }
+}
+
+/// A sender thread: sends every stream's frames on time until `end_at`, then `stop` and a
+/// close frame, until no stream is left and no more will come.
+fn sender_thread(
+    incoming: std::sync::mpsc::Receiver<Outgoing>,
+    frames: Arc<Frames>,
+    shared: Arc<Shared>,
+    end_at: Instant,
+) {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut streams: Vec<Option<Outgoing>> = Vec::new();
+    let mut heap: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
+    let cycle = frames.payloads.len().max(1) as u64;
+    let mut text = Vec::with_capacity(512);
+    let mut more = true;
+    loop {
+        while more {
+            match incoming.try_recv() {
+                Ok(o) => {
+                    heap.push(Reverse((o.due(), streams.len())));
+                    streams.push(Some(o));
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => more = false,
+            }
+        }
+        if !more && heap.is_empty() {
+            return;
+        }
+        while let Some(&Reverse((due, slot))) = heap.peek() {
+            let now = Instant::now();
+            if due > now {
+                break;
+            }
+            heap.pop();
+            let Some(mut o) = streams.get_mut(slot).and_then(Option::take) else {
+                continue;
+            };
+            if o.phase.load(Ordering::Acquire) == CLOSED {
+                o.finish(true);
+                continue;
+            }
+            if due >= end_at {
+                if o.phase
+                    .compare_exchange(RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+                {
+                    o.finish(true);
+                    continue;
+                }
+                let seq = o.chunk + 2;
+                text.clear();
+                text.extend_from_slice(stop_json(&o.stream_sid, &o.call_sid, seq).as_bytes());
+                client_frame(&mut o.pending, 1, &text);
+                client_frame(&mut o.pending, 0x8, &1000u16.to_be_bytes());
+                let ok = o.flush();
+                o.finish(!ok);
+                continue;
+            }
+            o.chunk += 1;
+            let chunk = o.chunk;
+            let k = ((chunk - 1) % cycle) as usize;
+            let payload = frames
+                .payloads
+                .get(k)
+                .map(String::as_str)
+                .unwrap_or_default();
+            text.clear();
+            // `sequenceNumber` 1 was `start`.
+            media_json(&mut text, &o.stream_sid, chunk + 1, chunk, payload);
+            client_frame(&mut o.pending, 1, &text);
+            let now_us = shared.now_us();
+            if chunk.is_multiple_of(PING_EVERY) {
+                client_frame(&mut o.pending, 0x9, &now_us.to_be_bytes());
+            }
+            if !o.flush() {
+                o.finish(true);
+                continue;
+            }
+            if k == frames.speech_end
+                && let Some(p) = shared.pending_end.get(o.index)
+            {
+                p.store(now_us + 1, Ordering::Relaxed);
+            }
+            if now_us >= shared.measure_from_us && now_us < shared.measure_to_us {
+                o.sent.frames += 1;
+                let late = now.saturating_duration_since(due);
+                o.sent
+                    .late
+                    .push(u32::try_from(late.as_micros()).unwrap_or(u32::MAX));
+            }
+            heap.push(Reverse((o.due(), slot)));
+            if let Some(s) = streams.get_mut(slot) {
+                *s = Some(o);
+            }
+        }
+        // Sleep until the next frame is due, on a 1 ms grid as tokio's timer wheel would (the
+        // frames due within the same millisecond go out together), waking at least every
+        // millisecond for new streams.
+        let now = Instant::now();
+        let tick = Duration::from_millis(1);
+        let next = heap.peek().map_or(now + tick, |r| r.0.0).min(now + tick);
+        let since_ms = next
+            .saturating_duration_since(shared.origin)
+            .as_micros()
+            .div_ceil(1000);
+        let wake = shared.origin + Duration::from_millis(u64::try_from(since_ms).unwrap_or(0));
+        if wake > now {
+            std::thread::sleep(wake - now);
+        }
+    }
 }
 
 /// Twilio's REST API as far as call updates go: answers every request 200 and measures the
@@ -623,18 +813,33 @@ pub async fn run(
 
     let cfg_arc = Arc::new(cfg.clone());
     let end_at = origin + measure_to;
+    let mut senders = Vec::new();
+    let mut sender_threads = Vec::new();
+    for n in 0..SENDER_THREADS {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (frames, shared) = (frames.clone(), shared.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("bench-send-{n}"))
+            .spawn(move || sender_thread(rx, frames, shared, end_at));
+        if let Ok(thread) = thread {
+            senders.push(tx);
+            sender_threads.push(thread);
+        }
+    }
+    let senders = Arc::new(senders);
     let mut tasks = Vec::with_capacity(streams);
     for i in 0..streams {
         let offset = cfg.ramp.mul_f64(i as f64 / streams.max(1) as f64);
         tasks.push(tokio::spawn(one_stream(
             cfg_arc.clone(),
-            frames.clone(),
+            senders.clone(),
             shared.clone(),
             i,
             origin + offset,
-            end_at,
         )));
     }
+    // The threads end once every stream is done and these senders are gone.
+    drop(senders);
     let mut report = Report {
         streams,
         ..Report::default()
@@ -652,6 +857,9 @@ pub async fn run(
             }
             Err(_) => report.dropped += 1,
         }
+    }
+    for thread in sender_threads {
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
     if let Ok((server, client, elapsed)) = cpu_task.await {
         report.server_cpu_pct = server;

@@ -1,0 +1,111 @@
+//! `hotline bench streams` end to end, small: the real binary serves a voice bot on the fake
+//! engine (as `scripts/bench-streams.sh` does) and the bench opens a few real-time streams
+//! against it. Every stream must open, last and close cleanly, the bot must take turns (the
+//! bench plays Twilio's REST API and sees the call updates), and lag samples must come back.
+#![allow(clippy::unwrap_used)]
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "bench-streams-token";
+const ACCOUNT: &str = "AC00000000000000000000000000000000";
+
+fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// The server process, killed when dropped.
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn a_few_streams_open_take_turns_and_close_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = dir.path().join("bot.yaml");
+    std::fs::write(
+        &bot,
+        "greeting: [\"Hello.\"]\naudio_transcript: \"my account number\"\nno_match: [\"OK.\"]\n",
+    )
+    .unwrap();
+    let (port, rest) = (free_port(), free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .current_dir(root())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--auth-token", TOKEN, "--account-sid", ACCOUNT])
+        .arg("--records")
+        .arg(format!(
+            "sqlite:{}",
+            dir.path().join("records.db").display()
+        ))
+        .arg("--bot")
+        .arg(format!("load=fake:{},vad=webrtc", bot.display()))
+        .args(["--twilio-api-base", &format!("http://127.0.0.1:{rest}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Serve(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "hotline serve did not listen");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .current_dir(root())
+        .args(["bench", "streams", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--bot", "load", "--auth-token", TOKEN])
+        .args(["--rest-listen", &format!("127.0.0.1:{rest}")])
+        .args(["--audio", "crates/voice/tests/fixtures/account_8k_ulaw.wav"])
+        .args([
+            "--silence-after",
+            "1s",
+            "--streams",
+            "4",
+            "--duration",
+            "6s",
+        ])
+        .args(["--ramp", "200ms", "--warmup", "300ms"])
+        .arg("--server-pid")
+        .arg(server.0.id().to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // streams failed dropped lag-p50 lag-p99 lag-max turns turn-p50 turn-p95 turn-min srv cli late held
+    let row: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("4"))
+        .unwrap_or_else(|| panic!("no row for 4 streams:\n{stdout}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(row.len(), 14, "{stdout}");
+    assert_eq!(
+        (row[1], row[2]),
+        ("0", "0"),
+        "no failed or dropped stream:\n{stdout}"
+    );
+    let turns: usize = row[6].parse().unwrap();
+    assert!(turns >= 4, "each stream's bot took a turn:\n{stdout}");
+    assert_eq!(row[13], "yes", "{stdout}");
+    assert!(stdout.contains("largest level held"), "{stdout}");
+}
