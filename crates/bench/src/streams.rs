@@ -53,6 +53,9 @@ const RUNNING: u8 = 0;
 const CLOSED: u8 = 1;
 /// The stream's time is up: `stop` and a close frame are being sent.
 const STOPPING: u8 = 2;
+/// Bytes a stream's socket may leave unsent (about 9 s of frames) before the stream counts as
+/// dropped.
+const MAX_PENDING: usize = 160 * 1024;
 /// Threads sending the streams' frames (see [`Outgoing`]): one per core of the 2-core machine.
 const SENDER_THREADS: usize = 2;
 
@@ -599,7 +602,8 @@ fn sender_thread(
             if chunk.is_multiple_of(PING_EVERY) {
                 client_frame(&mut o.pending, 0x9, &now_us.to_be_bytes());
             }
-            if !o.flush() {
+            // A server that stopped reading for seconds has dropped the stream.
+            if !o.flush() || o.pending.len() > MAX_PENDING {
                 o.finish(true);
                 continue;
             }

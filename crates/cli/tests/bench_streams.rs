@@ -4,34 +4,18 @@
 //! bench plays Twilio's REST API and sees the call updates), and lag samples must come back.
 #![allow(clippy::unwrap_used)]
 
-use std::net::TcpStream;
+mod serve;
+
+use serve::{Serve, free_port};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 const TOKEN: &str = "bench-streams-token";
 const ACCOUNT: &str = "AC00000000000000000000000000000000";
 
 fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-/// The server process, killed when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -60,12 +44,7 @@ fn a_few_streams_open_take_turns_and_close_cleanly() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let server = Serve(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "hotline serve did not listen");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let server = Serve(child).wait_listening(port, Duration::from_secs(30), "");
     let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
         .current_dir(root())
         .args(["bench", "streams", "--addr", &format!("127.0.0.1:{port}")])

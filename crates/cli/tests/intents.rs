@@ -6,11 +6,13 @@
 //! by `scripts/test.sh`).
 #![allow(clippy::unwrap_used)]
 
+mod serve;
+
 use serde_json::Value;
-use std::net::TcpStream;
+use serve::{Serve, free_port};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 const TOKEN: &str = "intents-cli-token";
 
@@ -20,24 +22,6 @@ fn root() -> PathBuf {
 
 fn models() -> std::ffi::OsString {
     std::env::var_os("HOTLINE_MODELS_DIR").unwrap_or_else(|| root().join("models").into())
-}
-
-/// The server process, killed when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn serve(port: u16, records: &std::path::Path) -> Serve {
@@ -60,20 +44,11 @@ fn serve(port: u16, records: &std::path::Path) -> Serve {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut serve = Serve(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = serve.0.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = serve.0.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
-            panic!("hotline serve exited ({status}) (models: scripts/install-models.sh):\n{err}");
-        }
-        assert!(Instant::now() < deadline, "hotline serve did not listen");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    serve
+    Serve(child).wait_listening(
+        port,
+        Duration::from_secs(60),
+        " (models: scripts/install-models.sh)",
+    )
 }
 
 /// What the caller heard and where the call went: `say:…`, `dial:…`, `enqueue:…`.
