@@ -168,6 +168,8 @@ impl Fvad {
     /// power depends on it.
     fn calculate_features(&mut self, data_in: &[i16], features: &mut [i16; NUM_CHANNELS]) -> i16 {
         let mut total_energy: i16 = 0;
+        // `data_in` holds 80, 160 or 240 samples (`process` checks): every band fits the
+        // buffers below, sized for 240, so none of the slices can fail.
         let half = data_in.len() >> 1;
         let quarter = half >> 1;
         let eighth = quarter >> 1;
