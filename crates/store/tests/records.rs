@@ -265,9 +265,10 @@ mod sqlite_only {
         assert!(err.contains("set records.path to a writable file"), "{err}");
     }
 
-    /// A database written by schema version 1 (steps keyed by SID) upgrades in place to
-    /// version 2 (integer call ids): every call and step reads back the same, steps appended
-    /// before their call started stay hidden until it starts, and new writes keep working.
+    /// A database written by schema version 1 (steps keyed by SID) upgrades in place through
+    /// version 2 (integer call ids) to version 3 (steps appended in commit order): every call
+    /// and step reads back the same, steps appended before their call started stay hidden until
+    /// it starts, and new writes keep working (replays still ignored).
     #[tokio::test]
     async fn a_version_1_database_migrates_in_place() {
         let dir = tempfile::tempdir().unwrap();
@@ -372,7 +373,7 @@ mod sqlite_only {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(versions, [1, 2]);
+        assert_eq!(versions, [1, 2, 3]);
     }
 
     /// Steps appended before `call_started` are kept, hidden until the call starts; a call

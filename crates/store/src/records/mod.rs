@@ -15,9 +15,9 @@
 //! `call_started` for the same call SID. `call_ended` overwrites the outcome (a late status
 //! callback wins).
 //!
-//! # Schema (version 2; `migrations/*/0001_init.sql`, `migrations/*/0002_*.sql`)
-//! SQLite (0002 re-keys the steps by a small integer call id, handed out in arrival order, so
-//! the rows of the calls in progress sit together at the end of the table):
+//! # Schema (`migrations/<dialect>/NNNN_*.sql`; SQLite at version 3, PostgreSQL at 2)
+//! SQLite (0002 re-keys the steps by a small integer call id, handed out in arrival order; 0003
+//! appends the step rows in commit order, with a unique index for each call's steps):
 //! ```text
 //! schema_version(version PK, applied_at_ms)
 //! calls(id INTEGER PK, call_sid UNIQUE, flow_id, flow_version, from_number, to_number,
@@ -25,8 +25,9 @@
 //!       index (flow_id, flow_version, started_at_ms), (started_at_ms)
 //!       -- a row with started_at_ms NULL is a stub: steps arrived before call_started;
 //!       -- queries skip it, call_started fills it in
-//! steps(call_id → calls.id, seq, at_ms, node, kind, route NULL, speech NULL,
-//!       confidence NULL, digits NULL, detail NULL, PK (call_id, seq)) WITHOUT ROWID
+//! steps(id INTEGER PK, call_id → calls.id, seq, at_ms, node, kind, route NULL, speech NULL,
+//!       confidence NULL, digits NULL, detail NULL)
+//!       unique index (call_id, seq)
 //! ```
 //! PostgreSQL keeps version 1's shape (`calls(call_sid PK, …)`, `steps(call_sid, seq, …)`);
 //! 0002 gives `call_sid` the `"C"` collation (bytewise index comparisons).
@@ -162,5 +163,8 @@ impl RecordStoreConfig {
 /// The embedded migrations of one SQL dialect: `(version, sql)` in order.
 pub(crate) type Migrations = &'static [(i64, &'static str)];
 
-/// The highest schema version this build knows (the same for every backend).
-pub const SCHEMA_VERSION: i64 = 2;
+/// The highest schema version a backend's migrations reach: what this build writes, and the
+/// newest database it accepts.
+pub(crate) fn latest_version(migrations: Migrations) -> i64 {
+    migrations.last().map_or(0, |(version, _)| *version)
+}

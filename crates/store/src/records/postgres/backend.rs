@@ -15,8 +15,8 @@ use crate::StoreError;
 use crate::error::redact_url;
 use crate::records::writer::{Job, WriteOp, fail_all, submit};
 use crate::records::{
-    CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore, SCHEMA_VERSION,
-    StepRecord, TurnRecord, assemble_funnel,
+    CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore, StepRecord,
+    TurnRecord, assemble_funnel, latest_version,
 };
 
 const BACKEND: &str = "postgres";
@@ -127,10 +127,11 @@ async fn migrate(client: &mut Object) -> Result<(), StoreError> {
         .await
         .and_then(|r| r.try_get(0))
         .map_err(setup)?;
-    if current > SCHEMA_VERSION {
+    let supported = latest_version(MIGRATIONS);
+    if current > supported {
         return Err(StoreError::SchemaTooNew {
             found: current,
-            supported: SCHEMA_VERSION,
+            supported,
         });
     }
     let now = SystemTime::now()

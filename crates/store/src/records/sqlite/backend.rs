@@ -15,8 +15,8 @@ use super::{MIGRATIONS, SqliteConfig};
 use crate::StoreError;
 use crate::records::writer::{Job, WriteOp, submit};
 use crate::records::{
-    CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore, SCHEMA_VERSION,
-    StepRecord, TurnRecord, assemble_funnel,
+    CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore, StepRecord,
+    TurnRecord, assemble_funnel, latest_version,
 };
 
 pub(super) const BACKEND: &str = "sqlite";
@@ -82,8 +82,14 @@ fn open_writer(config: &SqliteConfig) -> Result<Connection, StoreError> {
     // when the WAL has grown past this many pages (it stays bounded either way).
     conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)
         .map_err(|e| open_err(path, e))?;
-    // 32 MiB of page cache: the hot end of `steps` and the SID index stay in memory.
-    conn.pragma_update(None, "cache_size", -32_768)
+    // 2 MiB of page cache (SQLite's default size): it holds what every commit touches (the
+    // ends of the tables and indexes); the rest is a read from the OS's cache. A larger cache
+    // costs more than it saves: when a b-tree page splits, SQLite renumbers pages through a
+    // temporary page number past the 1 GiB lock byte, and the commit that follows then scans
+    // the whole cache for pages to drop. With 32 MiB that scan took 2 % of the server's CPU at
+    // 64 webhook connections (7 % before the steps were appended in commit order), and 32 MiB
+    // was no faster than 2 MiB against a database of 300,000 calls (BENCHMARKS.md).
+    conn.pragma_update(None, "cache_size", -2_048)
         .map_err(|e| open_err(path, e))?;
     conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(|e| open_err(path, e))?;
@@ -106,10 +112,11 @@ fn migrate(mut conn: Connection, path: &Path) -> Result<Connection, StoreError> 
             |r| r.get(0),
         )
         .map_err(|e| open_err(path, e))?;
-    if current > SCHEMA_VERSION {
+    let supported = latest_version(MIGRATIONS);
+    if current > supported {
         return Err(StoreError::SchemaTooNew {
             found: current,
-            supported: SCHEMA_VERSION,
+            supported,
         });
     }
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {

@@ -28,4 +28,5 @@ use crate::records::Migrations;
 pub(crate) const MIGRATIONS: Migrations = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_call_ids.sql")),
+    (3, include_str!("../migrations/sqlite/0003_append.sql")),
 ];

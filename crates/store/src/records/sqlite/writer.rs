@@ -1,14 +1,17 @@
 //! The SQLite writer thread: drains the queue, writes each batch in one transaction, commits,
 //! acknowledges; plus the checkpointer thread that keeps WAL checkpoints off that path.
 //!
-//! What makes a batch cheap (schema version 2, `migrations/sqlite/0002_call_ids.sql`):
-//! - steps are keyed by `(call_id, seq)`, where `call_id` is the call's small integer rowid,
-//!   handed out in arrival order: the rows of the calls in progress all land at the end of the
-//!   `steps` b-tree, so a commit dirties (and writes to the WAL) a few pages rather than one per
-//!   call. The writer caches SID → id (bounded; cleared whenever a transaction rolls back, since
-//!   it may then hold ids that were never committed).
+//! What makes a batch cheap (schema versions 2 and 3, `migrations/sqlite/`):
+//! - a commit dirties, and writes to the WAL, as few pages as it can. Step rows are appended at
+//!   the end of `steps` (an integer primary key in commit order), whatever the number of calls
+//!   in progress; their unique `(call_id, seq)` index entries are small, and `call_id` is the
+//!   call's small integer rowid, handed out in arrival order, so the calls in progress share
+//!   the last few pages of that index. The writer caches SID → id (bounded; cleared whenever a
+//!   transaction rolls back, since it may then hold ids that were never committed).
 //! - the step rows of a batch go in as multi-row `INSERT … VALUES (…),(…)` in chunks of
 //!   [`CHUNKS`] rows (each chunk size one cached prepared statement), not one statement per row.
+//! - no statement needs a temporary table: an `INSERT … RETURNING` would open (and close) an
+//!   ephemeral b-tree for every new call.
 //!
 //! This module must not decide durability: that is the connection's `synchronous` pragma, set
 //! once when the store opens.
@@ -69,13 +72,14 @@ static INSERT_STEPS: LazyLock<Vec<(usize, String)>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Starts a call, or fills in the stub left by steps appended before it started; a call
-/// started already is left alone (first write wins). Returns the id if a row was written.
-const START_CALL: &str = "INSERT INTO calls (call_sid, flow_id, flow_version, from_number, to_number, started_at_ms) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-     ON CONFLICT (call_sid) DO UPDATE SET flow_id = excluded.flow_id, flow_version = excluded.flow_version, \
-     from_number = excluded.from_number, to_number = excluded.to_number, started_at_ms = excluded.started_at_ms \
-     WHERE calls.started_at_ms IS NULL RETURNING id";
+/// Starts a call; a call with a row already (a stub, or started before) is left to
+/// [`FILL_STUB`]. `OR IGNORE`, as for the steps: no statement journal.
+const START_CALL: &str = "INSERT OR IGNORE INTO calls (call_sid, flow_id, flow_version, from_number, to_number, started_at_ms) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/// Fills in the stub left by steps appended before the call started; a call started already is
+/// left alone (first write wins).
+const FILL_STUB: &str = "UPDATE calls SET flow_id = ?2, flow_version = ?3, from_number = ?4, to_number = ?5, \
+     started_at_ms = ?6 WHERE call_sid = ?1 AND started_at_ms IS NULL";
 const CALL_ID: &str = "SELECT id FROM calls WHERE call_sid = ?1";
 const STUB_CALL: &str = "INSERT INTO calls (call_sid) VALUES (?1)";
 const END_CALL: &str = "UPDATE calls SET ended_at_ms = ?2, outcome = ?3, \
@@ -256,22 +260,18 @@ fn start_call(
     ids: &mut HashMap<String, i64>,
     c: &CallRecord,
 ) -> rusqlite::Result<()> {
-    let written: Option<i64> = tx
-        .prepare_cached(START_CALL)?
-        .query_row(
-            params![
-                c.call_sid,
-                c.flow_id,
-                c.flow_version,
-                c.from,
-                c.to,
-                c.started_at_ms
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(id) = written {
-        remember(ids, &c.call_sid, id);
+    let values = params![
+        c.call_sid,
+        c.flow_id,
+        c.flow_version,
+        c.from,
+        c.to,
+        c.started_at_ms
+    ];
+    if tx.prepare_cached(START_CALL)?.execute(values)? == 1 {
+        remember(ids, &c.call_sid, tx.last_insert_rowid());
+    } else {
+        tx.prepare_cached(FILL_STUB)?.execute(values)?;
     }
     Ok(())
 }
