@@ -15,11 +15,11 @@ new="${3:?the new hotline binary}"
 rounds="${5:-2}"
 work=$(mktemp -d)
 token=bench-token
-account=AC00000000000000000000000000000000
 server_pid=
 trap '[[ -n $server_pid ]] && kill $server_pid 2>/dev/null; rm -rf "$work"' EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-printf 'greeting: ["Hello."]\naudio_transcript: "my account number"\nno_match: ["OK."]\n' >"$work/bot.yaml"
+source scripts/lib/streams.sh
+write_stream_bot "$work/bot.yaml"
 for round in $(seq 1 "$rounds"); do
   for side in old new; do
     bin=$old
@@ -27,15 +27,11 @@ for round in $(seq 1 "$rounds"); do
     rm -f "$work"/records.db*
     case $load in
       streams)
-        "$bin" serve --listen 127.0.0.1:18182 --auth-token "$token" --records "sqlite:$work/records.db" \
-          --bot "load=fake:$work/bot.yaml,vad=${VAD:-webrtc}" --account-sid "$account" \
-          --twilio-api-base http://127.0.0.1:18183 >"$work/serve.log" 2>&1 &
+        start_stream_server "$bin" "${VAD:-webrtc}" "$work/bot.yaml" "$work/records.db" "$work/serve.log"
         server_pid=$!
         sleep 2
         echo "== round $round, $side ($bin; $(uptime | sed 's/.*load/load/'))"
-        "$new" bench streams --addr 127.0.0.1:18182 --bot load --auth-token "$token" \
-          --rest-listen 127.0.0.1:18183 --audio crates/voice/tests/fixtures/account_8k_ulaw.wav \
-          --streams "${4:-1500,2000}" --duration 10s --keep-going --server-pid "$server_pid"
+        run_stream_bench "$new" "$server_pid" "${4:-1500,2000}" 10s --keep-going
         ;;
       gather)
         "$bin" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:18181 \

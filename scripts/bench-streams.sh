@@ -18,13 +18,8 @@ duration="${3:-20s}"
 cargo build --release --locked --quiet -p hotline
 bin=target/release/hotline
 work=$(mktemp -d)
-token=bench-token
-account=AC00000000000000000000000000000000
-cat >"$work/bot.yaml" <<'YAML'
-greeting: ["Hello."]
-audio_transcript: "my account number"
-no_match: ["OK."]
-YAML
+source scripts/lib/streams.sh
+write_stream_bot "$work/bot.yaml"
 # Many sockets: raise the open-file limit as far as allowed.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 server_pid=
@@ -32,15 +27,11 @@ trap '[[ -n $server_pid ]] && kill $server_pid 2>/dev/null; rm -rf "$work"' EXIT
 for vad in ${VADS:-silero webrtc}; do
   levels=$silero_levels
   [[ $vad == webrtc ]] && levels=$webrtc_levels
-  "$bin" serve --listen 127.0.0.1:18182 --auth-token "$token" --records "sqlite:$work/records-$vad.db" \
-    --bot "load=fake:$work/bot.yaml,vad=$vad" --account-sid "$account" \
-    --twilio-api-base http://127.0.0.1:18183 >"$work/serve-$vad.log" 2>&1 &
+  start_stream_server "$bin" "$vad" "$work/bot.yaml" "$work/records-$vad.db" "$work/serve-$vad.log"
   server_pid=$!
   sleep 2
   echo "== vad=$vad ($(nproc) cores; $(uptime | sed 's/.*load/load/'))"
-  "$bin" bench streams --addr 127.0.0.1:18182 --bot load --auth-token "$token" \
-    --rest-listen 127.0.0.1:18183 --audio crates/voice/tests/fixtures/account_8k_ulaw.wav \
-    --streams "$levels" --duration "$duration" --server-pid "$server_pid"
+  run_stream_bench "$bin" "$server_pid" "$levels" "$duration"
   kill $server_pid
   wait $server_pid 2>/dev/null || true
   server_pid=
