@@ -72,9 +72,13 @@ const CLAUSE_WORDS: &[&str] = &["but", "however", "mais", "cependant", "pourtant
 
 /// Normalizes `text` into words (see the module documentation).
 pub fn normalize(text: &str) -> Normalized {
-    let folded = fold(text)
-        .replace(['\u{2019}', '\u{2bc}', '`', '\u{b4}'], "'")
-        .replace("n't", " not");
+    let mut folded = fold(text);
+    if folded.contains(['\u{2019}', '\u{2bc}', '`', '\u{b4}']) {
+        folded = folded.replace(['\u{2019}', '\u{2bc}', '`', '\u{b4}'], "'");
+    }
+    if folded.contains("n't") {
+        folded = folded.replace("n't", " not");
+    }
     let mut out = Normalized::default();
     let mut clause = 0usize;
     let mut word = String::new();

@@ -404,6 +404,9 @@ pub struct Answer<'a> {
     pub digits: Option<&'a str>,
     /// Intent name from the intent engine.
     pub intent: Option<&'a str>,
+    /// `speech` already normalized ([`matcher::normalize`]), so that the routes of one answer
+    /// share one normalization; normalized per keyword route when `None`.
+    pub words: Option<&'a Normalized>,
 }
 
 impl Route {
@@ -440,10 +443,10 @@ impl AnswerMatch {
     pub fn matches(&self, answer: &Answer<'_>, language: &str) -> bool {
         match self {
             AnswerMatch::Keywords(sets) => match (answer.speech, sets.get(language)) {
-                (Some(text), Some(set)) => {
-                    let n: Normalized = matcher::normalize(text);
-                    set.any(&n, language)
-                }
+                (Some(text), Some(set)) => match answer.words {
+                    Some(words) => set.any(words, language),
+                    None => set.any(&matcher::normalize(text), language),
+                },
                 _ => false,
             },
             AnswerMatch::Digits(list) => answer

@@ -14,6 +14,7 @@ use super::session::{Awaiting, CallFacts, Session};
 use super::turn::{Effect, Outcome, StepEvent, Turn};
 use super::vars;
 use super::webhook;
+use crate::matcher;
 use crate::{
     Answer, Ask, Bot, Dial, DialTarget, Flow, Literal, Node, NodeId, NodeKind, Prompt, Record,
     Route, Webhook,
@@ -260,10 +261,12 @@ impl<'a> Ctx<'a> {
                 let speech = session.vars.get("answer").map(Literal::to_text);
                 let digits = session.vars.get("digits").map(Literal::to_text);
                 let intent = session.vars.get("intent").map(Literal::to_text);
+                let words = speech.as_deref().map(matcher::normalize);
                 let answer = Answer {
                     speech: speech.as_deref(),
                     digits: digits.as_deref(),
                     intent: intent.as_deref(),
+                    words: words.as_ref(),
                 };
                 let language = session.language.clone();
                 Some(self.route_or_default(session, node, routes, &answer, &language, *next))
@@ -427,10 +430,12 @@ impl<'a> Ctx<'a> {
             digits.as_deref(),
             intent.as_ref(),
         );
+        let words = speech.as_ref().map(|(s, _)| matcher::normalize(s));
         let answer = Answer {
             speech: speech.as_ref().map(|(s, _)| s.as_str()),
             digits: digits.as_deref(),
             intent: intent.as_ref().map(|i| i.intent.as_str()),
+            words: words.as_ref(),
         };
         let language = ask
             .language
@@ -777,10 +782,12 @@ impl<'a> Ctx<'a> {
         let speech = session.vars.get("answer").map(Literal::to_text);
         let digits = session.vars.get("digits").map(Literal::to_text);
         let intent = session.vars.get("intent").map(Literal::to_text);
+        let words = speech.as_deref().map(matcher::normalize);
         let answer = Answer {
             speech: speech.as_deref(),
             digits: digits.as_deref(),
             intent: intent.as_deref(),
+            words: words.as_ref(),
         };
         let language = session.language.clone();
         self.route_or_default(session, node, routes, &answer, &language, next)
