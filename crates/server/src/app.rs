@@ -45,9 +45,28 @@ pub trait S3Presigner: Send + Sync {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + 'a>>;
 }
 
-/// Shared state of the HTTP layer.
+/// Shared state of the HTTP layer: one reference count per request (axum clones the state
+/// for every request it routes).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state over `shared`.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What the HTTP layer's handlers share.
+pub struct Shared {
     /// The call engine.
     pub engine: Arc<Engine>,
     /// `None` when signature checks are disabled (a loud start-up warning says so).

@@ -662,9 +662,16 @@ fn step_records(
     for e in events {
         let (node, kind, route, detail): (&str, &str, Option<&str>, Option<String>) = match e {
             StepEvent::Said { node, text } | StepEvent::Played { node, url: text } => {
-                let told = match e {
-                    StepEvent::Played { .. } => format!("played {}", prompt_name(text)),
-                    _ => format!("said \"{text}\""),
+                let tell = |d: &mut String| match e {
+                    StepEvent::Played { .. } => {
+                        d.push_str("played ");
+                        d.push_str(prompt_name(text));
+                    }
+                    _ => {
+                        d.push_str("said \"");
+                        d.push_str(text);
+                        d.push('"');
+                    }
                 };
                 match entered_row.and_then(|i| out.get_mut(i)) {
                     Some(row) if row.node == *node => {
@@ -672,10 +679,14 @@ fn step_records(
                         if !d.is_empty() {
                             d.push_str("; ");
                         }
-                        d.push_str(&told);
+                        tell(d);
                         continue;
                     }
-                    _ => (node.as_str(), kind::SAID, None, Some(told)),
+                    _ => {
+                        let mut told = String::new();
+                        tell(&mut told);
+                        (node.as_str(), kind::SAID, None, Some(told))
+                    }
                 }
             }
             StepEvent::Entered { node } => (node.as_str(), kind::ENTERED, None, None),
@@ -801,14 +812,13 @@ fn step_records(
                 Some(serde_json::to_string(outcome).unwrap_or_else(|_| outcome.name().to_owned())),
             ),
         };
-        let node = node.to_owned();
-        let mut step = StepRecord::new(call_sid, *rec, at, node.as_str(), kind);
+        let mut step = StepRecord::new(call_sid, *rec, at, node, kind);
         step.route = route.map(str::to_owned);
         step.detail = detail;
         if kind == kind::ENTERED {
             entered_row = Some(out.len());
         }
-        current = node;
+        current.clone_from(&step.node);
         *rec = rec.saturating_add(1);
         out.push(step);
     }

@@ -285,7 +285,7 @@ impl Server {
         )
         .await
         .map_err(ServerError::Config)?;
-        let state = AppState {
+        let state = AppState::new(app::Shared {
             engine: Arc::new(engine),
             validator,
             public: Arc::new(public),
@@ -293,7 +293,7 @@ impl Server {
             default_flow: default_flow.map(Arc::from),
             s3,
             bots: Arc::new(bots),
-        };
+        });
         Ok(Server {
             state,
             registry,
