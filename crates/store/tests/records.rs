@@ -138,6 +138,7 @@ mod sqlite_only {
     use hotline_store::CallRecord;
 
     const CHILD_ENV: &str = "HOTLINE_STORE_CRASH_CHILD";
+    const SYNC_ENV: &str = "HOTLINE_STORE_CRASH_SYNC";
 
     /// Not a test on its own: the child half of `acknowledged_writes_survive_a_process_crash`.
     /// Appends steps, prints each acknowledged seq, then aborts without any shutdown.
@@ -147,7 +148,11 @@ mod sqlite_only {
             return;
         };
         let mut config = SqliteConfig::new(path);
-        config.synchronous = Synchronous::Normal; // process crash: NORMAL must be enough
+        // A process crash: NORMAL must be enough; FULL acknowledges through the WAL flusher.
+        config.synchronous = match std::env::var(SYNC_ENV).as_deref() {
+            Ok("full") => Synchronous::Full,
+            _ => Synchronous::Normal,
+        };
         let store = Arc::new(config.build().await.unwrap());
         store
             .call_started(CallRecord::started("CAcrash", "f", "v", "+1", "+2", 0))
@@ -174,6 +179,12 @@ mod sqlite_only {
 
     #[test]
     fn acknowledged_writes_survive_a_process_crash() {
+        for synchronous in ["normal", "full"] {
+            crash_and_count(synchronous);
+        }
+    }
+
+    fn crash_and_count(synchronous: &str) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("calls.db");
         let out = std::process::Command::new(std::env::current_exe().unwrap())
@@ -184,6 +195,7 @@ mod sqlite_only {
                 "--test-threads=1",
             ])
             .env(CHILD_ENV, &path)
+            .env(SYNC_ENV, synchronous)
             .output()
             .unwrap();
         assert!(!out.status.success(), "the child must have aborted");
@@ -193,7 +205,7 @@ mod sqlite_only {
             .collect();
         assert!(
             acked.len() > 10,
-            "the child acknowledged too little: {}",
+            "synchronous={synchronous}: the child acknowledged too little: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         let rt = tokio::runtime::Runtime::new().unwrap();
@@ -205,9 +217,12 @@ mod sqlite_only {
                 .iter()
                 .filter(|s| **s != 0 && !stored.contains(s))
                 .collect();
-            assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+            assert!(
+                missing.is_empty(),
+                "synchronous={synchronous}: acknowledged but lost: {missing:?}"
+            );
             eprintln!(
-                "{} acknowledged before the crash, {} stored",
+                "synchronous={synchronous}: {} acknowledged before the crash, {} stored",
                 acked.len(),
                 stored.len()
             );

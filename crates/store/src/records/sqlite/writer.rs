@@ -9,7 +9,9 @@
 //!   the last few pages of that index. The writer caches SID → id (bounded; cleared whenever a
 //!   transaction rolls back, since it may then hold ids that were never committed).
 //! - the step rows of a batch go in as multi-row `INSERT … VALUES (…),(…)` in chunks of
-//!   [`CHUNKS`] rows (each chunk size one cached prepared statement), not one statement per row.
+//!   [`CHUNKS`] rows (each chunk size one cached prepared statement), not one statement per row;
+//!   the calls the batch ends are ended after all its steps are in, so that an ending call does
+//!   not cut the batch's steps into smaller statements.
 //! - no statement needs a temporary table: an `INSERT … RETURNING` would open (and close) an
 //!   ephemeral b-tree for every new call.
 //!
@@ -187,23 +189,25 @@ fn write_jobs(
 ) -> rusqlite::Result<Vec<Result<(), StoreError>>> {
     let mut results = Vec::with_capacity(jobs.len());
     let mut pending: Vec<(i64, &StepRecord)> = Vec::new();
+    // Calls ended by this batch, by the index of their job's result: ended after every step of
+    // the batch is in, so that the steps go in as few multi-row statements as possible and
+    // `last_node` sees them all.
+    let mut ends: Vec<(usize, &str, &str, i64)> = Vec::new();
     for job in jobs {
-        results.push(match &job.op {
-            WriteOp::Started(c) => {
-                start_call(tx, ids, c)?;
-                Ok(())
-            }
+        let index = results.len();
+        results.push(Ok(()));
+        match &job.op {
+            WriteOp::Started(c) => start_call(tx, ids, c)?,
             WriteOp::Steps(steps) => {
                 for s in steps {
                     pending.push((call_id(tx, ids, &s.call_sid)?, s));
                 }
-                Ok(())
             }
             WriteOp::Ended {
                 call_sid,
                 outcome,
                 ended_at_ms,
-            } => end_call(tx, &mut pending, call_sid, outcome, *ended_at_ms)?,
+            } => ends.push((index, call_sid, outcome, *ended_at_ms)),
             WriteOp::Turn(turn) => {
                 if let Some(c) = &turn.started {
                     start_call(tx, ids, c)?;
@@ -211,33 +215,28 @@ fn write_jobs(
                 for s in &turn.steps {
                     pending.push((call_id(tx, ids, &s.call_sid)?, s));
                 }
-                match &turn.ended {
-                    Some(end) => end_call(
-                        tx,
-                        &mut pending,
-                        &end.call_sid,
-                        &end.outcome,
-                        end.ended_at_ms,
-                    )?,
-                    None => Ok(()),
+                if let Some(end) = &turn.ended {
+                    ends.push((index, &end.call_sid, &end.outcome, end.ended_at_ms));
                 }
             }
-        });
+        }
     }
     insert_steps(tx, &mut pending)?;
+    for (index, call_sid, outcome, ended_at_ms) in ends {
+        if let Some(slot) = results.get_mut(index) {
+            *slot = end_call(tx, call_sid, outcome, ended_at_ms)?;
+        }
+    }
     Ok(results)
 }
 
 /// Ends a call; `Ok(Err(UnknownCall))` if it was never started.
 fn end_call(
     tx: &Connection,
-    pending: &mut Vec<(i64, &StepRecord)>,
     call_sid: &str,
     outcome: &str,
     ended_at_ms: i64,
 ) -> rusqlite::Result<Result<(), StoreError>> {
-    // `last_node` must see the steps queued before this write.
-    insert_steps(tx, pending)?;
     let n = tx
         .prepare_cached(END_CALL)?
         .execute(params![call_sid, ended_at_ms, outcome])?;
