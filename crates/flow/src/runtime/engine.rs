@@ -261,7 +261,7 @@ impl<'a> Ctx<'a> {
                 let speech = session.vars.get("answer").map(Literal::to_text);
                 let digits = session.vars.get("digits").map(Literal::to_text);
                 let intent = session.vars.get("intent").map(Literal::to_text);
-                let words = speech.as_deref().map(matcher::normalize);
+                let words = words_for(routes, speech.as_deref());
                 let answer = Answer {
                     speech: speech.as_deref(),
                     digits: digits.as_deref(),
@@ -430,7 +430,7 @@ impl<'a> Ctx<'a> {
             digits.as_deref(),
             intent.as_ref(),
         );
-        let words = speech.as_ref().map(|(s, _)| matcher::normalize(s));
+        let words = words_for(routes, speech.as_ref().map(|(s, _)| s.as_str()));
         let answer = Answer {
             speech: speech.as_ref().map(|(s, _)| s.as_str()),
             digits: digits.as_deref(),
@@ -782,7 +782,7 @@ impl<'a> Ctx<'a> {
         let speech = session.vars.get("answer").map(Literal::to_text);
         let digits = session.vars.get("digits").map(Literal::to_text);
         let intent = session.vars.get("intent").map(Literal::to_text);
-        let words = speech.as_deref().map(matcher::normalize);
+        let words = words_for(routes, speech.as_deref());
         let answer = Answer {
             speech: speech.as_deref(),
             digits: digits.as_deref(),
@@ -1048,4 +1048,14 @@ fn dial_target(dial: &Dial, session: &Session) -> Option<(String, tw::DialTarget
             Some((text, noun))
         }
     }
+}
+
+/// `speech` normalized once for all of `routes`, when one of them matches keywords.
+fn words_for(routes: &[Route], speech: Option<&str>) -> Option<matcher::Normalized> {
+    let keywords = routes.iter().any(|r| {
+        r.answer
+            .iter()
+            .any(|m| matches!(m, crate::AnswerMatch::Keywords(_)))
+    });
+    speech.filter(|_| keywords).map(matcher::normalize)
 }
