@@ -148,7 +148,7 @@ mod sqlite_only {
             return;
         };
         let mut config = SqliteConfig::new(path);
-        // A process crash: NORMAL must be enough; FULL acknowledges through the WAL flusher.
+        // A process crash: NORMAL must be enough; FULL (an fsync per commit) too.
         config.synchronous = match std::env::var(SYNC_ENV).as_deref() {
             Ok("full") => Synchronous::Full,
             _ => Synchronous::Normal,
