@@ -577,6 +577,63 @@ pub mod records {
         store.record_turn(TurnRecord::default()).await.unwrap();
     }
 
+    /// 48 whole-call turns (start, steps, end) and 16 ends of unknown calls, all at once, so
+    /// that a batching backend commits them together: each caller gets its own result (the
+    /// unknown ends are refused, the others not), and each call's `last_node` is its own last
+    /// step.
+    pub async fn concurrent_turns_that_end(store: Arc<dyn RecordStore>) {
+        const CALLS: u32 = 48;
+        const GHOSTS: u32 = 16;
+        let end = |sid: &str| CallEnd {
+            call_sid: sid.to_owned(),
+            outcome: "completed".into(),
+            ended_at_ms: 2_000,
+        };
+        let mut tasks = Vec::new();
+        for i in 0..CALLS + GHOSTS {
+            let store = Arc::clone(&store);
+            // Ghosts between the real calls, so their results sit in the middle of a batch.
+            let ghost = i % 4 == 3 && i / 4 < GHOSTS;
+            let sid = unique_sid(&format!("{}{i}", if ghost { "g" } else { "t" }));
+            let turn = if ghost {
+                TurnRecord {
+                    started: None,
+                    steps: Vec::new(),
+                    ended: Some(end(&sid)),
+                }
+            } else {
+                TurnRecord {
+                    started: Some(call(&sid, "batched", "v1", 0)),
+                    steps: (0..=i % 5)
+                        .map(|seq| step(&sid, seq, &format!("n{seq}"), kind::ENTERED))
+                        .collect(),
+                    ended: Some(end(&sid)),
+                }
+            };
+            tasks.push(tokio::spawn(async move {
+                let result = store.record_turn(turn).await;
+                (sid, ghost, i, result)
+            }));
+        }
+        for t in tasks {
+            let (sid, ghost, i, result) = t.await.unwrap();
+            if ghost {
+                assert!(
+                    matches!(result, Err(StoreError::UnknownCall(ref s)) if *s == sid),
+                    "{sid}: {result:?}"
+                );
+                assert!(store.get_call(&sid).await.unwrap().is_none(), "{sid}");
+            } else {
+                result.unwrap();
+                let (c, steps) = store.get_call(&sid).await.unwrap().unwrap();
+                assert_eq!(steps.len() as u32, i % 5 + 1, "{sid}");
+                assert_eq!(c.outcome.as_deref(), Some("completed"), "{sid}");
+                let last = format!("n{}", i % 5);
+                assert_eq!(c.last_node.as_deref(), Some(last.as_str()), "{sid}");
+            }
+        }
+    }
+
     /// 64 tasks × 40 appends at once: every write acknowledged, every step stored exactly once.
     pub async fn concurrent_appends(store: Arc<dyn RecordStore>) {
         const TASKS: u32 = 64;
@@ -636,7 +693,7 @@ macro_rules! session_suite {
 #[macro_export]
 macro_rules! record_suite {
     ($factory:expr) => {
-        $crate::record_suite!(@tests $factory; round_trip step_order idempotent_writes unknown_call list_calls funnel concurrent_appends turns);
+        $crate::record_suite!(@tests $factory; round_trip step_order idempotent_writes unknown_call list_calls funnel concurrent_appends turns concurrent_turns_that_end);
     };
     (@tests $factory:expr; $($check:ident)*) => {
         $(
