@@ -384,6 +384,20 @@ impl PublicBase {
         self.join(if self.secure { "https" } else { "http" }, path_and_query)
     }
 
+    /// [`PublicBase::http_url`] with the path and query appended by `write` (which must start
+    /// them with `/`), in one allocation when `extra` covers what `write` appends.
+    pub fn http_url_with(&self, extra: usize, write: impl FnOnce(&mut String)) -> String {
+        let scheme = if self.secure { "https" } else { "http" };
+        let mut url = String::with_capacity(
+            scheme.len() + 3 + self.authority.len() + self.prefix.len() + extra,
+        );
+        for part in [scheme, "://", &self.authority, &self.prefix] {
+            url.push_str(part);
+        }
+        write(&mut url);
+        url
+    }
+
     /// The URL Twilio signed for a WebSocket handshake: the base with `https` mapped to `wss`
     /// and `http` to `ws`, plus prefix and `path_and_query`.
     pub fn websocket_url(&self, path_and_query: &str) -> String {
@@ -396,10 +410,21 @@ impl PublicBase {
         } else {
             "/"
         };
-        format!(
-            "{scheme}://{}{}{slash}{path_and_query}",
-            self.authority, self.prefix
-        )
+        // One allocation: `format!` would grow the string several times on the way.
+        let mut url = String::with_capacity(
+            scheme.len() + 3 + self.authority.len() + self.prefix.len() + 1 + path_and_query.len(),
+        );
+        for part in [
+            scheme,
+            "://",
+            &self.authority,
+            &self.prefix,
+            slash,
+            path_and_query,
+        ] {
+            url.push_str(part);
+        }
+        url
     }
 }
 
