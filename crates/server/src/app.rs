@@ -135,10 +135,10 @@ pub struct TwilioRequest {
 
 impl TwilioRequest {
     /// The first value of a query parameter of the request URI.
-    pub fn query(&self, name: &str) -> Option<String> {
+    pub fn query(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
         url::form_urlencoded::parse(self.uri.query().unwrap_or_default().as_bytes())
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+            .map(|(_, v)| v)
     }
 }
 
