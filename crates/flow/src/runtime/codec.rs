@@ -23,7 +23,7 @@
 //! Nothing may follow.
 
 use super::Outcome;
-use super::session::{Awaiting, Session};
+use super::session::{Awaiting, NodePath, Session};
 use crate::Literal;
 
 /// The format's magic and version.
@@ -144,7 +144,7 @@ impl Session {
             put_str(out, node);
         }
         put_varint(out, self.path.len() as u64);
-        for node in &self.path {
+        for node in self.path.iter() {
             put_str(out, node);
         }
         let (tag, text) = match &self.ended {
@@ -209,9 +209,20 @@ impl Session {
             _ => return None,
         };
         let n = r.count()?;
-        let mut path = Vec::with_capacity(n);
+        // Room for every id and separator (they are within the bytes left): one allocation.
+        let mut path = if n == 0 {
+            NodePath::default()
+        } else {
+            NodePath::with_capacity(r.rest.len())
+        };
         for _ in 0..n {
-            path.push(r.string()?);
+            if !path.push_checked(r.str()?) {
+                return None;
+            }
+        }
+        if path.len() != n {
+            // More than MAX_PATH ids: not something encode_binary writes.
+            return None;
         }
         let ended = match r.byte()? {
             0 => None,

@@ -63,7 +63,7 @@ pub use codec::SESSION_MAGIC;
 pub use engine::{MAX_HOPS, MAX_STEPS, start, step};
 pub use input::{Input, Understood};
 pub use links::Links;
-pub use session::{Awaiting, CallFacts, MAX_PATH, SeqCheck, Session, is_current};
+pub use session::{Awaiting, CallFacts, MAX_PATH, NodePath, SeqCheck, Session, is_current};
 pub use turn::{Effect, Outcome, StepEvent, Turn};
 
 #[cfg(doc)]

@@ -53,7 +53,7 @@ pub struct Session {
     /// What the last response is waiting for.
     pub awaiting: Awaiting,
     /// Nodes entered, oldest first, at most [`MAX_PATH`] (the oldest are dropped).
-    pub path: Vec<String>,
+    pub path: NodePath,
     /// The call's final destination once the flow is done with it.
     pub ended: Option<Outcome>,
 }
@@ -177,7 +177,7 @@ impl Session {
             no_input: 0,
             no_match: 0,
             awaiting: Awaiting::Start,
-            path: Vec::new(),
+            path: NodePath::default(),
             ended: None,
         }
     }
@@ -202,11 +202,7 @@ impl Session {
     }
 
     pub(crate) fn visit(&mut self, node: &str) {
-        if self.path.len() >= MAX_PATH {
-            let excess = self.path.len() + 1 - MAX_PATH;
-            self.path.drain(..excess);
-        }
-        self.path.push(node.to_owned());
+        self.path.push(node);
         self.node.clear();
         self.node.push_str(node);
         self.no_input = 0;
@@ -218,4 +214,163 @@ impl Session {
 /// never step the session: replay the stored latest response instead (see [`SeqCheck`]).
 pub fn is_current(session: &Session, seq: u64) -> bool {
     session.check_seq(seq) == SeqCheck::Current
+}
+
+/// The nodes a call entered, oldest first, at most [`MAX_PATH`] (pushing more drops the oldest).
+///
+/// One buffer holds them all, separated by `\n` (which no node id contains), so that a session
+/// is read back with one allocation for its path rather than one per node. It serialises as a
+/// JSON array of strings, as a `Vec<String>` would.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodePath {
+    /// The ids joined by `\n`.
+    joined: String,
+    /// How many ids (an empty `joined` holds none, not one empty id).
+    len: usize,
+}
+
+impl NodePath {
+    /// The separator, which [`NodePath::push_checked`] refuses inside an id.
+    const SEP: char = '\n';
+
+    /// How many nodes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// No node yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The node ids, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &str> + '_ {
+        let ids = if self.len == 0 {
+            None
+        } else {
+            Some(self.joined.split(Self::SEP))
+        };
+        ids.into_iter().flatten()
+    }
+
+    /// The latest node.
+    pub fn last(&self) -> Option<&str> {
+        self.iter().next_back()
+    }
+
+    /// Appends `id`, dropping the oldest beyond [`MAX_PATH`]. `false` (and nothing appended)
+    /// for an id containing the separator: node ids never do, so only a forged session could.
+    pub fn push_checked(&mut self, id: &str) -> bool {
+        if id.contains(Self::SEP) {
+            return false;
+        }
+        while self.len >= MAX_PATH {
+            match self.joined.find(Self::SEP) {
+                Some(i) => {
+                    self.joined.drain(..=i);
+                }
+                None => self.joined.clear(),
+            }
+            self.len -= 1;
+        }
+        if self.len > 0 {
+            self.joined.push(Self::SEP);
+        }
+        self.joined.push_str(id);
+        self.len += 1;
+        true
+    }
+
+    /// Appends a node id of the flow (see [`NodePath::push_checked`]).
+    pub(crate) fn push(&mut self, id: &str) {
+        // A flow's ids are validated; a refused one is left out rather than corrupting the path.
+        let _ = self.push_checked(id);
+    }
+
+    /// An empty path with room for `bytes` of ids.
+    pub(crate) fn with_capacity(bytes: usize) -> NodePath {
+        NodePath {
+            joined: String::with_capacity(bytes),
+            len: 0,
+        }
+    }
+}
+
+impl<'a> FromIterator<&'a str> for NodePath {
+    /// Keeps the ids without the separator, the last [`MAX_PATH`] of them.
+    fn from_iter<I: IntoIterator<Item = &'a str>>(ids: I) -> Self {
+        let mut path = NodePath::default();
+        for id in ids {
+            path.push(id);
+        }
+        path
+    }
+}
+
+impl Serialize for NodePath {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for NodePath {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let ids = Vec::<String>::deserialize(deserializer)?;
+        let mut path = NodePath::default();
+        for id in &ids {
+            if !path.push_checked(id) {
+                return Err(serde::de::Error::custom(
+                    "a node id in a path contains a newline",
+                ));
+            }
+        }
+        Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_keeps_the_latest_ids_in_order() {
+        let mut p = NodePath::default();
+        assert!(p.is_empty());
+        assert_eq!(p.iter().count(), 0);
+        assert_eq!(p.last(), None);
+        p.push("welcome");
+        p.push("");
+        p.push("symptom-2");
+        assert_eq!(p.iter().collect::<Vec<_>>(), ["welcome", "", "symptom-2"]);
+        assert_eq!((p.len(), p.last()), (3, Some("symptom-2")));
+        let mut full = NodePath::default();
+        for i in 0..MAX_PATH + 5 {
+            full.push(&format!("n{i}"));
+        }
+        assert_eq!(full.len(), MAX_PATH);
+        assert_eq!(full.iter().next(), Some("n5"));
+        assert_eq!(full.last(), Some(format!("n{}", MAX_PATH + 4).as_str()));
+        assert_eq!(full.iter().count(), MAX_PATH);
+    }
+
+    #[test]
+    fn an_id_holding_the_separator_is_refused() {
+        let mut p: NodePath = ["a"].into_iter().collect();
+        assert!(!p.push_checked("b\nc"));
+        assert_eq!(p.iter().collect::<Vec<_>>(), ["a"]);
+        // From JSON too: a forged session does not get to split one id into two.
+        assert!(serde_json::from_str::<NodePath>(r#"["a","b\nc"]"#).is_err());
+    }
+
+    #[test]
+    fn a_path_is_a_json_array_of_ids() {
+        let p: NodePath = ["welcome", "classify"].into_iter().collect();
+        let json = serde_json::to_string(&p).unwrap_or_default();
+        assert_eq!(json, r#"["welcome","classify"]"#);
+        assert_eq!(serde_json::from_str::<NodePath>(&json).ok(), Some(p));
+        assert_eq!(
+            serde_json::from_str::<NodePath>("[]").ok(),
+            Some(NodePath::default())
+        );
+    }
 }
