@@ -76,11 +76,13 @@ pub struct Engine {
 }
 
 /// What is kept per call between webhooks.
+/// `last` borrows: from the session store's bytes when decoded (a webhook that steps the call
+/// never copies the previous TwiML), or from the new answer when encoded.
 #[derive(Debug, Clone)]
-struct Stored {
+struct Stored<'a> {
     session: Session,
     /// The last TwiML answered, replayed to a retried webhook.
-    last: String,
+    last: &'a str,
     /// Next step-record sequence number.
     rec: u32,
 }
@@ -91,7 +93,7 @@ const STORED_MAGIC: &[u8; 4] = b"HSv2";
 /// server keep working.
 const STORED_MAGIC_V1: &[u8; 4] = b"HSv1";
 
-impl Stored {
+impl<'a> Stored<'a> {
     /// `HSv2`, `rec` (u32 LE), the session's length (u32 LE), the session
     /// ([`Session::encode_binary`]), then the last TwiML as raw bytes: the XML is neither
     /// escaped on write nor unescaped on read.
@@ -110,7 +112,7 @@ impl Stored {
     }
 
     /// Decodes [`Stored::encode`]'s frame (or the older JSON one); `None` for anything else.
-    fn decode(bytes: &[u8]) -> Option<Stored> {
+    fn decode(bytes: &'a [u8]) -> Option<Stored<'a>> {
         let magic = bytes.get(..4)?;
         let rec = u32::from_le_bytes(bytes.get(4..8)?.try_into().ok()?);
         let len = u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize;
@@ -123,7 +125,7 @@ impl Stored {
         } else {
             return None;
         };
-        let last = std::str::from_utf8(bytes.get(end..)?).ok()?.to_owned();
+        let last = std::str::from_utf8(bytes.get(end..)?).ok()?;
         Some(Stored { session, last, rec })
     }
 }
@@ -190,7 +192,9 @@ impl Engine {
             && stored.session.flow_id == flow.id
             && stored.rec > 0
         {
-            return Answer { xml: stored.last };
+            return Answer {
+                xml: stored.last.to_owned(),
+            };
         }
         let facts = CallFacts {
             call_sid: call_sid.to_owned(),
@@ -211,11 +215,11 @@ impl Engine {
         );
         let xml = turn.response.to_xml();
         let mut rec = 0u32;
-        let steps = step_records(call_sid, &mut rec, &turn.events, &session);
+        let steps = step_records(call_sid, &mut rec, turn.events, &session);
         let ended = session.ended.as_ref().map(outcome_name);
         let stored = Stored {
             session,
-            last: xml.clone(),
+            last: &xml,
             rec,
         };
         let bytes = stored.encode();
@@ -265,14 +269,20 @@ impl Engine {
         };
         match seq.map(|s| stored.session.check_seq(s)) {
             Some(SeqCheck::Current) => {}
-            Some(SeqCheck::Retry) => return Answer { xml: stored.last },
+            Some(SeqCheck::Retry) => {
+                return Answer {
+                    xml: stored.last.to_owned(),
+                };
+            }
             _ => {
                 tracing::info!(
                     call = call_sid,
                     "stale callback: answered with the call's current prompt"
                 );
                 // Put the caller back where the call actually is.
-                return Answer { xml: stored.last };
+                return Answer {
+                    xml: stored.last.to_owned(),
+                };
             }
         }
         let flow = match self
@@ -295,9 +305,9 @@ impl Engine {
             .drive_effects(&flow, &mut stored.session, turn, &links)
             .await;
         let xml = turn.response.to_xml();
-        let steps = step_records(call_sid, &mut stored.rec, &turn.events, &stored.session);
+        let steps = step_records(call_sid, &mut stored.rec, turn.events, &stored.session);
         let ended = stored.session.ended.as_ref().map(outcome_name);
-        stored.last.clone_from(&xml);
+        stored.last = &xml;
         let bytes = stored.encode();
         let language = stored.session.language.clone();
         self.persist(
@@ -403,7 +413,9 @@ impl Engine {
             Ok(CasOutcome::Stored { .. }) => Answer { xml },
             Ok(CasOutcome::Conflict { .. }) => match self.sessions.get(call_sid).await {
                 Ok(Some(s)) => Stored::decode(&s.bytes)
-                    .map(|st| Answer { xml: st.last })
+                    .map(|st| Answer {
+                        xml: st.last.to_owned(),
+                    })
                     .unwrap_or(Answer { xml }),
                 _ => Answer { xml },
             },
@@ -447,7 +459,7 @@ impl Engine {
                 },
                 &links,
             );
-            let steps = step_records(call_sid, &mut stored.rec, &turn.events, &stored.session);
+            let steps = step_records(call_sid, &mut stored.rec, turn.events, &stored.session);
             let outcome = stored
                 .session
                 .ended
@@ -643,186 +655,194 @@ pub fn input_from(params: &Params) -> Input {
     }
 }
 
-/// Maps runtime events onto durable step records.
+/// Maps runtime events onto durable step records, moving their strings into the rows.
 ///
 /// What the caller was told (`said`, `played`) is folded into the `detail` of the node's
 /// `entered` row (prompt texts, prompt file names without their signatures): the record keeps
-/// it, at one row per node instead of one per prompt.
+/// it, at one row per node instead of one per prompt. Events about the call rather than a node
+/// (`set`, `language`…) are recorded at the node of the row before them.
 fn step_records(
     call_sid: &str,
     rec: &mut u32,
-    events: &[StepEvent],
+    events: Vec<StepEvent>,
     session: &Session,
 ) -> Vec<StepRecord> {
     use hotline_store::records::kind;
     let at = now_ms_i64();
     let mut out: Vec<StepRecord> = Vec::with_capacity(events.len());
-    let mut current = session.node.clone();
     let mut entered_row: Option<usize> = None;
+    let current = |out: &[StepRecord]| {
+        out.last()
+            .map_or_else(|| session.node.clone(), |row| row.node.clone())
+    };
+    let status = |ok: bool| if ok { "ok" } else { "failed" };
     for e in events {
-        let (node, kind, route, detail): (&str, &str, Option<&str>, Option<String>) = match e {
-            StepEvent::Said { node, text } | StepEvent::Played { node, url: text } => {
-                let tell = |d: &mut String| match e {
-                    StepEvent::Played { .. } => {
-                        d.push_str("played ");
-                        d.push_str(prompt_name(text));
-                    }
-                    _ => {
-                        d.push_str("said \"");
-                        d.push_str(text);
-                        d.push('"');
-                    }
-                };
-                match entered_row.and_then(|i| out.get_mut(i)) {
-                    Some(row) if row.node == *node => {
-                        let d = row.detail.get_or_insert_with(String::new);
-                        if !d.is_empty() {
-                            d.push_str("; ");
-                        }
-                        tell(d);
-                        continue;
-                    }
-                    _ => {
-                        let mut told = String::new();
-                        tell(&mut told);
-                        (node.as_str(), kind::SAID, None, Some(told))
+        let (node, kind, route, detail): (String, &'static str, Option<String>, Option<String>) =
+            match e {
+                StepEvent::Said { node, text } => {
+                    match told(&mut out, entered_row, node, Told::Said(&text)) {
+                        Some((node, told)) => (node, kind::SAID, None, Some(told)),
+                        None => continue,
                     }
                 }
-            }
-            StepEvent::Entered { node } => (node.as_str(), kind::ENTERED, None, None),
-            // A first attempt is implied by `entered`; only retries are worth a row.
-            StepEvent::Asked { attempt, .. } if *attempt <= 1 => continue,
-            StepEvent::Asked { node, attempt } => (
-                node.as_str(),
-                kind::RETRY,
-                None,
-                Some(format!("attempt {attempt}")),
-            ),
-            StepEvent::Heard {
-                node,
-                speech,
-                confidence,
-                digits,
-                intent,
-            } => {
-                let mut step = StepRecord::new(call_sid, *rec, at, node.as_str(), kind::HEARD);
-                step.speech.clone_from(speech);
-                step.confidence = *confidence;
-                step.digits.clone_from(digits);
-                step.detail = intent
-                    .as_ref()
-                    .map(|i| format!("intent {} ({:.2})", i.intent, i.confidence));
-                current.clone_from(node);
-                *rec = rec.saturating_add(1);
-                out.push(step);
-                continue;
-            }
-            // The target is the next `entered` row.
-            StepEvent::Matched { node, route, .. } => {
-                (node.as_str(), kind::MATCHED, Some(route.as_str()), None)
-            }
-            StepEvent::NoMatch { node, count } => (
-                node.as_str(),
-                kind::NO_MATCH,
-                None,
-                Some(format!("#{count}")),
-            ),
-            StepEvent::NoInput { node, count } => (
-                node.as_str(),
-                kind::NO_INPUT,
-                None,
-                Some(format!("#{count}")),
-            ),
-            StepEvent::Exhausted { node, target } => (
-                node.as_str(),
-                kind::EXHAUSTED,
-                None,
-                Some(format!("→ {target}")),
-            ),
-            StepEvent::Set { var, value } => (
-                current.as_str(),
-                "set",
-                None,
-                Some(format!("{var} = {}", value.to_text())),
-            ),
-            StepEvent::LanguageChanged { language } => {
-                (current.as_str(), "language", None, Some(language.clone()))
-            }
-            StepEvent::DialEnded { node, status } => {
-                (node.as_str(), "dial-ended", None, Some(status.clone()))
-            }
-            StepEvent::QueueLeft { node, result } => {
-                (node.as_str(), "queue-left", None, Some(result.clone()))
-            }
-            StepEvent::Recorded {
-                node,
-                duration_secs,
-            } => (
-                node.as_str(),
-                "recorded",
-                None,
-                Some(format!("{duration_secs}s")),
-            ),
-            StepEvent::PromptUnavailable { node, prompt } => (
-                node.as_str(),
-                "prompt-unavailable",
-                None,
-                Some(prompt.clone()),
-            ),
-            StepEvent::WebhookRequested { node, url } => {
-                (node.as_str(), "webhook-requested", None, Some(url.clone()))
-            }
-            StepEvent::WebhookCalled { node, ok, detail } => (
-                node.as_str(),
-                kind::WEBHOOK,
-                None,
-                Some(match detail {
-                    Some(d) => format!("{} ({d})", if *ok { "ok" } else { "failed" }),
-                    None => (if *ok { "ok" } else { "failed" }).to_owned(),
-                }),
-            ),
-            StepEvent::BotUnavailable { node, bot } => {
-                (node.as_str(), "bot-unavailable", None, Some(bot.clone()))
-            }
-            StepEvent::BotStarted { node, bot } => {
-                (node.as_str(), "bot-started", None, Some(bot.clone()))
-            }
-            StepEvent::BotReturned { node, ok } => (
-                node.as_str(),
-                "bot-returned",
-                None,
-                Some((if *ok { "ok" } else { "failed" }).to_owned()),
-            ),
-            StepEvent::FlowVersionChanged { from, to } => (
-                current.as_str(),
-                "flow-version-changed",
-                None,
-                Some(format!("{from} → {to}")),
-            ),
-            StepEvent::Unexpected { awaiting, input } => (
-                current.as_str(),
-                "unexpected",
-                None,
-                Some(format!("{input} while awaiting {awaiting}")),
-            ),
-            StepEvent::Ended { node, outcome } => (
-                node.as_str(),
-                kind::ENDED,
-                None,
-                Some(serde_json::to_string(outcome).unwrap_or_else(|_| outcome.name().to_owned())),
-            ),
-        };
+                StepEvent::Played { node, url } => {
+                    match told(&mut out, entered_row, node, Told::Played(&url)) {
+                        Some((node, told)) => (node, kind::SAID, None, Some(told)),
+                        None => continue,
+                    }
+                }
+                StepEvent::Entered { node } => (node, kind::ENTERED, None, None),
+                // A first attempt is implied by `entered`; only retries are worth a row.
+                StepEvent::Asked { attempt, .. } if attempt <= 1 => continue,
+                StepEvent::Asked { node, attempt } => {
+                    (node, kind::RETRY, None, Some(format!("attempt {attempt}")))
+                }
+                StepEvent::Heard {
+                    node,
+                    speech,
+                    confidence,
+                    digits,
+                    intent,
+                } => {
+                    let mut step = StepRecord::new(call_sid, *rec, at, node, kind::HEARD);
+                    step.speech = speech;
+                    step.confidence = confidence;
+                    step.digits = digits;
+                    step.detail =
+                        intent.map(|i| format!("intent {} ({:.2})", i.intent, i.confidence));
+                    *rec = rec.saturating_add(1);
+                    out.push(step);
+                    continue;
+                }
+                // The target is the next `entered` row.
+                StepEvent::Matched { node, route, .. } => (node, kind::MATCHED, Some(route), None),
+                StepEvent::NoMatch { node, count } => {
+                    (node, kind::NO_MATCH, None, Some(format!("#{count}")))
+                }
+                StepEvent::NoInput { node, count } => {
+                    (node, kind::NO_INPUT, None, Some(format!("#{count}")))
+                }
+                StepEvent::Exhausted { node, target } => {
+                    (node, kind::EXHAUSTED, None, Some(format!("→ {target}")))
+                }
+                StepEvent::Set { var, value } => (
+                    current(&out),
+                    "set",
+                    None,
+                    Some(format!("{var} = {}", value.to_text())),
+                ),
+                StepEvent::LanguageChanged { language } => {
+                    (current(&out), "language", None, Some(language))
+                }
+                StepEvent::DialEnded { node, status } => (node, "dial-ended", None, Some(status)),
+                StepEvent::QueueLeft { node, result } => (node, "queue-left", None, Some(result)),
+                StepEvent::Recorded {
+                    node,
+                    duration_secs,
+                } => (node, "recorded", None, Some(format!("{duration_secs}s"))),
+                StepEvent::PromptUnavailable { node, prompt } => {
+                    (node, "prompt-unavailable", None, Some(prompt))
+                }
+                StepEvent::WebhookRequested { node, url } => {
+                    (node, "webhook-requested", None, Some(url))
+                }
+                StepEvent::WebhookCalled { node, ok, detail } => (
+                    node,
+                    kind::WEBHOOK,
+                    None,
+                    Some(match detail {
+                        Some(d) => format!("{} ({d})", status(ok)),
+                        None => status(ok).to_owned(),
+                    }),
+                ),
+                StepEvent::BotUnavailable { node, bot } => {
+                    (node, "bot-unavailable", None, Some(bot))
+                }
+                StepEvent::BotStarted { node, bot } => (node, "bot-started", None, Some(bot)),
+                StepEvent::BotReturned { node, ok } => {
+                    (node, "bot-returned", None, Some(status(ok).to_owned()))
+                }
+                StepEvent::FlowVersionChanged { from, to } => (
+                    current(&out),
+                    "flow-version-changed",
+                    None,
+                    Some(format!("{from} → {to}")),
+                ),
+                StepEvent::Unexpected { awaiting, input } => (
+                    current(&out),
+                    "unexpected",
+                    None,
+                    Some(format!("{input} while awaiting {awaiting}")),
+                ),
+                StepEvent::Ended { node, outcome } => (
+                    node,
+                    kind::ENDED,
+                    None,
+                    Some(
+                        serde_json::to_string(&outcome)
+                            .unwrap_or_else(|_| outcome.name().to_owned()),
+                    ),
+                ),
+            };
         let mut step = StepRecord::new(call_sid, *rec, at, node, kind);
-        step.route = route.map(str::to_owned);
+        step.route = route;
         step.detail = detail;
         if kind == kind::ENTERED {
             entered_row = Some(out.len());
         }
-        current.clone_from(&step.node);
         *rec = rec.saturating_add(1);
         out.push(step);
     }
     out
+}
+
+/// A prompt the caller was told, as a step's detail says it.
+enum Told<'a> {
+    /// `said "…"`.
+    Said(&'a str),
+    /// `played NAME` (the prompt's URL, shortened by [`prompt_name`]).
+    Played(&'a str),
+}
+
+impl Told<'_> {
+    fn write(&self, detail: &mut String) {
+        match self {
+            Told::Said(text) => {
+                detail.push_str("said \"");
+                detail.push_str(text);
+                detail.push('"');
+            }
+            Told::Played(url) => {
+                detail.push_str("played ");
+                detail.push_str(prompt_name(url));
+            }
+        }
+    }
+}
+
+/// Folds a prompt into the detail of the `entered` row of its node (`None`: done), or gives
+/// back the node and the detail for a row of its own.
+fn told(
+    out: &mut [StepRecord],
+    entered_row: Option<usize>,
+    node: String,
+    what: Told<'_>,
+) -> Option<(String, String)> {
+    match entered_row.and_then(|i| out.get_mut(i)) {
+        Some(row) if row.node == node => {
+            let d = row.detail.get_or_insert_with(String::new);
+            if !d.is_empty() {
+                d.push_str("; ");
+            }
+            what.write(d);
+            None
+        }
+        _ => {
+            let mut detail = String::new();
+            what.write(&mut detail);
+            Some((node, detail))
+        }
+    }
 }
 
 /// A prompt's file name, without the signature query of our prompt URLs.
@@ -854,7 +874,7 @@ mod tests {
     fn stored_frames_round_trip_and_reject_garbage() {
         let s = Stored {
             session: session(),
-            last: "<Response><Say>a \"quoted\" &amp; é</Say></Response>".into(),
+            last: "<Response><Say>a \"quoted\" &amp; é</Say></Response>",
             rec: 7,
         };
         let bytes = s.encode();
@@ -873,7 +893,7 @@ mod tests {
         let old = Stored::decode(&v1).unwrap();
         assert_eq!(
             (old.session, old.last, old.rec),
-            (s.session.clone(), s.last.clone(), 7)
+            (s.session.clone(), s.last, 7)
         );
         assert!(Stored::decode(b"").is_none());
         assert!(Stored::decode(b"HSv9\0\0\0\0\0\0\0\0").is_none());

@@ -982,7 +982,7 @@ async fn a_flow_hands_the_call_to_a_bot_and_resumes_with_its_slots() {
     let steps = steps_of(app.dir.path(), &sid).await;
     let rows: Vec<(String, String)> = steps
         .iter()
-        .map(|s| (s.node.clone(), s.kind.clone()))
+        .map(|s| (s.node.clone(), s.kind.to_string()))
         .collect();
     let pos = |node: &str, kind: &str| {
         rows.iter()

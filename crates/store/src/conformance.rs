@@ -194,7 +194,7 @@ pub mod records {
         CallRecord::started(sid, flow, version, "+33612345678", "+15005550006", started)
     }
 
-    fn step(sid: &str, seq: u32, node: &str, kind: &str) -> StepRecord {
+    fn step(sid: &str, seq: u32, node: &str, kind: &'static str) -> StepRecord {
         StepRecord::new(sid, seq, 1_000 + i64::from(seq), node, kind)
     }
 

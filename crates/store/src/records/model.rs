@@ -3,6 +3,7 @@
 //! `Debug` output masks phone numbers and transcripts (personal data), so records can be
 //! logged safely.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -127,8 +128,8 @@ pub struct StepRecord {
     pub at_ms: i64,
     /// The flow node it happened at.
     pub node: String,
-    /// What happened ([`kind`]).
-    pub kind: String,
+    /// What happened ([`kind`]; the usual kinds are constants, so most rows borrow theirs).
+    pub kind: Cow<'static, str>,
     /// The route taken, for `matched`.
     pub route: Option<String>,
     /// What the caller said (personal data).
@@ -148,7 +149,7 @@ impl StepRecord {
         seq: u32,
         at_ms: i64,
         node: impl Into<String>,
-        kind: impl Into<String>,
+        kind: impl Into<Cow<'static, str>>,
     ) -> Self {
         Self {
             call_sid: call_sid.into(),

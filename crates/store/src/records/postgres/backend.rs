@@ -1,6 +1,7 @@
 //! The PostgreSQL [`RecordStore`]: a pipelining group-commit writer task and a deadpool for
 //! queries.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -380,7 +381,7 @@ fn step_from_row(r: &Row) -> Result<StepRecord, StoreError> {
             seq,
             at_ms: r.try_get(2)?,
             node: r.try_get(3)?,
-            kind: r.try_get(4)?,
+            kind: Cow::Owned(r.try_get::<_, String>(4)?),
             route: r.try_get(5)?,
             speech: r.try_get(6)?,
             confidence: r.try_get(7)?,
