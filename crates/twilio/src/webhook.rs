@@ -159,8 +159,8 @@ impl Form {
     /// Decodes `body` (or a query string) exactly as [`parse_form`] does.
     pub fn parse(body: &[u8]) -> Form {
         let mut bytes = Vec::with_capacity(body.len());
-        let mut spans = Vec::with_capacity(body.iter().filter(|&&b| b == b'&').count() + 1);
-        for piece in body.split(|&b| b == b'&') {
+        let mut spans = Vec::with_capacity(memchr::memchr_iter(b'&', body).count() + 1);
+        for piece in pieces(body) {
             if piece.is_empty() {
                 continue;
             }
@@ -201,7 +201,13 @@ impl Form {
 
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs().find(|(k, _)| *k == name).map(|(_, v)| v)
+        // Names compared as bytes (length first): no `str` is built for the pairs skipped.
+        let text = self.text.as_bytes();
+        let &(_, b, c) = self
+            .spans
+            .iter()
+            .find(|&&(a, b, _)| text.get(a..b) == Some(name.as_bytes()))?;
+        self.text.get(b..c)
     }
 
     /// How many pairs there are.
@@ -229,8 +235,20 @@ impl<'a> FromIterator<(&'a str, &'a str)> for Form {
     }
 }
 
+/// The `&`-separated pieces of a body (empty ones included, as `split` gives them).
+fn pieces(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b'&', body)
+        .chain(std::iter::once(body.len()))
+        .map(move |end| {
+            let piece = body.get(start..end).unwrap_or_default();
+            start = end + 1;
+            piece
+        })
+}
+
 fn split_piece(piece: &[u8]) -> (&[u8], &[u8]) {
-    match piece.iter().position(|&b| b == b'=') {
+    match memchr::memchr(b'=', piece) {
         Some(i) => (
             piece.get(..i).unwrap_or_default(),
             piece.get(i + 1..).unwrap_or_default(),
@@ -245,8 +263,8 @@ fn split_piece(piece: &[u8]) -> (&[u8], &[u8]) {
 /// U+FFFD, empty pieces skipped), without its per-byte iterator and lossy UTF-8 pass: the
 /// common piece with no escape at all is validated and copied in one go.
 pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
-    let mut out = Vec::with_capacity(body.iter().filter(|&&b| b == b'&').count() + 1);
-    for piece in body.split(|&b| b == b'&') {
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b'&', body).count() + 1);
+    for piece in pieces(body) {
         if piece.is_empty() {
             continue;
         }
@@ -276,10 +294,9 @@ fn decode_component(raw: &[u8]) -> String {
 /// kept. The runs between escapes are copied whole (one search and one copy each), so a value
 /// such as `%2B33612345678` costs two copies, not a push per byte.
 fn decode_into(raw: &[u8], out: &mut Vec<u8>) {
-    let is_escape = |&b: &u8| b == b'+' || b == b'%';
     let mut i = 0;
     while let Some(rest) = raw.get(i..).filter(|r| !r.is_empty()) {
-        let run = rest.iter().position(is_escape).unwrap_or(rest.len());
+        let run = memchr::memchr2(b'+', b'%', rest).unwrap_or(rest.len());
         out.extend_from_slice(rest.get(..run).unwrap_or_default());
         i += run;
         match raw.get(i) {

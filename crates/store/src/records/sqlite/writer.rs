@@ -19,6 +19,9 @@
 //! once when the store opens.
 
 use std::collections::HashMap;
+
+/// Call ids by call SID, with a fast seeded hasher.
+type CallIds = HashMap<String, i64, foldhash::fast::RandomState>;
 use std::path::Path;
 use std::sync::LazyLock;
 use std::sync::mpsc as std_mpsc;
@@ -91,7 +94,7 @@ const END_CALL: &str = "UPDATE calls SET ended_at_ms = ?2, outcome = ?3, \
 /// The write connection and what the writer remembers between batches.
 pub(super) struct Writer {
     conn: Connection,
-    ids: HashMap<String, i64>,
+    ids: CallIds,
 }
 
 impl Writer {
@@ -100,7 +103,7 @@ impl Writer {
         conn.set_prepared_statement_cache_capacity(CHUNKS.len() + 16);
         Self {
             conn,
-            ids: HashMap::new(),
+            ids: CallIds::default(),
         }
     }
 
@@ -166,7 +169,7 @@ const ROLLBACK: &str = "ROLLBACK";
 /// otherwise.
 fn write_batch(
     conn: &mut Connection,
-    ids: &mut HashMap<String, i64>,
+    ids: &mut CallIds,
     jobs: &[Job],
 ) -> rusqlite::Result<Vec<Result<(), StoreError>>> {
     conn.prepare_cached(BEGIN)?.execute([])?;
@@ -184,7 +187,7 @@ fn write_batch(
 
 fn write_jobs(
     tx: &Connection,
-    ids: &mut HashMap<String, i64>,
+    ids: &mut CallIds,
     jobs: &[Job],
 ) -> rusqlite::Result<Vec<Result<(), StoreError>>> {
     let mut results = Vec::with_capacity(jobs.len());
@@ -247,18 +250,14 @@ fn end_call(
     })
 }
 
-fn remember(ids: &mut HashMap<String, i64>, sid: &str, id: i64) {
+fn remember(ids: &mut CallIds, sid: &str, id: i64) {
     if ids.len() >= MAX_CACHED_IDS {
         ids.clear();
     }
     ids.insert(sid.to_owned(), id);
 }
 
-fn start_call(
-    tx: &Connection,
-    ids: &mut HashMap<String, i64>,
-    c: &CallRecord,
-) -> rusqlite::Result<()> {
+fn start_call(tx: &Connection, ids: &mut CallIds, c: &CallRecord) -> rusqlite::Result<()> {
     let values = params![
         c.call_sid,
         c.flow_id,
@@ -276,7 +275,7 @@ fn start_call(
 }
 
 /// The call's id: cached, looked up, or a new stub row for a call not started yet.
-fn call_id(tx: &Connection, ids: &mut HashMap<String, i64>, sid: &str) -> rusqlite::Result<i64> {
+fn call_id(tx: &Connection, ids: &mut CallIds, sid: &str) -> rusqlite::Result<i64> {
     if let Some(&id) = ids.get(sid) {
         return Ok(id);
     }

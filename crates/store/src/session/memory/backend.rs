@@ -26,7 +26,8 @@ struct Entry {
 
 #[derive(Default)]
 struct Shard {
-    map: HashMap<Box<str>, Entry>,
+    /// foldhash, seeded per process: SipHash cost more than the rest of a lookup.
+    map: HashMap<Box<str>, Entry, foldhash::fast::RandomState>,
     writes_since_sweep: u32,
 }
 
