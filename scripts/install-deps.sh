@@ -4,6 +4,7 @@
 # python3 with pip and venv (scripts/install-models.sh fetches the models from PyPI).
 # Optional tools (`--audio-tools`): espeak-ng, flite and sox, used to regenerate audio fixtures and
 # by `hotline call` to synthesise a caller's voice on media streams.
+# Optional (`--bench-tools`): valgrind, for scripts/bench-instructions.sh.
 set -euo pipefail
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
@@ -15,6 +16,9 @@ if [[ "${1:-}" == "--audio-tools" ]]; then
   command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
   command -v flite >/dev/null 2>&1 || need_apt+=(flite)
   command -v sox >/dev/null 2>&1 || need_apt+=(sox)
+fi
+if [[ "${1:-}" == "--bench-tools" ]]; then
+  command -v valgrind >/dev/null 2>&1 || need_apt+=(valgrind)
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
