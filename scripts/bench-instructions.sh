@@ -33,10 +33,10 @@ for bin in "$@"; do
   done
   "$load" bench gather --addr "127.0.0.1:$port" --auth-token "$token" --duration 4s \
     --connections "$conns" >/dev/null
-  callgrind_control -z "$vpid" >/dev/null
+  callgrind_control -z "$vpid" >/dev/null 2>&1
   "$load" bench gather --addr "127.0.0.1:$port" --auth-token "$token" --duration 10s \
     --connections "$conns" >"$work/bench.log"
-  callgrind_control -d "$vpid" >/dev/null
+  callgrind_control -d "$vpid" >/dev/null 2>&1
   kill -INT "$vpid"
   wait "$vpid" 2>/dev/null || true
   vpid=

@@ -805,7 +805,16 @@ enum Told<'a> {
 }
 
 impl Told<'_> {
+    /// The length [`Told::write`] appends, at most.
+    fn len(&self) -> usize {
+        match self {
+            Told::Said(text) => text.len() + 7,
+            Told::Played(url) => url.len() + 7,
+        }
+    }
+
     fn write(&self, detail: &mut String) {
+        detail.reserve(self.len());
         match self {
             Told::Said(text) => {
                 detail.push_str("said \"");
@@ -838,7 +847,7 @@ fn told(
             None
         }
         _ => {
-            let mut detail = String::new();
+            let mut detail = String::with_capacity(what.len());
             what.write(&mut detail);
             Some((node, detail))
         }
