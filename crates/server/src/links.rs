@@ -48,7 +48,7 @@ impl ServerLinks {
             out.push_str("/flows/");
             push_segment(out, flow_id);
             out.push_str("/step?seq=");
-            push_u64(out, seq);
+            out.push_str(itoa::Buffer::new().format(seq));
         })
     }
 }
@@ -80,24 +80,6 @@ fn push_segment(out: &mut String, segment: &str) {
             out.push(char::from(HEX[usize::from(b >> 4)]));
             out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
-    }
-}
-
-/// Appends the decimal digits of `n` without a temporary string.
-fn push_u64(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
     }
 }
 
@@ -159,7 +141,7 @@ impl Links for LinksAt<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{encode, push_u64};
+    use super::encode;
 
     #[test]
     fn path_segments_encode_spaces_as_percent_20() {
@@ -186,15 +168,6 @@ mod tests {
                 .collect::<String>()
                 .replace('+', "%20");
             assert_eq!(encode(s), reference, "{s:?}");
-        }
-    }
-
-    #[test]
-    fn numbers_are_written_in_decimal() {
-        for n in [0, 7, 10, 99, 12_345, u64::MAX] {
-            let mut out = String::from("seq=");
-            push_u64(&mut out, n);
-            assert_eq!(out, format!("seq={n}"));
         }
     }
 }

@@ -381,7 +381,7 @@ impl Writer<'_> {
             self.out.push(' ');
             self.out.push_str(name);
             self.out.push_str("=\"");
-            push_u32(self.out, n);
+            self.out.push_str(itoa::Buffer::new().format(n));
             self.out.push('"');
         }
     }
@@ -400,24 +400,6 @@ impl Writer<'_> {
 
     fn text(&mut self, text: &str) {
         push_escaped(self.out, text, false);
-    }
-}
-
-/// Appends `n` in decimal without going through `fmt`.
-fn push_u32(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        // `n % 10` is below 10, so the cast cannot truncate.
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[start..] {
-        out.push(char::from(d));
     }
 }
 
@@ -532,15 +514,6 @@ mod tests {
     #[test]
     fn unicode_passes_through() {
         assert_eq!(escaped("café 日本 😀", false), "café 日本 😀");
-    }
-
-    #[test]
-    fn numbers() {
-        for n in [0, 7, 10, 99, 1234, u32::MAX] {
-            let mut out = String::new();
-            push_u32(&mut out, n);
-            assert_eq!(out, n.to_string());
-        }
     }
 
     #[test]
