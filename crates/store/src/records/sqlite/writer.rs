@@ -19,9 +19,6 @@
 //! once when the store opens.
 
 use std::collections::HashMap;
-
-/// Call ids by call SID, with a fast seeded hasher.
-type CallIds = HashMap<String, i64, foldhash::fast::RandomState>;
 use std::path::Path;
 use std::sync::LazyLock;
 use std::sync::mpsc as std_mpsc;
@@ -35,6 +32,9 @@ use crate::records::writer::{Job, WriteOp, fail_all};
 use crate::records::{CallRecord, StepRecord};
 
 use super::backend::BACKEND;
+
+/// Call ids by call SID, with a fast seeded hasher.
+type CallIds = HashMap<String, i64, foldhash::fast::RandomState>;
 
 /// Rows per multi-row `INSERT` statement, largest first; a batch is cut greedily into these.
 /// 64 rows × 10 columns = 640 variables, far below SQLite's limit (32766).
