@@ -10,6 +10,9 @@
 # native profile). Under valgrind SHA-1 runs without the CPU's SHA extensions, so the signature
 # check weighs more here (about a tenth) than natively (under 1 %). Compare builds, not machines.
 #   scripts/bench-instructions.sh BIN...        e.g. /tmp/hotline-old target/release/hotline
+# KEEP=DIR keeps each build's profile of the measured 10 s as DIR/N.callgrind (N: its position
+# among the arguments), for `callgrind_annotate --inclusive=yes DIR/N.callgrind`: where the
+# instructions go, function by function.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 (($#)) || { echo "usage: $0 HOTLINE_BIN..." >&2; exit 2; }
@@ -21,7 +24,10 @@ port=18185
 work=$(mktemp -d)
 vpid=
 trap '[[ -n $vpid ]] && kill -INT $vpid 2>/dev/null; rm -rf "$work"' EXIT
+[[ -n ${KEEP:-} ]] && mkdir -p "$KEEP"
+n=0
 for bin in "$@"; do
+  n=$((n + 1))
   rm -rf "${work:?}"/*
   valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" \
     "$bin" serve examples/flows/covid-triage-fr.yaml --listen "127.0.0.1:$port" \
@@ -42,6 +48,7 @@ for bin in "$@"; do
   vpid=
   rate=$(tail -1 "$work/bench.log" | awk '{print $2}')
   instructions=$(awk '/^summary:/ {print $2; exit}' "$work"/cg.*.1)
+  [[ -n ${KEEP:-} ]] && cp "$work"/cg.*.1 "$KEEP/$n.callgrind"
   awk -v b="$bin" -v r="$rate" -v i="$instructions" -v c="$conns" \
     'BEGIN { printf "%s: %d connections, %d callbacks, %.0f instructions per callback\n", b, c, r * 10, i / (r * 10) }'
 done
