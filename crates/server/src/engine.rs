@@ -77,12 +77,14 @@ pub struct Engine {
 
 /// What is kept per call between webhooks.
 /// `last` borrows: from the session store's bytes when decoded (a webhook that steps the call
-/// never copies the previous TwiML), or from the new answer when encoded.
+/// never copies the previous TwiML, nor checks it: it is read only to be replayed), or from the
+/// new answer when encoded.
 #[derive(Debug, Clone)]
 struct Stored<'a> {
     session: Session,
-    /// The last TwiML answered, replayed to a retried webhook.
-    last: &'a str,
+    /// The last TwiML answered, replayed to a retried webhook: UTF-8 as written, checked when
+    /// replayed ([`Stored::replay`]).
+    last: &'a [u8],
     /// Next step-record sequence number.
     rec: u32,
 }
@@ -107,8 +109,16 @@ impl<'a> Stored<'a> {
         if let Some(slot) = out.get_mut(8..12) {
             slot.copy_from_slice(&len.to_le_bytes());
         }
-        out.extend_from_slice(self.last.as_bytes());
+        out.extend_from_slice(self.last);
         out
+    }
+
+    /// The last TwiML answered, again. Bytes that are not UTF-8 (a shared store that corrupted
+    /// them) are replaced, never passed on as they are.
+    fn replay(&self) -> Answer {
+        Answer {
+            xml: String::from_utf8_lossy(self.last).into_owned(),
+        }
     }
 
     /// Decodes [`Stored::encode`]'s frame (or the older JSON one); `None` for anything else.
@@ -125,7 +135,7 @@ impl<'a> Stored<'a> {
         } else {
             return None;
         };
-        let last = std::str::from_utf8(bytes.get(end..)?).ok()?;
+        let last = bytes.get(end..)?;
         Some(Stored { session, last, rec })
     }
 }
@@ -192,9 +202,7 @@ impl Engine {
             && stored.session.flow_id == flow.id
             && stored.rec > 0
         {
-            return Answer {
-                xml: stored.last.to_owned(),
-            };
+            return stored.replay();
         }
         let facts = CallFacts {
             call_sid: call_sid.to_owned(),
@@ -219,7 +227,7 @@ impl Engine {
         let ended = session.ended.as_ref().map(outcome_name);
         let stored = Stored {
             session,
-            last: &xml,
+            last: xml.as_bytes(),
             rec,
         };
         let bytes = stored.encode();
@@ -270,9 +278,7 @@ impl Engine {
         match seq.map(|s| stored.session.check_seq(s)) {
             Some(SeqCheck::Current) => {}
             Some(SeqCheck::Retry) => {
-                return Answer {
-                    xml: stored.last.to_owned(),
-                };
+                return stored.replay();
             }
             _ => {
                 tracing::info!(
@@ -280,9 +286,7 @@ impl Engine {
                     "stale callback: answered with the call's current prompt"
                 );
                 // Put the caller back where the call actually is.
-                return Answer {
-                    xml: stored.last.to_owned(),
-                };
+                return stored.replay();
             }
         }
         let flow = match self
@@ -307,7 +311,7 @@ impl Engine {
         let xml = turn.response.to_xml();
         let steps = step_records(call_sid, &mut stored.rec, turn.events, &stored.session);
         let ended = stored.session.ended.as_ref().map(outcome_name);
-        stored.last = &xml;
+        stored.last = xml.as_bytes();
         let bytes = stored.encode();
         let language = stored.session.language.clone();
         self.persist(
@@ -413,9 +417,7 @@ impl Engine {
             Ok(CasOutcome::Stored { .. }) => Answer { xml },
             Ok(CasOutcome::Conflict { .. }) => match self.sessions.get(call_sid).await {
                 Ok(Some(s)) => Stored::decode(&s.bytes)
-                    .map(|st| Answer {
-                        xml: st.last.to_owned(),
-                    })
+                    .map(|st| st.replay())
                     .unwrap_or(Answer { xml }),
                 _ => Answer { xml },
             },
@@ -883,7 +885,7 @@ mod tests {
     fn stored_frames_round_trip_and_reject_garbage() {
         let s = Stored {
             session: session(),
-            last: "<Response><Say>a \"quoted\" &amp; é</Say></Response>",
+            last: "<Response><Say>a \"quoted\" &amp; é</Say></Response>".as_bytes(),
             rec: 7,
         };
         let bytes = s.encode();
@@ -898,7 +900,7 @@ mod tests {
         v1.extend_from_slice(&7u32.to_le_bytes());
         v1.extend_from_slice(&u32::try_from(json.len()).unwrap().to_le_bytes());
         v1.extend_from_slice(&json);
-        v1.extend_from_slice(s.last.as_bytes());
+        v1.extend_from_slice(s.last);
         let old = Stored::decode(&v1).unwrap();
         assert_eq!(
             (old.session, old.last, old.rec),
@@ -910,6 +912,17 @@ mod tests {
         for cut in 0..bytes.len() {
             let _ = Stored::decode(&bytes[..cut]);
         }
+        // The TwiML is checked when replayed, not when decoded: bytes that are not UTF-8 are
+        // replaced, never answered as they are.
+        assert_eq!(
+            back.replay().xml,
+            "<Response><Say>a \"quoted\" &amp; é</Say></Response>"
+        );
+        let mut corrupt = bytes.clone();
+        let at = corrupt.len() - 3;
+        corrupt[at] = 0xff;
+        let replayed = Stored::decode(&corrupt).unwrap().replay().xml;
+        assert!(replayed.contains('\u{fffd}'), "{replayed}");
     }
 
     #[test]
