@@ -659,6 +659,10 @@ pub fn input_from(params: &Params) -> Input {
 
 /// Maps runtime events onto durable step records, moving their strings into the rows.
 ///
+/// The route an answer matched is recorded on the answer's `heard` row (its `route`), not in a
+/// `matched` row of its own: one row per answer instead of two. Routes taken without an answer
+/// (branch nodes, webhook and bot results) keep their `matched` rows.
+///
 /// What the caller was told (`said`, `played`) is folded into the `detail` of the node's
 /// `entered` row (prompt texts, prompt file names without their signatures): the record keeps
 /// it, at one row per node instead of one per prompt. Events about the call rather than a node
@@ -716,8 +720,26 @@ fn step_records(
                     out.push(step);
                     continue;
                 }
-                // The target is the next `entered` row.
-                StepEvent::Matched { node, route, .. } => (node, kind::MATCHED, Some(route), None),
+                // The route an answer took goes on the answer's own `heard` row; a route taken
+                // without an answer (a branch node) gets a `matched` row. Either way the target
+                // is the next `entered` row.
+                StepEvent::Matched { node, route, .. } => {
+                    // The answer's row, before the route's own `set` and `language` rows.
+                    let answer = out
+                        .iter_mut()
+                        .rev()
+                        .find(|row| row.kind != "set" && row.kind != "language")
+                        .filter(|row| {
+                            row.kind == kind::HEARD && row.route.is_none() && row.node == node
+                        });
+                    match answer {
+                        Some(row) => {
+                            row.route = Some(route);
+                            continue;
+                        }
+                        None => (node, kind::MATCHED, Some(route), None),
+                    }
+                }
                 StepEvent::NoMatch { node, count } => {
                     (node, kind::NO_MATCH, None, Some(format!("#{count}")))
                 }
@@ -923,6 +945,54 @@ mod tests {
         corrupt[at] = 0xff;
         let replayed = Stored::decode(&corrupt).unwrap().replay().xml;
         assert!(replayed.contains('\u{fffd}'), "{replayed}");
+    }
+
+    #[test]
+    fn an_answers_route_goes_on_its_heard_row() {
+        let ev = |e: StepEvent| e;
+        let events = vec![
+            ev(StepEvent::Heard {
+                node: "q1".into(),
+                speech: Some("oui".into()),
+                confidence: Some(0.9),
+                digits: None,
+                intent: None,
+            }),
+            ev(StepEvent::Set {
+                var: "score".into(),
+                value: hotline_flow::Literal::Number(1.0),
+            }),
+            ev(StepEvent::Matched {
+                node: "q1".into(),
+                route: "oui".into(),
+                target: "check".into(),
+            }),
+            ev(StepEvent::Entered {
+                node: "check".into(),
+            }),
+            // A branch node's route: no answer, so a row of its own.
+            ev(StepEvent::Matched {
+                node: "check".into(),
+                route: "score >= 1".into(),
+                target: "end".into(),
+            }),
+        ];
+        let mut rec = 0;
+        let rows = step_records("CA1", &mut rec, events, &session());
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| (r.node.as_str(), &*r.kind, r.route.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("q1", "heard", Some("oui")),
+                ("q1", "set", None),
+                ("check", "entered", None),
+                ("check", "matched", Some("score >= 1")),
+            ]
+        );
+        assert_eq!(rec, 4);
     }
 
     #[test]

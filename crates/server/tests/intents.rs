@@ -218,11 +218,12 @@ async fn spoken_answers_route_by_intent_and_are_recorded() {
     for c in &calls {
         let (_, steps) = store.get_call(&c.call_sid).await.unwrap().unwrap();
         for s in steps {
+            // The route an answer took is on its `heard` row.
             if s.kind == "heard" {
                 details.push((s.speech.unwrap_or_default(), s.detail));
-            }
-            if s.kind == "matched" {
-                details.push((format!("route {}", s.route.unwrap_or_default()), None));
+                if let Some(route) = s.route {
+                    details.push((format!("route {route}"), None));
+                }
             }
         }
     }

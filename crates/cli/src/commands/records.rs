@@ -91,9 +91,6 @@ pub(crate) async fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
                 s.node,
                 s.kind
             );
-            if let Some(r) = &s.route {
-                line.push_str(&format!(" route {r}"));
-            }
             if let Some(sp) = &s.speech {
                 line.push_str(&format!(" said \"{sp}\""));
                 if let Some(c) = s.confidence {
@@ -102,6 +99,10 @@ pub(crate) async fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
             }
             if let Some(d) = &s.digits {
                 line.push_str(&format!(" pressed {d}"));
+            }
+            // After the answer: the route it took (a `heard` row), or a branch's (`matched`).
+            if let Some(r) = &s.route {
+                line.push_str(&format!(" → route {r}"));
             }
             if let Some(d) = &s.detail {
                 line.push_str(&format!(" {d}"));

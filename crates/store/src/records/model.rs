@@ -15,9 +15,11 @@ pub const OUTCOME_CALLER_HANGUP: &str = "caller-hangup";
 pub mod kind {
     /// The call arrived at a node.
     pub const ENTERED: &str = "entered";
-    /// The caller said something (`speech`, `confidence`) or pressed keys (`digits`).
+    /// The caller said something (`speech`, `confidence`) or pressed keys (`digits`); `route`
+    /// is the route the answer took, if one matched (Hotline's server writes no separate
+    /// `matched` row for it).
     pub const HEARD: &str = "heard";
-    /// A route matched (`route`).
+    /// A route matched (`route`) without an answer of the caller's (a branch on variables).
     pub const MATCHED: &str = "matched";
     /// Input was heard but no route matched.
     pub const NO_MATCH: &str = "no-match";
