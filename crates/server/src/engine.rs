@@ -9,6 +9,7 @@
 //! Every failure becomes spoken TwiML (an apology in the flow's language, then a restart, a
 //! transfer or a hang-up), never a 500 to Twilio.
 
+use crate::decoded::{DecodedSessions, Warm};
 use crate::intents::{self, IntentEngines};
 use crate::links::ServerLinks;
 use crate::registry::FlowRegistry;
@@ -73,6 +74,9 @@ pub struct Engine {
     /// Classifications in flight at most (one per core): the rest wait their turn instead of
     /// piling up on blocking threads.
     pub intent_permits: Arc<tokio::sync::Semaphore>,
+    /// The sessions this server last stored, still decoded (a cache the store's bytes
+    /// validate; see [`crate::decoded`]).
+    pub decoded: DecodedSessions,
 }
 
 /// What is kept per call between webhooks.
@@ -98,8 +102,9 @@ const STORED_MAGIC_V1: &[u8; 4] = b"HSv1";
 impl<'a> Stored<'a> {
     /// `HSv2`, `rec` (u32 LE), the session's length (u32 LE), the session
     /// ([`Session::encode_binary`]), then the last TwiML as raw bytes: the XML is neither
-    /// escaped on write nor unescaped on read.
-    fn encode(&self) -> Vec<u8> {
+    /// escaped on write nor unescaped on read. The frame comes with the session it encodes,
+    /// for [`DecodedSessions`].
+    fn encode(self) -> Warm {
         let mut out = Vec::with_capacity(512 + self.last.len());
         out.extend_from_slice(STORED_MAGIC);
         out.extend_from_slice(&self.rec.to_le_bytes());
@@ -109,8 +114,14 @@ impl<'a> Stored<'a> {
         if let Some(slot) = out.get_mut(8..12) {
             slot.copy_from_slice(&len.to_le_bytes());
         }
+        let last_at = out.len();
         out.extend_from_slice(self.last);
-        out
+        Warm {
+            session: self.session,
+            rec: self.rec,
+            bytes: out,
+            last_at,
+        }
     }
 
     /// The last TwiML answered, again. Bytes that are not UTF-8 (a shared store that corrupted
@@ -118,6 +129,19 @@ impl<'a> Stored<'a> {
     fn replay(&self) -> Answer {
         Answer {
             xml: String::from_utf8_lossy(self.last).into_owned(),
+        }
+    }
+
+    /// The stored frame `bytes` of `call_sid`: from `cache` if it holds exactly these bytes'
+    /// session, else decoded.
+    fn load(cache: &DecodedSessions, call_sid: &str, bytes: &'a [u8]) -> Option<Stored<'a>> {
+        match cache.take(call_sid, bytes) {
+            Some((session, rec, last_at)) => Some(Stored {
+                session,
+                last: bytes.get(last_at..)?,
+                rec,
+            }),
+            None => Stored::decode(bytes),
         }
     }
 
@@ -230,18 +254,9 @@ impl Engine {
             last: xml.as_bytes(),
             rec,
         };
-        let bytes = stored.encode();
-        self.persist(
-            call_sid,
-            Some(record),
-            steps,
-            ended,
-            None,
-            &bytes,
-            xml,
-            &flow.default_language,
-        )
-        .await
+        let next = stored.encode();
+        self.persist(call_sid, Some(record), steps, ended, None, next, xml)
+            .await
     }
 
     /// A callback for a call in progress (`<Gather>`, `<Dial>`, `<Record>` actions).
@@ -271,7 +286,7 @@ impl Engine {
                 return apology(&language(), None);
             }
         };
-        let Some(mut stored) = Stored::decode(&loaded.bytes) else {
+        let Some(mut stored) = Stored::load(&self.decoded, call_sid, &loaded.bytes) else {
             tracing::error!("a stored session does not decode");
             return self.lost_call(flow_id, &language());
         };
@@ -312,17 +327,15 @@ impl Engine {
         let steps = step_records(call_sid, &mut stored.rec, turn.events, &stored.session);
         let ended = stored.session.ended.as_ref().map(outcome_name);
         stored.last = xml.as_bytes();
-        let bytes = stored.encode();
-        let language = stored.session.language.clone();
+        let next = stored.encode();
         self.persist(
             call_sid,
             None,
             steps,
             ended,
             Some(loaded.version),
-            &bytes,
+            next,
             xml,
-            &language,
         )
         .await
     }
@@ -379,7 +392,8 @@ impl Engine {
     /// Makes a turn durable, then answers it: the call's records (its start, its steps, its end)
     /// and its new session are written concurrently, and the TwiML is returned only once both
     /// are. A session written meanwhile by a concurrent duplicate of this webhook wins: its
-    /// answer is returned instead, so Twilio sees one consistent call.
+    /// answer is returned instead, so Twilio sees one consistent call. The session stored is
+    /// kept decoded for the call's next webhook.
     #[allow(clippy::too_many_arguments)]
     async fn persist(
         &self,
@@ -388,9 +402,8 @@ impl Engine {
         steps: Vec<StepRecord>,
         ended: Option<String>,
         expected_version: Option<u64>,
-        session_bytes: &[u8],
+        next: Warm,
         xml: String,
-        language: &str,
     ) -> Answer {
         // One queued write, one commit: the start, the steps and the end of this turn.
         let records = self.records.record_turn(TurnRecord {
@@ -405,16 +418,20 @@ impl Engine {
         let write = self.sessions.compare_and_put(
             call_sid,
             expected_version,
-            session_bytes,
+            &next.bytes,
             self.session_ttl,
         );
         let (records, write) = tokio::join!(records, write);
+        let language = &next.session.language;
         if let Err(e) = records {
             tracing::error!(error = %e, "cannot record a call's steps");
             return apology(language, None);
         }
         match write {
-            Ok(CasOutcome::Stored { .. }) => Answer { xml },
+            Ok(CasOutcome::Stored { .. }) => {
+                self.decoded.put(call_sid, next);
+                Answer { xml }
+            }
             Ok(CasOutcome::Conflict { .. }) => match self.sessions.get(call_sid).await {
                 Ok(Some(s)) => Stored::decode(&s.bytes)
                     .map(|st| st.replay())
@@ -442,9 +459,10 @@ impl Engine {
             return;
         }
         let Ok(Some(loaded)) = self.sessions.get(call_sid).await else {
+            self.decoded.remove(call_sid);
             return;
         };
-        let Some(mut stored) = Stored::decode(&loaded.bytes) else {
+        let Some(mut stored) = Stored::load(&self.decoded, call_sid, &loaded.bytes) else {
             return;
         };
         if stored.session.ended.is_none()
@@ -482,6 +500,7 @@ impl Engine {
             }
         }
         let _ = self.sessions.delete(call_sid).await;
+        self.decoded.remove(call_sid);
     }
 
     /// The default language of a served flow (for apologies), `en-US` if it is unknown.
@@ -910,7 +929,7 @@ mod tests {
             last: "<Response><Say>a \"quoted\" &amp; é</Say></Response>".as_bytes(),
             rec: 7,
         };
-        let bytes = s.encode();
+        let bytes = s.clone().encode().bytes;
         assert_eq!(&bytes[..4], b"HSv2");
         let back = Stored::decode(&bytes).unwrap();
         assert_eq!(back.session, s.session);

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod bots;
+pub mod decoded;
 pub mod engine;
 pub mod intents;
 pub mod links;
@@ -262,6 +263,7 @@ impl Server {
             intent_permits: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
+            decoded: Default::default(),
         };
         let rest = match (&config.account_sid, &config.auth_token) {
             (Some(sid), Some(token)) if !config.bots.is_empty() => {

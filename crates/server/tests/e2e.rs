@@ -561,6 +561,74 @@ async fn restart_between_gathers_loses_nothing() {
     b.stop().await;
 }
 
+/// Two instances share one call through Redis. Each keeps the sessions it stored decoded, but
+/// only while the store still holds them: the instance that answered first must step the call
+/// from the other's newer session, not from its own.
+#[tokio::test]
+async fn instances_sharing_a_call_step_from_the_stores_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let sid = "CA2222222222222222222222222222222b";
+    let params = [
+        ("CallSid", sid),
+        ("From", "+33612345678"),
+        ("To", "+33970000000"),
+    ];
+    let sessions = SessionStoreConfig::Redis({
+        let mut r = hotline_store::session::redis::RedisConfig::new("redis://127.0.0.1:6379");
+        r.prefix = format!("hotline-e2e-shared-{}:", std::process::id());
+        r
+    });
+    let instance = |db: &str| {
+        let mut c = config(
+            &["examples/flows/covid-triage-fr.yaml"],
+            &dir.path().join(db),
+        );
+        c.sessions = sessions.clone();
+        c
+    };
+    let a = serve(instance("a.db")).await;
+    let b = serve(instance("b.db")).await;
+    let answer = |base: &str, seq: u32, said: &'static str| {
+        let url = format!("{base}/flows/covid-triage-fr/step?seq={seq}");
+        let mut form = params.to_vec();
+        form.push(("SpeechResult", said));
+        form.push(("Confidence", "0.9"));
+        async move {
+            signed_post(&url, &form, TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let _ = signed_post(
+        &format!("{}/flows/covid-triage-fr/voice", a.base),
+        &params,
+        TOKEN,
+    )
+    .send()
+    .await
+    .unwrap();
+    let xml = answer(&a.base, 1, "oui").await;
+    assert!(xml.contains("symptômes"), "A: classification: {xml}");
+    let xml = answer(&b.base, 2, "des symptômes").await;
+    assert!(xml.contains("Première question"), "B: symptom 1: {xml}");
+    // A last stored the call at the classification question; the store has moved on.
+    let xml = answer(&a.base, 3, "non").await;
+    assert!(xml.contains("Deuxième question"), "A: symptom 2: {xml}");
+    let xml = answer(&b.base, 4, "non").await;
+    assert!(xml.contains("Troisième question"), "B: symptom 3: {xml}");
+    // A's own session, stepped twice by A in a row, still reads right.
+    let xml = answer(&a.base, 5, "non").await;
+    assert!(xml.contains("Quatrième question"), "A: symptom 4: {xml}");
+    let xml = answer(&a.base, 6, "non").await;
+    assert!(xml.contains("Cinquième question"), "A: symptom 5: {xml}");
+    a.stop().await;
+    b.stop().await;
+}
+
 #[tokio::test]
 async fn webhook_timeout_takes_the_fallback() {
     use axum::routing::post;
