@@ -159,7 +159,14 @@ impl Phrase {
     fn occurrences(&self, text: &Normalized) -> Vec<(usize, usize)> {
         let mut found = Vec::new();
         let n = text.words.len();
+        // Every way the phrase can begin at a word (the same words, the same letters spaced
+        // otherwise, a number glued on) begins with the phrase's first byte: a word that does
+        // not is skipped with one comparison.
+        let first = self.glued.as_bytes().first();
         for start in 0..n {
+            if text.words.get(start).and_then(|w| w.as_bytes().first()) != first {
+                continue;
+            }
             let k = self.words.len();
             if start + k <= n && text.words[start..start + k] == self.words[..] {
                 found.push((start, k));
@@ -233,8 +240,12 @@ impl KeywordSet {
         let cues = negation_cues(language);
         let mut best: Option<Match> = None;
         for phrase in &self.phrases {
+            let found = phrase.occurrences(text);
+            if found.is_empty() {
+                continue;
+            }
             let check_negation = self.negation && !phrase.is_negative(cues);
-            for (start, _) in phrase.occurrences(text) {
+            for (start, _) in found {
                 if check_negation && is_negated(text, start, cues) {
                     continue;
                 }
@@ -255,11 +266,14 @@ impl KeywordSet {
     pub fn any(&self, text: &Normalized, language: &str) -> bool {
         let cues = negation_cues(language);
         self.phrases.iter().any(|phrase| {
-            let check_negation = self.negation && !phrase.is_negative(cues);
-            phrase
-                .occurrences(text)
-                .iter()
-                .any(|&(start, _)| !(check_negation && is_negated(text, start, cues)))
+            let found = phrase.occurrences(text);
+            // Whether the phrase is itself negative is asked only of a phrase that occurs.
+            !found.is_empty() && {
+                let check_negation = self.negation && !phrase.is_negative(cues);
+                found
+                    .iter()
+                    .any(|&(start, _)| !(check_negation && is_negated(text, start, cues)))
+            }
         })
     }
 
