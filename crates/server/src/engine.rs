@@ -629,40 +629,53 @@ pub fn valid_sid(s: &str) -> bool {
 
 /// The runtime input a Twilio callback carries.
 pub fn input_from(params: &Params) -> Input {
-    if let Some(status) = params.get("DialCallStatus") {
+    // The fields read, found in one pass over the pairs (a first value wins, as with `get`):
+    // a callback carries some twenty-five, and a `get` per field scanned them all each time.
+    let mut dial = None;
+    let mut recording = None;
+    let mut recording_secs = None;
+    let mut queue = None;
+    let mut speech = None;
+    let mut confidence = None;
+    let mut digits = None;
+    for (name, value) in params.0.pairs() {
+        let slot = match name {
+            "DialCallStatus" => &mut dial,
+            "RecordingUrl" => &mut recording,
+            "RecordingDuration" => &mut recording_secs,
+            "QueueResult" => &mut queue,
+            "SpeechResult" => &mut speech,
+            "Confidence" => &mut confidence,
+            "Digits" => &mut digits,
+            _ => continue,
+        };
+        slot.get_or_insert(value);
+    }
+    if let Some(status) = dial {
         return Input::DialEnded {
             status: status.to_owned(),
         };
     }
-    if let Some(url) = params.get("RecordingUrl") {
+    if let Some(url) = recording {
         return Input::Recorded {
             url: url.to_owned(),
-            duration_secs: params
-                .get("RecordingDuration")
-                .and_then(|d| d.parse().ok())
-                .unwrap_or(0),
+            duration_secs: recording_secs.and_then(|d| d.parse().ok()).unwrap_or(0),
         };
     }
-    if let Some(result) = params.get("QueueResult") {
+    if let Some(result) = queue {
         return Input::QueueLeft {
             result: result.to_owned(),
         };
     }
-    let speech = params
-        .get("SpeechResult")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            let confidence = params
-                .get("Confidence")
-                .and_then(|c| c.parse::<f32>().ok())
-                .filter(|c| c.is_finite())
-                .unwrap_or(0.0)
-                .clamp(0.0, 1.0);
-            (s.to_owned(), confidence)
-        });
-    let digits = params
-        .get("Digits")
+    let speech = speech.map(str::trim).filter(|s| !s.is_empty()).map(|s| {
+        let confidence = confidence
+            .and_then(|c| c.parse::<f32>().ok())
+            .filter(|c| c.is_finite())
+            .unwrap_or(0.0)
+            .clamp(0.0, 1.0);
+        (s.to_owned(), confidence)
+    });
+    let digits = digits
         .filter(|d| !d.is_empty() && d.len() <= 64)
         .map(str::to_owned);
     if speech.is_none() && digits.is_none() {
@@ -1031,6 +1044,39 @@ mod tests {
             input_from(&p(&[("DialCallStatus", "busy")])),
             Input::DialEnded {
                 status: "busy".into()
+            }
+        );
+        // The first value of a field wins, whatever comes between.
+        assert_eq!(
+            input_from(&p(&[
+                ("Digits", "12"),
+                ("CallSid", "CA1"),
+                ("Confidence", "0.5"),
+                ("Digits", "99"),
+                ("SpeechResult", " yes "),
+                ("Confidence", "0.9"),
+            ])),
+            Input::Gathered {
+                speech: Some(("yes".into(), 0.5)),
+                digits: Some("12".into()),
+                intent: None,
+            }
+        );
+        assert_eq!(
+            input_from(&p(&[
+                ("RecordingDuration", "7"),
+                ("RecordingUrl", "https://r/1"),
+                ("SpeechResult", "x"),
+            ])),
+            Input::Recorded {
+                url: "https://r/1".into(),
+                duration_secs: 7
+            }
+        );
+        assert_eq!(
+            input_from(&p(&[("QueueResult", "hangup"), ("Digits", "1")])),
+            Input::QueueLeft {
+                result: "hangup".into()
             }
         );
     }
