@@ -98,25 +98,10 @@ impl DecodedSessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hotline_flow::runtime::CallFacts;
 
     thread_local! {
-        static SESSION: Session = session("CA0123456789abcdef0123456789abcdef");
-    }
-
-    fn session(sid: &str) -> Session {
-        let yaml = "flow: t\nlanguage: en-US\nnodes:\n  a: { say: hi, hangup: true }\n";
-        let loaded =
-            hotline_flow::load_flow_str(yaml, "t.yaml", std::path::Path::new(".")).unwrap();
-        Session::new(
-            &loaded.flow,
-            &CallFacts {
-                call_sid: sid.into(),
-                from: "+1".into(),
-                to: "+2".into(),
-                now_unix_ms: 1,
-            },
-        )
+        /// A session of a one-node flow, built once (a flow load per entry would dominate).
+        static SESSION: Session = crate::engine::tests::session();
     }
 
     fn warm(sid: &str, bytes: &[u8]) -> Warm {

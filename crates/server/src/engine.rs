@@ -917,10 +917,11 @@ fn prompt_name(url: &str) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn session() -> Session {
+    /// A fresh session of a one-node flow (also for [`crate::decoded`]'s tests).
+    pub(crate) fn session() -> Session {
         let yaml = "flow: t\nlanguage: en-US\nnodes:\n  a: { say: hi, hangup: true }\n";
         let loaded =
             hotline_flow::load_flow_str(yaml, "t.yaml", std::path::Path::new(".")).unwrap();
