@@ -7,8 +7,9 @@
 //! write, a value the store lost, changed or expired, a concurrent duplicate webhook's) are
 //! decoded as before. So the cache changes what a webhook costs, never what it does.
 //!
-//! It holds one entry per call in progress on this instance, at most [`MAX_ENTRIES`] (about
-//! 2 KB each); a full shard starts over, and a miss costs one decode. An entry is taken out
+//! It holds one entry per call in progress on this instance, at most [`MAX_ENTRIES`] (1–2 KB
+//! each: the triage flow's stored frames are 0.75–0.85 KB, plus the decoded session); a full
+//! shard starts over, and a miss costs one decode. An entry is taken out
 //! when it is used, and put back with the call's next session once the store has that.
 
 use std::collections::HashMap;
