@@ -280,7 +280,11 @@ impl Engine {
         };
         let loaded = match self.sessions.get(call_sid).await {
             Ok(Some(s)) => s,
-            Ok(None) => return self.lost_call(flow_id, &language()),
+            Ok(None) => {
+                // Ended, expired or lost: nothing kept decoded for it will be used again.
+                self.decoded.remove(call_sid);
+                return self.lost_call(flow_id, &language());
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot read a session");
                 return apology(&language(), None);

@@ -625,6 +625,19 @@ async fn instances_sharing_a_call_step_from_the_stores_session() {
     assert!(xml.contains("Quatrième question"), "A: symptom 4: {xml}");
     let xml = answer(&a.base, 6, "non").await;
     assert!(xml.contains("Cinquième question"), "A: symptom 5: {xml}");
+    // The caller hangs up; B gets the status callback: the shared session is gone, and A's next
+    // webhook for the call is a lost call, whatever A kept decoded.
+    let mut status = params.to_vec();
+    status.push(("CallStatus", "completed"));
+    let ended = signed_post(&format!("{}/status", b.base), &status, TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert!(ended.status().is_success(), "{}", ended.status());
+    let store = sessions.build().await.unwrap();
+    assert!(store.get(sid).await.unwrap().is_none(), "session deleted");
+    let xml = answer(&a.base, 7, "non").await;
+    assert!(xml.contains("désolés"), "A: a lost call: {xml}");
     a.stop().await;
     b.stop().await;
 }
