@@ -9,15 +9,16 @@
 //!
 //! It holds one entry per call in progress on this instance, at most [`MAX_ENTRIES`] (1–2 KB
 //! each: the triage flow's stored frames are 0.75–0.85 KB, plus the decoded session); a full
-//! shard starts over, and a miss costs one decode. An entry is taken out
-//! when it is used, and put back with the call's next session once the store has that.
+//! shard starts over, and a miss costs one decode. An entry is taken out when it is used, and
+//! put back with the call's next session once the store has that.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use hotline_flow::runtime::Session;
 
-/// Shards, each behind its own lock; chosen by the call SID's last hex digit (random).
+/// Shards, each behind its own lock; chosen by the value of the call SID's last hex digit
+/// (random), so each shard gets two of its sixteen values.
 const SHARDS: usize = 8;
 /// Most entries kept, over all shards.
 pub const MAX_ENTRIES: usize = 16_384;
@@ -45,7 +46,13 @@ pub struct DecodedSessions {
 
 impl DecodedSessions {
     fn shard(&self, call_sid: &str) -> std::sync::MutexGuard<'_, Shard> {
-        let i = call_sid.as_bytes().last().map_or(0, |&b| usize::from(b)) % SHARDS;
+        // The digit's value, not its ASCII code: codes modulo 8 would give one shard three of
+        // the sixteen digits ('1', '9', 'a') and another one ('7').
+        let digit = call_sid
+            .as_bytes()
+            .last()
+            .and_then(|&b| char::from(b).to_digit(16));
+        let i = digit.map_or(0, |d| d as usize) % SHARDS;
         // Nothing a panic could interrupt leaves a shard inconsistent: it is a plain map.
         self.shards[i]
             .lock()
@@ -162,5 +169,21 @@ mod tests {
         }
         assert!(cache.len() <= MAX_ENTRIES, "{}", cache.len());
         assert!(!cache.is_empty());
+    }
+
+    #[test]
+    fn each_shard_gets_two_of_the_sixteen_last_digits() {
+        let cache = DecodedSessions::default();
+        let mut per_shard = [0; SHARDS];
+        for digit in "0123456789abcdef".chars() {
+            let sid = format!("CA{}{digit}", "0".repeat(31));
+            cache.put(&sid, warm(&sid, b"f"));
+            for (i, shard) in cache.shards.iter().enumerate() {
+                if shard.lock().unwrap().contains_key(&sid) {
+                    per_shard[i] += 1;
+                }
+            }
+        }
+        assert_eq!(per_shard, [2; SHARDS]);
     }
 }
