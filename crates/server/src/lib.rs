@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod bots;
+mod connections;
 pub mod decoded;
 pub mod engine;
 pub mod intents;
@@ -314,8 +315,8 @@ impl Server {
         &self.registry
     }
 
-    /// The router.
-    pub fn app(&self) -> axum::Router {
+    /// The HTTP service: Twilio's webhooks, prompts, bots and their media streams.
+    pub fn app(&self) -> app::App {
         app::app(self.state.clone())
     }
 
@@ -353,9 +354,7 @@ impl Server {
                 }
             })
         });
-        let result = axum::serve(listener, self.app())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = connections::serve(listener, self.app(), shutdown).await;
         if let Some(r) = reloader {
             r.abort();
         }

@@ -347,6 +347,32 @@ async fn bad_input_gets_clear_answers_and_records_nothing() {
     server.stop().await;
 }
 
+/// A webhook path the server's front door leaves to the router (an escaped flow id) is
+/// answered as the router reads it: for the flow the id decodes to, signature checked.
+#[tokio::test]
+async fn an_escaped_flow_id_is_answered_for_its_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let server = serve(config(&["examples/flows/sales-menu.yaml"], &db)).await;
+    let voice = format!("{}/flows/sales%2Dmenu/voice", server.base);
+    let params = [
+        ("CallSid", CALL),
+        ("From", "+15550001111"),
+        ("To", "+15550002222"),
+    ];
+    let r = signed_post(&voice, &params, "not-the-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = signed_post(&voice, &params, TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("<Gather"), "{body}");
+    assert!(body.contains("/flows/sales-menu/step?seq=1"), "{body}");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn prompts_are_signed_typed_and_ranged() {
     let dir = tempfile::tempdir().unwrap();
