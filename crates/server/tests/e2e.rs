@@ -248,17 +248,26 @@ fn signed_post(url: &str, params: &[(&str, &str)], token: &str) -> reqwest::Requ
 
 const CALL: &str = "CA0123456789abcdef0123456789abcdef";
 
-#[tokio::test]
-async fn bad_input_gets_clear_answers_and_records_nothing() {
+/// A call's first webhook's parameters.
+const FIRST_WEBHOOK: [(&str, &str); 3] = [
+    ("CallSid", CALL),
+    ("From", "+15550001111"),
+    ("To", "+15550002222"),
+];
+
+/// The sales menu served, recording into a fresh database: the folder that holds it, its path.
+async fn sales_menu() -> (support::Running, tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("records.db");
     let server = serve(config(&["examples/flows/sales-menu.yaml"], &db)).await;
+    (server, dir, db)
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_answers_and_records_nothing() {
+    let (server, _dir, db) = sales_menu().await;
     let voice = format!("{}/flows/sales-menu/voice", server.base);
-    let params = [
-        ("CallSid", CALL),
-        ("From", "+15550001111"),
-        ("To", "+15550002222"),
-    ];
+    let params = FIRST_WEBHOOK;
 
     // Wrong signature: 403, nothing recorded.
     let r = signed_post(&voice, &params, "not-the-token")
@@ -351,15 +360,9 @@ async fn bad_input_gets_clear_answers_and_records_nothing() {
 /// answered as the router reads it: for the flow the id decodes to, signature checked.
 #[tokio::test]
 async fn an_escaped_flow_id_is_answered_for_its_flow() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("records.db");
-    let server = serve(config(&["examples/flows/sales-menu.yaml"], &db)).await;
+    let (server, _dir, _) = sales_menu().await;
     let voice = format!("{}/flows/sales%2Dmenu/voice", server.base);
-    let params = [
-        ("CallSid", CALL),
-        ("From", "+15550001111"),
-        ("To", "+15550002222"),
-    ];
+    let params = FIRST_WEBHOOK;
     let r = signed_post(&voice, &params, "not-the-token")
         .send()
         .await
