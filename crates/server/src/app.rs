@@ -204,16 +204,23 @@ impl TwilioRequest {
 /// before anything is read, or as it arrives) and with 400 when it cannot be read.
 async fn read_body<B: HttpBody>(body: B) -> Result<Bytes, Response> {
     use http_body_util::BodyExt;
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Failed to buffer the body: length limit exceeded",
+        )
+            .into_response()
+    };
+    // hyper's size hint of a body with a `Content-Length` is that length.
+    if http_body::Body::size_hint(&body).lower() > MAX_BODY_BYTES as u64 {
+        return Err(too_large());
+    }
     match http_body_util::Limited::new(body, MAX_BODY_BYTES)
         .collect()
         .await
     {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err((
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Failed to buffer the body: length limit exceeded",
-        )
-            .into_response()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Err(e) => Err((
             StatusCode::BAD_REQUEST,
             format!("Failed to buffer the body: {e}"),
@@ -638,20 +645,15 @@ mod tests {
     /// anything else (other methods, escaped ids, other shapes) is left to the router.
     #[test]
     fn webhook_paths_are_read_as_the_router_reads_them() {
-        let flow = |r: std::ops::Range<usize>| r;
         for (method, path, expected) in [
             (Method::POST, "/voice", Some(Webhook::VoiceByNumber)),
             (Method::GET, "/status", Some(Webhook::Status)),
             (
                 Method::POST,
                 "/flows/triage/voice",
-                Some(Webhook::VoiceForFlow(flow(7..13))),
+                Some(Webhook::VoiceForFlow(7..13)),
             ),
-            (
-                Method::GET,
-                "/flows/a/step",
-                Some(Webhook::Step(flow(7..8))),
-            ),
+            (Method::GET, "/flows/a/step", Some(Webhook::Step(7..8))),
             (Method::PUT, "/flows/a/step", None),
             (Method::HEAD, "/voice", None),
             (Method::POST, "/flows//step", None),
@@ -667,6 +669,52 @@ mod tests {
             assert_eq!(Webhook::route(&method, path), expected, "{method} {path}");
         }
         assert_eq!(&"/flows/triage/voice"[7..13], "triage");
+    }
+
+    /// A body over the limit is refused with 413 whether its length is announced (refused
+    /// before it is read) or found as it arrives (a chunked body); one at the limit is read whole.
+    #[tokio::test]
+    async fn bodies_are_read_up_to_the_limit() {
+        use http_body_util::{Full, StreamBody};
+        let chunked = |sizes: &[usize]| {
+            let frames: Vec<Result<http_body::Frame<Bytes>, std::convert::Infallible>> = sizes
+                .iter()
+                .map(|&n| Ok(http_body::Frame::data(Bytes::from(vec![b'x'; n]))))
+                .collect();
+            StreamBody::new(futures_util::stream::iter(frames))
+        };
+        /// A body that announces its length and must not be read.
+        struct Announced(u64);
+        impl http_body::Body for Announced {
+            type Data = Bytes;
+            type Error = std::convert::Infallible;
+            fn poll_frame(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+                panic!("a body announced over the limit is read");
+            }
+            fn size_hint(&self) -> http_body::SizeHint {
+                http_body::SizeHint::with_exact(self.0)
+            }
+        }
+        let announced = read_body(Announced(MAX_BODY_BYTES as u64 + 1))
+            .await
+            .unwrap_err();
+        assert_eq!(announced.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let at_limit = read_body(Full::new(Bytes::from(vec![b'x'; MAX_BODY_BYTES])))
+            .await
+            .unwrap();
+        assert_eq!(at_limit.len(), MAX_BODY_BYTES);
+        let over = read_body(Full::new(Bytes::from(vec![b'x'; MAX_BODY_BYTES + 1])))
+            .await
+            .unwrap_err();
+        assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let half = MAX_BODY_BYTES / 2;
+        let whole = read_body(chunked(&[half, half])).await.unwrap();
+        assert_eq!(whole.len(), MAX_BODY_BYTES);
+        let over = read_body(chunked(&[half, half, 1])).await.unwrap_err();
+        assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     /// The in-place read of plain queries answers exactly as the form decoder does.
