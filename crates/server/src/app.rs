@@ -668,7 +668,14 @@ mod tests {
         ] {
             assert_eq!(Webhook::route(&method, path), expected, "{method} {path}");
         }
-        assert_eq!(&"/flows/triage/voice"[7..13], "triage");
+        // The range is the flow id's place in the path.
+        for (path, id) in [("/flows/triage/voice", "triage"), ("/flows/a/step", "a")] {
+            let range = match Webhook::route(&Method::POST, path) {
+                Some(Webhook::VoiceForFlow(range) | Webhook::Step(range)) => range,
+                other => panic!("{path}: {other:?}"),
+            };
+            assert_eq!(path.get(range), Some(id));
+        }
     }
 
     /// A body over the limit is refused with 413 whether its length is announced (refused
