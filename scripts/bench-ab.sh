@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two builds of `hotline serve` under the same load, alternating, so that a change is measured
 # as a ratio within one run on this noisy machine. The load generator is the NEW binary's
-# (`hotline bench streams` or `hotline bench gather`), for both servers.
+# (`hotline bench streams` or `hotline bench gather`), for both servers, each measured after its
+# default warm-up.
 #   scripts/bench-ab.sh streams OLD_BIN NEW_BIN [LEVELS] [ROUNDS]   (default 1500,2000 2)
 #   scripts/bench-ab.sh gather  OLD_BIN NEW_BIN [CONNS]  [ROUNDS]   (default 64 2)
 #   VAD=silero scripts/bench-ab.sh streams …                        (default webrtc)

@@ -5,8 +5,9 @@
 #   2. the seed's stack (Flask + lxml on gunicorn, 2 gthread workers, as its Dockerfile runs it;
 #      bench/seed-flask/), no signature check, no record;
 # each driven by `hotline bench gather` at 1, 16 and 64 connections: whole calls, signed
-# gather callbacks, latency per callback, server CPU per request from /proc.
-#   scripts/bench-gather.sh [DURATION]     (default 10s per level)
+# gather callbacks, latency per callback, server CPU per request from /proc; each level measured
+# after 3 s of unmeasured load (`--warmup`).
+#   scripts/bench-gather.sh [DURATION]     (default 10s measured per level)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10s}"

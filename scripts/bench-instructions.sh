@@ -37,10 +37,10 @@ for bin in "$@"; do
     curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
     sleep 0.5
   done
-  "$load" bench gather --addr "127.0.0.1:$port" --auth-token "$token" --duration 4s \
+  "$load" bench gather --addr "127.0.0.1:$port" --auth-token "$token" --warmup 0s --duration 4s \
     --connections "$conns" >/dev/null
   callgrind_control -z "$vpid" >/dev/null 2>&1
-  "$load" bench gather --addr "127.0.0.1:$port" --auth-token "$token" --duration 10s \
+  "$load" bench gather --addr "127.0.0.1:$port" --auth-token "$token" --warmup 0s --duration 10s \
     --connections "$conns" >"$work/bench.log"
   callgrind_control -d "$vpid" >/dev/null 2>&1
   kill -INT "$vpid"

@@ -2,7 +2,9 @@
 # Hotline against the seed's stack in alternating rounds, so that the CPU-per-request ratio is
 # taken within one run on this noisy machine: each round, a fresh `hotline serve` of the French
 # triage flow (signatures checked, SQLite records) then the seed's stack (bench/seed-flask/),
-# each driven for 10 s by `hotline bench gather --connections 64` (the given binary's).
+# each driven by `hotline bench gather --connections 64` (the given binary's), measured for 10 s
+# after 3 s of unmeasured load (its default `--warmup`: a fresh server is still growing its heap,
+# page cache and database files).
 #   scripts/bench-vs-seed.sh HOTLINE_BIN [ROUNDS]     (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,6 +3,10 @@
 //! `SpeechResult`, following the `action` (and its `seq`) of each answer — and the latency of
 //! every gather callback is recorded. A call that reaches a non-gather answer ends with a
 //! signed status callback (`completed`), and the connection starts a new call.
+//!
+//! The first [`GatherConfig::warmup`] of load is not measured: a fresh server is still growing
+//! its heap, its page cache and its database files then, and the connections are being opened.
+//! Requests, latencies and the server's CPU time are counted from its end.
 
 use crate::http1::Conn;
 use hotline_twilio::signature;
@@ -21,7 +25,9 @@ pub struct GatherConfig {
     pub auth_token: String,
     /// Concurrent connections.
     pub connections: usize,
-    /// How long to run.
+    /// How long to run the load before measuring it.
+    pub warmup: Duration,
+    /// How long to measure, after the warm-up.
     pub duration: Duration,
     /// Speech answers, in order, for the questions of one call (cycled if the flow asks more).
     pub answers: Vec<String>,
@@ -41,7 +47,7 @@ pub struct Report {
     pub calls: u64,
     /// Failed exchanges (non-200 or I/O errors).
     pub errors: u64,
-    /// Wall time of the run.
+    /// Wall time measured (the warm-up excluded).
     pub elapsed: Duration,
     /// Latency percentiles of gather callbacks, in µs: p50, p99, max.
     pub p50_us: u32,
@@ -102,7 +108,8 @@ struct Worker {
     requests: u64,
 }
 
-async fn worker(cfg: GatherConfig, id: usize, deadline: Instant) -> Worker {
+/// One connection's calls until `deadline`; what it sends before `measure_from` is not counted.
+async fn worker(cfg: GatherConfig, id: usize, measure_from: Instant, deadline: Instant) -> Worker {
     let mut w = Worker {
         latencies: Vec::with_capacity(200_000),
         callbacks: 0,
@@ -140,14 +147,15 @@ async fn worker(cfg: GatherConfig, id: usize, deadline: Instant) -> Worker {
             &format!("{}{path}", cfg.public_base),
             &params,
         );
-        w.requests += 1;
+        let measured = Instant::now() >= measure_from;
+        w.requests += u64::from(measured);
         let reply = match conn
             .post_form(&path, &[("X-Twilio-Signature", &sig)], &form(&params))
             .await
         {
             Ok(r) if r.status == 200 => r,
             _ => {
-                w.errors += 1;
+                w.errors += u64::from(measured);
                 match Conn::connect(&cfg.addr).await {
                     Ok(c) => conn = c,
                     Err(_) => return w,
@@ -155,7 +163,7 @@ async fn worker(cfg: GatherConfig, id: usize, deadline: Instant) -> Worker {
                 continue;
             }
         };
-        w.calls += 1;
+        w.calls += u64::from(measured);
         let mut action = gather_action(&String::from_utf8_lossy(&reply.body), &cfg.public_base);
         let mut i = 0usize;
         while let Some(path) = action.take() {
@@ -179,19 +187,22 @@ async fn worker(cfg: GatherConfig, id: usize, deadline: Instant) -> Worker {
             );
             let body = form(&params);
             let t0 = Instant::now();
-            w.requests += 1;
+            let measured = t0 >= measure_from;
+            w.requests += u64::from(measured);
             match conn
                 .post_form(&path, &[("X-Twilio-Signature", &sig)], &body)
                 .await
             {
                 Ok(r) if r.status == 200 => {
-                    let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
-                    w.latencies.push(us);
-                    w.callbacks += 1;
+                    if measured {
+                        let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
+                        w.latencies.push(us);
+                        w.callbacks += 1;
+                    }
                     action = gather_action(&String::from_utf8_lossy(&r.body), &cfg.public_base);
                 }
                 _ => {
-                    w.errors += 1;
+                    w.errors += u64::from(measured);
                     match Conn::connect(&cfg.addr).await {
                         Ok(c) => conn = c,
                         Err(_) => return w,
@@ -209,13 +220,14 @@ async fn worker(cfg: GatherConfig, id: usize, deadline: Instant) -> Worker {
             &format!("{}/status", cfg.public_base),
             &params,
         );
-        w.requests += 1;
+        let measured = Instant::now() >= measure_from;
+        w.requests += u64::from(measured);
         if conn
             .post_form("/status", &[("X-Twilio-Signature", &sig)], &form(&params))
             .await
             .is_err()
         {
-            w.errors += 1;
+            w.errors += u64::from(measured);
             match Conn::connect(&cfg.addr).await {
                 Ok(c) => conn = c,
                 Err(_) => return w,
@@ -233,13 +245,20 @@ pub async fn run(cfg: GatherConfig) -> Report {
         }
         pids.iter().map(|p| process_cpu_us(*p)).sum()
     };
-    let cpu_before = cpu(&cfg.server_pids);
-    let started = Instant::now();
-    let deadline = started + cfg.duration;
+    let measure_from = Instant::now() + cfg.warmup;
+    let deadline = measure_from + cfg.duration;
     let mut tasks = Vec::new();
     for id in 0..cfg.connections.max(1) {
-        tasks.push(tokio::spawn(worker(cfg.clone(), id, deadline)));
+        tasks.push(tokio::spawn(worker(
+            cfg.clone(),
+            id,
+            measure_from,
+            deadline,
+        )));
     }
+    tokio::time::sleep_until(measure_from.into()).await;
+    let cpu_before = cpu(&cfg.server_pids);
+    let started = Instant::now();
     let mut latencies: Vec<u32> = Vec::new();
     let (mut callbacks, mut calls, mut errors, mut requests) = (0, 0, 0, 0);
     for t in tasks {

@@ -318,7 +318,7 @@ pub(crate) enum BenchCommand {
     /// Drive a flow's <Gather> callbacks as Twilio would (signed, following each call's
     /// `seq`), at several concurrency levels; report callbacks/s, latency percentiles and,
     /// with --server-pid, the server's CPU time per request.
-    Gather(BenchGatherArgs),
+    Gather(Box<BenchGatherArgs>),
     /// Open N concurrent real-time Media Streams to a voice bot (Twilio pacing, signed
     /// upgrades) at several levels; report the server's processing lag, turn latency, dropped
     /// streams and CPU, and the largest level held.
@@ -342,7 +342,11 @@ pub(crate) struct BenchGatherArgs {
     /// Concurrency levels, comma-separated.
     #[arg(long, default_value = "1,16,64", value_delimiter = ',')]
     pub connections: Vec<usize>,
-    /// Duration of each level.
+    /// Load run at each level before it is measured (a fresh server is still growing its heap,
+    /// page cache and database files): its requests, latencies and CPU time are not counted.
+    #[arg(long, default_value = "3s")]
+    pub warmup: String,
+    /// Duration measured at each level, after the warm-up.
     #[arg(long, default_value = "10s")]
     pub duration: String,
     /// Speech answers of one call, comma-separated (default: the triage path to the students' line).

@@ -13,6 +13,7 @@ pub(crate) async fn gather(args: BenchGatherArgs) -> anyhow::Result<ExitCode> {
         bail!("--addr must be a loopback address: load tests never target other hosts");
     }
     let duration = parse_duration(&args.duration).map_err(anyhow::Error::msg)?;
+    let warmup = parse_duration(&args.warmup).map_err(anyhow::Error::msg)?;
     let public_base = args
         .public_url
         .clone()
@@ -28,6 +29,7 @@ pub(crate) async fn gather(args: BenchGatherArgs) -> anyhow::Result<ExitCode> {
             flow: args.flow.clone(),
             auth_token: args.auth_token.clone(),
             connections,
+            warmup,
             duration,
             answers: args.answers.clone(),
             server_pids: args.server_pid.clone(),

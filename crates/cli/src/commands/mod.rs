@@ -34,7 +34,7 @@ pub(crate) async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<ExitCo
         Command::Bot(command) => bot::run(command).await,
         Command::Transcribe(args) => transcribe::run(args).await,
         Command::Report(args) => records::report(args).await,
-        Command::Bench(crate::cli::BenchCommand::Gather(args)) => bench::gather(args).await,
+        Command::Bench(crate::cli::BenchCommand::Gather(args)) => bench::gather(*args).await,
         Command::Bench(crate::cli::BenchCommand::Streams(args)) => {
             bench_streams::run_streams(*args).await
         }

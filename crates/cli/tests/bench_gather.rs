@@ -1,0 +1,82 @@
+//! `hotline bench gather` end to end, small: the real binary serves the French triage flow with
+//! signatures checked and SQLite records (as `scripts/bench-gather.sh` does), and the bench plays
+//! whole calls against it after a warm-up. Every callback must be answered, the figures must be
+//! there, and only the measured window may be counted.
+#![allow(clippy::unwrap_used)]
+
+mod serve;
+
+use serve::{Serve, free_port};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const TOKEN: &str = "bench-gather-token";
+
+fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+#[test]
+fn calls_are_played_and_measured_after_the_warm_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .current_dir(root())
+        .args(["serve", "examples/flows/covid-triage-fr.yaml"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--auth-token", TOKEN])
+        .arg("--records")
+        .arg(format!("sqlite:{}", db.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Serve(child).wait_listening(port, Duration::from_secs(30), "");
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .current_dir(root())
+        .args(["bench", "gather", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--auth-token", TOKEN, "--connections", "2"])
+        .args(["--warmup", "1s", "--duration", "1s"])
+        .arg("--server-pid")
+        .arg(server.0.id().to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // conns callbacks/s p50 p99 max CPU-µs/req errors
+    let row: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("2"))
+        .unwrap_or_else(|| panic!("no row for 2 connections:\n{stdout}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(row.len(), 7, "{stdout}");
+    let number = |i: usize| row[i].parse::<f64>().unwrap();
+    let per_sec = number(1);
+    assert!(per_sec > 0.0, "{stdout}");
+    assert!(number(2) > 0.0 && number(2) <= number(3), "{stdout}");
+    assert!(number(3) <= number(4), "{stdout}");
+    assert!(number(5) > 0.0, "no server CPU per request: {stdout}");
+    assert_eq!(row[6], "0", "{stdout}");
+
+    // Callbacks/s is over the measured second only: the warm-up's callbacks, in the records
+    // too, are not counted. The records hold both (one `heard` step per callback answered).
+    drop(server);
+    let heard: f64 = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row("SELECT count(*) FROM steps WHERE kind = 'heard'", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as f64
+    };
+    assert!(
+        heard > per_sec * 1.5,
+        "{heard} callbacks recorded over 2 s of load, {per_sec}/s measured over 1 s: {stdout}"
+    );
+}
