@@ -6,7 +6,7 @@
 
 mod serve;
 
-use serve::{Serve, free_port};
+use serve::{Serve, bench, free_port, row};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -34,28 +34,25 @@ fn calls_are_played_and_measured_after_the_warm_up() {
         .spawn()
         .unwrap();
     let server = Serve(child).wait_listening(port, Duration::from_secs(30), "");
-    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .current_dir(root())
-        .args(["bench", "gather", "--addr", &format!("127.0.0.1:{port}")])
-        .args(["--auth-token", TOKEN, "--connections", "2"])
-        .args(["--warmup", "1s", "--duration", "1s"])
-        .arg("--server-pid")
-        .arg(server.0.id().to_string())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let addr = format!("127.0.0.1:{port}");
+    let stdout = bench(
+        &[
+            "gather",
+            "--addr",
+            &addr,
+            "--auth-token",
+            TOKEN,
+            "--connections",
+            "2",
+            "--warmup",
+            "1s",
+            "--duration",
+            "1s",
+        ],
+        &server,
     );
     // conns callbacks/s p50 p99 max CPU-µs/req errors
-    let row: Vec<&str> = stdout
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some("2"))
-        .unwrap_or_else(|| panic!("no row for 2 connections:\n{stdout}"))
-        .split_whitespace()
-        .collect();
+    let row = row(&stdout, "2");
     assert_eq!(row.len(), 7, "{stdout}");
     let number = |i: usize| row[i].parse::<f64>().unwrap();
     let per_sec = number(1);

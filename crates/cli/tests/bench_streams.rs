@@ -6,7 +6,7 @@
 
 mod serve;
 
-use serve::{Serve, free_port};
+use serve::{Serve, bench, free_port, row};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -45,38 +45,36 @@ fn a_few_streams_open_take_turns_and_close_cleanly() {
         .spawn()
         .unwrap();
     let server = Serve(child).wait_listening(port, Duration::from_secs(30), "");
-    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .current_dir(root())
-        .args(["bench", "streams", "--addr", &format!("127.0.0.1:{port}")])
-        .args(["--bot", "load", "--auth-token", TOKEN])
-        .args(["--rest-listen", &format!("127.0.0.1:{rest}")])
-        .args(["--audio", "crates/voice/tests/fixtures/account_8k_ulaw.wav"])
-        .args([
+    let addr = format!("127.0.0.1:{port}");
+    let rest_listen = format!("127.0.0.1:{rest}");
+    let stdout = bench(
+        &[
+            "streams",
+            "--addr",
+            &addr,
+            "--bot",
+            "load",
+            "--auth-token",
+            TOKEN,
+            "--rest-listen",
+            &rest_listen,
+            "--audio",
+            "crates/voice/tests/fixtures/account_8k_ulaw.wav",
             "--silence-after",
             "1s",
             "--streams",
             "4",
             "--duration",
             "6s",
-        ])
-        .args(["--ramp", "200ms", "--warmup", "300ms"])
-        .arg("--server-pid")
-        .arg(server.0.id().to_string())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+            "--ramp",
+            "200ms",
+            "--warmup",
+            "300ms",
+        ],
+        &server,
     );
     // streams failed dropped lag-p50 lag-p99 lag-max turns turn-p50 turn-p95 turn-min srv cli late held
-    let row: Vec<&str> = stdout
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some("4"))
-        .unwrap_or_else(|| panic!("no row for 4 streams:\n{stdout}"))
-        .split_whitespace()
-        .collect();
+    let row = row(&stdout, "4");
     assert_eq!(row.len(), 14, "{stdout}");
     assert_eq!(
         (row[1], row[2]),

@@ -44,3 +44,33 @@ impl Serve {
         self
     }
 }
+
+/// Runs `hotline bench …` (from the repository root) with `args` and `--server-pid` of
+/// `server`; panics with its output unless it succeeds, else gives its standard output.
+pub fn bench(args: &[&str], server: &Serve) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .arg("bench")
+        .args(args)
+        .arg("--server-pid")
+        .arg(server.0.id().to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The fields of the row of a bench's table whose first field is `first`.
+pub fn row<'a>(stdout: &'a str, first: &str) -> Vec<&'a str> {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(first))
+        .unwrap_or_else(|| panic!("no row for {first}:\n{stdout}"))
+        .split_whitespace()
+        .collect()
+}
