@@ -6,16 +6,11 @@
 
 mod serve;
 
-use serve::{Serve, bench, free_port, row};
-use std::path::PathBuf;
+use serve::{Serve, bench, free_port, root, row};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const TOKEN: &str = "bench-gather-token";
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
 
 #[test]
 fn calls_are_played_and_measured_after_the_warm_up() {

@@ -6,17 +6,12 @@
 
 mod serve;
 
-use serve::{Serve, bench, free_port, row};
-use std::path::PathBuf;
+use serve::{Serve, bench, free_port, root, row};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const TOKEN: &str = "bench-streams-token";
 const ACCOUNT: &str = "AC00000000000000000000000000000000";
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
 
 #[test]
 fn a_few_streams_open_take_turns_and_close_cleanly() {

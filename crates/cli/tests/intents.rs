@@ -9,16 +9,11 @@
 mod serve;
 
 use serde_json::Value;
-use serve::{Serve, free_port};
-use std::path::PathBuf;
+use serve::{Serve, free_port, root};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const TOKEN: &str = "intents-cli-token";
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
 
 fn models() -> std::ffi::OsString {
     std::env::var_os("HOTLINE_MODELS_DIR").unwrap_or_else(|| root().join("models").into())

@@ -6,6 +6,11 @@ use std::net::TcpStream;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+/// The repository's root, where the tests run the binary (it reads `examples/`, fixtures).
+pub fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
 /// A free loopback port (bound, read, released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -49,7 +54,7 @@ impl Serve {
 /// `server`; panics with its output unless it succeeds, else gives its standard output.
 pub fn bench(args: &[&str], server: &Serve) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .current_dir(root())
         .arg("bench")
         .args(args)
         .arg("--server-pid")
