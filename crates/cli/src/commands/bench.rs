@@ -12,8 +12,9 @@ pub(crate) async fn gather(args: BenchGatherArgs) -> anyhow::Result<ExitCode> {
     if !(host.starts_with("127.") || host == "localhost" || host == "[::1]") {
         bail!("--addr must be a loopback address: load tests never target other hosts");
     }
-    let duration = parse_duration(&args.duration).map_err(anyhow::Error::msg)?;
-    let warmup = parse_duration(&args.warmup).map_err(anyhow::Error::msg)?;
+    let duration =
+        parse_duration(&args.duration).map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
+    let warmup = parse_duration(&args.warmup).map_err(|e| anyhow::anyhow!("--warmup: {e}"))?;
     let public_base = args
         .public_url
         .clone()
