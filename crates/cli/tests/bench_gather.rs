@@ -40,7 +40,7 @@ fn calls_are_played_and_measured_after_the_warm_up() {
             "--connections",
             "2",
             "--warmup",
-            "1s",
+            "2s",
             "--duration",
             "1s",
         ],
@@ -58,7 +58,9 @@ fn calls_are_played_and_measured_after_the_warm_up() {
     assert_eq!(row[6], "0", "{stdout}");
 
     // Callbacks/s is over the measured second only: the warm-up's callbacks, in the records
-    // too, are not counted. The records hold both (one `heard` step per callback answered).
+    // too, are not counted. The records hold both (one `heard` step per callback answered):
+    // about three times the measured rate, more than 1.5 times unless the warm-up ran at under
+    // a quarter of that rate. Counting the warm-up, or skipping it, gives about once.
     drop(server);
     let heard: f64 = {
         let conn = rusqlite::Connection::open(&db).unwrap();
@@ -69,6 +71,6 @@ fn calls_are_played_and_measured_after_the_warm_up() {
     };
     assert!(
         heard > per_sec * 1.5,
-        "{heard} callbacks recorded over 2 s of load, {per_sec}/s measured over 1 s: {stdout}"
+        "{heard} callbacks recorded over 3 s of load, {per_sec}/s measured over 1 s: {stdout}"
     );
 }
