@@ -15,11 +15,12 @@ old="${2:?the old hotline binary}"
 new="${3:?the new hotline binary}"
 rounds="${5:-2}"
 work=$(mktemp -d)
-token=bench-token
 server_pid=
 trap '[[ -n $server_pid ]] && kill $server_pid 2>/dev/null; rm -rf "$work"' EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 source scripts/lib/streams.sh
+source scripts/lib/gather.sh
+token=$gather_token
 write_stream_bot "$work/bot.yaml"
 for round in $(seq 1 "$rounds"); do
   for side in old new; do
@@ -35,8 +36,7 @@ for round in $(seq 1 "$rounds"); do
         run_stream_bench "$new" "$server_pid" "${4:-1500,2000}" 10s --keep-going
         ;;
       gather)
-        "$bin" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:18181 \
-          --auth-token "$token" --records "sqlite:$work/records.db" >"$work/serve.log" 2>&1 &
+        start_gather_server "$bin" "$work/records.db" "$work/serve.log"
         server_pid=$!
         sleep 1
         echo "== round $round, $side ($bin; $(uptime | sed 's/.*load/load/'))"

@@ -14,9 +14,9 @@ duration="${1:-10s}"
 cargo build --release --locked --quiet -p hotline
 bin=target/release/hotline
 work=$(mktemp -d)
-token=bench-token
-"$bin" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:18181 --auth-token "$token" \
-  --records "sqlite:$work/records.db" >"$work/serve.log" 2>&1 &
+source scripts/lib/gather.sh
+token=$gather_token
+start_gather_server "$bin" "$work/records.db" "$work/serve.log"
 hotline_pid=$!
 # `|| true`: under `set -e` a failing command in the trap (the server already stopped) would turn
 # a successful run's exit status into 1.

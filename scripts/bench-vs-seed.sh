@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${1:?the hotline binary}"
 rounds="${2:-3}"
-token=bench-token
+source scripts/lib/gather.sh
+token=$gather_token
 work=$(mktemp -d)
 server_pid=
 seed_pid=
@@ -18,8 +19,7 @@ trap '[[ -n $server_pid ]] && kill $server_pid 2>/dev/null; [[ -n $seed_pid ]] &
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 for round in $(seq 1 "$rounds"); do
   rm -f "$work"/records.db*
-  "$bin" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:18181 \
-    --auth-token "$token" --records "sqlite:$work/records.db" >"$work/serve.log" 2>&1 &
+  start_gather_server "$bin" "$work/records.db" "$work/serve.log"
   server_pid=$!
   sleep 1
   echo "== round $round, Hotline ($bin; $(uptime | sed 's/.*load/load/'))"
