@@ -4,8 +4,8 @@
 //! (flows loaded and checked, stores opened and migrated — every problem surfaces at start-up,
 //! not at the first call); [`Server::app`] is the HTTP service, [`app::App`] (testable without
 //! sockets, with `tower::ServiceExt::oneshot`); [`Server::serve`] runs it on hyper's HTTP/1.1
-//! connections with graceful shutdown and flow hot reload. The per-call logic is the pure flow runtime in `hotline-flow`; this crate is the
-//! edge: HTTP, signatures, stores, prompt files.
+//! connections with graceful shutdown and flow hot reload. The per-call logic is the pure flow
+//! runtime in `hotline-flow`; this crate is the edge: HTTP, signatures, stores, prompt files.
 
 pub mod app;
 pub mod bots;
