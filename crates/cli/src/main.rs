@@ -9,9 +9,10 @@ use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
 /// mimalloc: the server allocates many small, short-lived buffers per webhook; glibc's malloc
-/// was ~17% of the server's CPU under load (see BENCHMARKS.md).
+/// was ~17% of the server's CPU under load (see BENCHMARKS.md). `hotline-alloc` says why not
+/// through the `mimalloc` crate.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: hotline_alloc::Mimalloc = hotline_alloc::Mimalloc;
 
 fn main() -> ExitCode {
     let matches = cli::Cli::command().get_matches();
