@@ -4,8 +4,8 @@
 //! allocation. In mimalloc 3, the aligned entry point only has a fast path while the size
 //! class's current page has a free block; otherwise a size that is not a power of two (a
 //! 24-byte `String` triple, a 40-byte node, …) is *over-allocated* from the next size classes
-//! (`size + align - 1`, `alloc-aligned.c`), and the size class's own page is never refilled
-//! through that path. Under the server's load about one allocation in ten took that slow path
+//! (`size + align - 1`, `alloc-aligned.c`), and the size class's own page is not refilled
+//! on that path. Under the server's load about one allocation in ten took that slow path
 //! (callgrind, `scripts/bench-instructions.sh`; see BENCHMARKS.md). Here an allocation whose
 //! alignment every mimalloc block already has goes to `mi_malloc`, whose slow path refills the
 //! page; only over-aligned layouts use the aligned entry points.
@@ -23,9 +23,8 @@ use libmimalloc_sys::{
 };
 
 /// The alignment of every mimalloc block: block sizes are multiples of a machine word and
-/// pages start aligned, so any block is at least word-aligned (mimalloc's own `mi_malloc` is
-/// what C's `malloc` returns, with `max_align_t` for sizes of 16 and more; only the word is
-/// relied upon here).
+/// pages start aligned, so any block is at least word-aligned. Larger alignments (a 16-byte
+/// `u128`, a cache-padded Tokio cell) go to the aligned entry points.
 const PLAIN_ALIGN: usize = core::mem::size_of::<usize>();
 
 /// mimalloc as the global allocator (`#[global_allocator] static A: Mimalloc = Mimalloc;`).
