@@ -10,6 +10,7 @@
 
 use crate::http1::Conn;
 use hotline_twilio::signature;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// What to run.
@@ -59,6 +60,9 @@ pub struct Report {
     pub server_cpu_us_per_request: Option<f64>,
     /// All HTTP requests made (voice webhooks, gather and status callbacks).
     pub requests: u64,
+    /// Server CPU time per request (µs) by thread name, the largest first (for Hotline: the
+    /// Tokio workers, the SQLite writer, its checkpointer); empty without server pids.
+    pub server_cpu_by_thread: Vec<(String, f64)>,
 }
 
 impl Report {
@@ -71,14 +75,59 @@ impl Report {
 /// Reads a process's CPU time (user + system) from `/proc/PID/stat`, in µs.
 pub fn process_cpu_us(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    let rest = stat.rsplit_once(')')?.1;
+    stat_cpu_us(&stat).map(|(_, us)| us)
+}
+
+/// The name (`comm`) and CPU time (user + system, in µs) of a `/proc/…/stat` line.
+fn stat_cpu_us(stat: &str) -> Option<(&str, u64)> {
+    // The name (which may hold spaces and parentheses) runs from the first '(' to the last ')';
+    // the fields after it start at the state, field 3 of the line.
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after ')'.
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     // Linux reports them in clock ticks of USER_HZ, 100 on every mainstream platform.
-    Some((utime + stime) * 10_000)
+    Some((name, (utime + stime) * 10_000))
+}
+
+/// The CPU time (user + system, in µs) of every thread of the processes `pids`, summed by
+/// thread name (Linux's `comm`, cut at 15 bytes: `hotline-records`, `tokio-rt-worker`, …).
+/// `None` when a process cannot be read. Threads that ended are not in it (their time is in
+/// [`process_cpu_us`]).
+pub fn threads_cpu_us(pids: &[u32]) -> Option<BTreeMap<String, u64>> {
+    let mut by_name = BTreeMap::new();
+    for pid in pids {
+        for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+            // A thread may end between the listing and the read: skip it.
+            let Ok(stat) = std::fs::read_to_string(task.ok()?.path().join("stat")) else {
+                continue;
+            };
+            if let Some((name, us)) = stat_cpu_us(&stat) {
+                *by_name.entry(name.to_owned()).or_insert(0) += us;
+            }
+        }
+    }
+    Some(by_name)
+}
+
+/// CPU per request by thread name, the largest first, from two [`threads_cpu_us`] readings;
+/// names with no time in between are left out.
+fn per_request_by_thread(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+    requests: u64,
+) -> Vec<(String, f64)> {
+    let mut rows: Vec<(String, f64)> = after
+        .iter()
+        .filter_map(|(name, &us)| {
+            let spent = us.saturating_sub(before.get(name).copied().unwrap_or(0));
+            (spent > 0).then(|| (name.clone(), spent as f64 / requests.max(1) as f64))
+        })
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    rows
 }
 
 fn form(params: &[(String, String)]) -> String {
@@ -258,6 +307,7 @@ pub async fn run(cfg: GatherConfig) -> Report {
     }
     tokio::time::sleep_until(measure_from.into()).await;
     let cpu_before = cpu(&cfg.server_pids);
+    let threads_before = threads_cpu_us(&cfg.server_pids);
     let started = Instant::now();
     let mut latencies: Vec<u32> = Vec::new();
     let (mut callbacks, mut calls, mut errors, mut requests) = (0, 0, 0, 0);
@@ -271,6 +321,8 @@ pub async fn run(cfg: GatherConfig) -> Report {
         }
     }
     let elapsed = started.elapsed();
+    // The threads' window inside the process's: their split never exceeds the whole.
+    let threads_after = threads_cpu_us(&cfg.server_pids);
     let cpu_after = cpu(&cfg.server_pids);
     latencies.sort_unstable();
     let pct = |p: f64| -> u32 {
@@ -294,6 +346,10 @@ pub async fn run(cfg: GatherConfig) -> Report {
             _ => None,
         },
         requests,
+        server_cpu_by_thread: match (threads_before, threads_after) {
+            (Some(a), Some(b)) if requests > 0 => per_request_by_thread(&a, &b, requests),
+            _ => Vec::new(),
+        },
     }
 }
 
@@ -317,5 +373,49 @@ mod tests {
     #[test]
     fn reads_its_own_cpu_time() {
         assert!(process_cpu_us(std::process::id()).is_some());
+    }
+
+    #[test]
+    fn reads_a_stat_line_whatever_the_name() {
+        let line = "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 250 17 0 0 20 0 3 0 1 2 3";
+        assert_eq!(stat_cpu_us(line), Some(("a (b) c", 2_670_000)));
+        assert_eq!(stat_cpu_us("42 (x) S 1 2"), None);
+        assert_eq!(stat_cpu_us("no name at all"), None);
+    }
+
+    #[test]
+    fn splits_its_own_cpu_time_by_thread_name() {
+        let me = [std::process::id()];
+        let before = threads_cpu_us(&me).unwrap();
+        // A named thread that spends at least two clock ticks of CPU.
+        std::thread::Builder::new()
+            .name("bench-spin".to_owned())
+            .spawn(|| {
+                let start = std::time::Instant::now();
+                let mut x = 0u64;
+                while start.elapsed() < Duration::from_millis(40) {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+                let mut during = BTreeMap::new();
+                for _ in 0..1000 {
+                    during = threads_cpu_us(&[std::process::id()]).unwrap_or_default();
+                    if during.get("bench-spin").copied().unwrap_or(0) >= 20_000 {
+                        break;
+                    }
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+                during
+            })
+            .unwrap()
+            .join()
+            .map(|during| {
+                let rows = per_request_by_thread(&before, &during, 10);
+                let spin = rows.iter().find(|(n, _)| n == "bench-spin");
+                assert!(spin.is_some_and(|(_, us)| *us >= 2_000.0), "{rows:?}");
+                // The largest first.
+                assert!(rows.windows(2).all(|w| w[0].1 >= w[1].1), "{rows:?}");
+            })
+            .unwrap();
+        assert!(threads_cpu_us(&[u32::MAX]).is_none());
     }
 }

@@ -56,6 +56,35 @@ fn calls_are_played_and_measured_after_the_warm_up() {
     assert!(number(3) <= number(4), "{stdout}");
     assert!(number(5) > 0.0, "no server CPU per request: {stdout}");
     assert_eq!(row[6], "0", "{stdout}");
+    // The server's CPU split by thread: its HTTP workers and its SQLite writer, whose shares
+    // sum to at most the whole (threads that ended are only in the whole), give or take a
+    // clock tick (10 ms over the requests, fewer than the callbacks) for each thread's rounding.
+    let split = stdout
+        .lines()
+        .find_map(|l| l.split_once("server CPU µs/req by thread: "))
+        .map(|(_, split)| split)
+        .unwrap_or_else(|| panic!("no CPU split by thread: {stdout}"));
+    let shares: Vec<(&str, f64)> = split
+        .split(", ")
+        .map(|part| {
+            let (name, us) = part.rsplit_once(' ').unwrap();
+            (name, us.parse::<f64>().unwrap())
+        })
+        .collect();
+    for thread in ["tokio-rt-worker", "hotline-records"] {
+        assert!(
+            shares.iter().any(|(name, us)| *name == thread && *us > 0.0),
+            "{thread} missing: {stdout}"
+        );
+    }
+    let sum: f64 = shares.iter().map(|(_, us)| us).sum();
+    let tick_per_request = 10_000.0 / per_sec;
+    let slack = tick_per_request * shares.len() as f64 + 0.1 * shares.len() as f64;
+    assert!(
+        sum <= number(5) + slack,
+        "{sum} > {} + {slack}: {stdout}",
+        number(5)
+    );
 
     // Callbacks/s is over the measured second only: the warm-up's callbacks, in the records
     // too, are not counted. The records hold both (one `heard` step per callback answered):

@@ -1,5 +1,6 @@
 //! `hotline bench gather`: runs the gather-callback load at each concurrency level and prints
-//! one line per level.
+//! one line per level, then, for a server with threads of several names, its CPU per request
+//! split by thread name.
 
 use crate::cli::BenchGatherArgs;
 use anyhow::bail;
@@ -49,6 +50,19 @@ pub(crate) async fn gather(args: BenchGatherArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| "-".to_owned()),
             report.errors
         );
+        // Where the server's CPU went, when it has threads of more than one name.
+        if report.server_cpu_by_thread.len() > 1 {
+            let split: Vec<String> = report
+                .server_cpu_by_thread
+                .iter()
+                .map(|(name, us)| format!("{name} {us:.1}"))
+                .collect();
+            println!(
+                "{:>6} server CPU µs/req by thread: {}",
+                "",
+                split.join(", ")
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
