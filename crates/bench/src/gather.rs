@@ -387,22 +387,22 @@ mod tests {
     fn splits_its_own_cpu_time_by_thread_name() {
         let me = [std::process::id()];
         let before = threads_cpu_us(&me).unwrap();
-        // A named thread that spends at least two clock ticks of CPU.
+        // A named thread that spins until it has spent two clock ticks of CPU (or 30 s have
+        // passed on a machine too busy to give it them), reading its own figure as it goes.
         std::thread::Builder::new()
             .name("bench-spin".to_owned())
             .spawn(|| {
                 let start = std::time::Instant::now();
                 let mut x = 0u64;
-                while start.elapsed() < Duration::from_millis(40) {
-                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-                }
                 let mut during = BTreeMap::new();
-                for _ in 0..1000 {
+                while start.elapsed() < Duration::from_secs(30) {
+                    for _ in 0..100_000 {
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                    }
                     during = threads_cpu_us(&[std::process::id()]).unwrap_or_default();
                     if during.get("bench-spin").copied().unwrap_or(0) >= 20_000 {
                         break;
                     }
-                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
                 }
                 during
             })
