@@ -1,6 +1,7 @@
 //! What a group-committing writer receives: one write and the channel to acknowledge it on.
 //! Shared by the SQLite writer thread and the PostgreSQL writer task.
 
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::oneshot;
 
 use crate::StoreError;
@@ -52,16 +53,24 @@ pub(crate) fn check_queue(
 }
 
 /// Sends `op` to the writer and waits for its commit.
+///
+/// The queue almost always has room: the job goes in with `try_send`, and the future waits on
+/// the acknowledgement only. Waiting for room (`send`) is boxed, so that its state (the job and
+/// the semaphore's waiter) does not make every webhook's future larger, to be copied into its
+/// box for each request (BENCHMARKS.md, stop 21).
 pub(crate) async fn submit(
     queue: &tokio::sync::mpsc::Sender<Job>,
     backend: &'static str,
     op: WriteOp,
 ) -> Result<(), StoreError> {
     let (ack, done) = oneshot::channel();
-    queue
-        .send(Job { op, ack })
-        .await
-        .map_err(|_| StoreError::Closed(backend))?;
+    match queue.try_send(Job { op, ack }) {
+        Ok(()) => {}
+        Err(TrySendError::Full(job)) => Box::pin(queue.send(job))
+            .await
+            .map_err(|_| StoreError::Closed(backend))?,
+        Err(TrySendError::Closed(_)) => return Err(StoreError::Closed(backend)),
+    }
     done.await.map_err(|_| StoreError::Closed(backend))?
 }
 
@@ -78,7 +87,8 @@ pub(crate) fn fail_all(jobs: Vec<Job>, backend: &'static str, message: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::check_queue;
+    use super::{Job, WriteOp, check_queue, submit};
+    use crate::StoreError;
     use crate::records::postgres::PostgresConfig;
     use crate::records::sqlite::SqliteConfig;
 
@@ -99,5 +109,78 @@ mod tests {
         let mut pg = PostgresConfig::new("postgres://postgres@127.0.0.1/test");
         pg.queue = 0;
         assert!(pg.validate().is_err());
+    }
+
+    fn ended(sid: &str) -> WriteOp {
+        WriteOp::Ended {
+            call_sid: sid.to_owned(),
+            outcome: "completed".to_owned(),
+            ended_at_ms: 1,
+        }
+    }
+
+    fn sid(job: &Job) -> &str {
+        match &job.op {
+            WriteOp::Ended { call_sid, .. } => call_sid,
+            other => panic!("unexpected write {other:?}"),
+        }
+    }
+
+    /// A full queue: `submit` waits for room, then for its own acknowledgement.
+    #[tokio::test]
+    async fn submit_waits_for_room_when_the_queue_is_full() {
+        let (queue, mut jobs) = tokio::sync::mpsc::channel(1);
+        let (ack, _first_done) = tokio::sync::oneshot::channel();
+        queue
+            .try_send(Job {
+                op: ended("CA1"),
+                ack,
+            })
+            .expect("room for one job");
+        let waiting = tokio::spawn({
+            let queue = queue.clone();
+            async move { submit(&queue, "test", ended("CA2")).await }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiting.is_finished(), "answered with the queue full");
+        let job = jobs.recv().await.expect("the job that filled the queue");
+        assert_eq!(sid(&job), "CA1");
+        let job = jobs
+            .recv()
+            .await
+            .expect("the waiting job, queued once there was room");
+        assert_eq!(sid(&job), "CA2");
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !waiting.is_finished(),
+            "answered before its acknowledgement"
+        );
+        job.ack
+            .send(Err(StoreError::UnknownCall("CA2".to_owned())))
+            .expect("the submit waits");
+        let err = waiting.await.expect("joins").expect_err("its own result");
+        assert!(matches!(err, StoreError::UnknownCall(s) if s == "CA2"));
+    }
+
+    /// A writer gone, before or after taking the job: `Closed`, never a hang.
+    #[tokio::test]
+    async fn submit_reports_a_closed_writer() {
+        let (queue, jobs) = tokio::sync::mpsc::channel::<Job>(4);
+        drop(jobs);
+        let err = submit(&queue, "test", ended("CA1"))
+            .await
+            .expect_err("closed");
+        assert!(matches!(err, StoreError::Closed("test")), "{err}");
+
+        let (queue, mut jobs) = tokio::sync::mpsc::channel::<Job>(4);
+        let waiting = tokio::spawn(async move { submit(&queue, "test", ended("CA1")).await });
+        let job = jobs.recv().await.expect("the job");
+        drop(job);
+        let err = waiting.await.expect("joins").expect_err("dropped ack");
+        assert!(matches!(err, StoreError::Closed("test")), "{err}");
     }
 }
