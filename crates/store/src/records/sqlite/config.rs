@@ -24,7 +24,7 @@ use crate::StoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Synchronous {
-    /// fsync the WAL on every commit (before any write of the batch is acknowledged): an
+    /// Sync the WAL (`fdatasync`) on every commit, before any write of the batch is acknowledged: an
     /// acknowledged step survives a crash of the process, the OS, or the power. The default:
     /// on an emergency line, what Twilio was told must be on disk.
     #[default]
