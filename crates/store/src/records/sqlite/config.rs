@@ -24,9 +24,9 @@ use crate::StoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Synchronous {
-    /// Sync the WAL (`fdatasync`) on every commit, before any write of the batch is acknowledged: an
-    /// acknowledged step survives a crash of the process, the OS, or the power. The default:
-    /// on an emergency line, what Twilio was told must be on disk.
+    /// Sync the WAL (`fdatasync`) on every commit, before any write of the batch is
+    /// acknowledged: an acknowledged step survives a crash of the process, the OS, or the
+    /// power. The default: on an emergency line, what Twilio was told must be on disk.
     #[default]
     Full,
     /// No fsync at commit (only at checkpoints, every 250 ms): a commit is in the OS page
