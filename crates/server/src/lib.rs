@@ -10,6 +10,7 @@
 pub mod app;
 pub mod bots;
 mod connections;
+pub use connections::ConnectionLimits;
 pub mod decoded;
 pub mod engine;
 pub mod intents;
@@ -62,6 +63,8 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     /// How often flow files are checked for changes (`None`: never).
     pub reload_every: Option<Duration>,
+    /// How long, and how many, client connections are held.
+    pub connections: ConnectionLimits,
     /// Voice bots (`/bots/{name}/voice`).
     pub bots: Vec<BotConfig>,
     /// Twilio's REST API origin, for live call updates (tests point it at the emulator).
@@ -95,6 +98,7 @@ impl ServerConfig {
             prompt_ttl: Duration::from_secs(3600),
             session_ttl: Duration::from_secs(4 * 3600),
             reload_every: Some(Duration::from_millis(500)),
+            connections: ConnectionLimits::default(),
             bots: Vec::new(),
             twilio_api_base: hotline_twilio::rest::DEFAULT_API_BASE.to_owned(),
             account_sid: None,
@@ -124,6 +128,7 @@ pub struct Server {
     registry: Arc<FlowRegistry>,
     reports: Vec<LoadReport>,
     reload_every: Option<Duration>,
+    connections: ConnectionLimits,
 }
 
 impl Server {
@@ -147,6 +152,7 @@ impl Server {
         s3: Option<Arc<dyn S3Presigner>>,
         engines: Option<&dyn EngineBuilder>,
     ) -> Result<Server, ServerError> {
+        config.connections.validate().map_err(ServerError::Config)?;
         let public = PublicBase::parse(&config.public_url).map_err(|e| {
             ServerError::Config(format!(
                 "the public URL `{}` is not usable: {e} (give the base URL Twilio calls, e.g. https://hotline.example.com)",
@@ -302,6 +308,7 @@ impl Server {
             registry,
             reports,
             reload_every: config.reload_every,
+            connections: config.connections,
         })
     }
 
@@ -354,7 +361,7 @@ impl Server {
                 }
             })
         });
-        let result = connections::serve(listener, self.app(), shutdown).await;
+        let result = connections::serve(listener, self.app(), self.connections, shutdown).await;
         if let Some(r) = reloader {
             r.abort();
         }
