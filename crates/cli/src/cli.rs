@@ -167,6 +167,19 @@ pub(crate) struct ServeArgs {
         default_value = "https://api.twilio.com"
     )]
     pub twilio_api_base: String,
+    /// Close a client connection that has sent no request for this long (keep-alive).
+    #[arg(long, env = "HOTLINE_IDLE_TIMEOUT", default_value = "60s")]
+    pub idle_timeout: String,
+    /// Close a client connection whose request head is not complete this long after its first
+    /// byte (slow or trickled requests).
+    #[arg(long, env = "HOTLINE_HEADER_TIMEOUT", default_value = "10s")]
+    pub header_timeout: String,
+    /// Close a client connection whose request is not read and answered within this long.
+    #[arg(long, env = "HOTLINE_REQUEST_TIMEOUT", default_value = "60s")]
+    pub request_timeout: String,
+    /// Most client connections held at once; at the limit, idle ones are closed to make room.
+    #[arg(long, env = "HOTLINE_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Args)]

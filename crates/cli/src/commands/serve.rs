@@ -60,6 +60,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     config.account_sid = args.account_sid.clone();
     config.twilio_api_base = args.twilio_api_base.clone();
+    config.connections = hotline_server::ConnectionLimits {
+        idle: duration(&args.idle_timeout, "idle-timeout")?,
+        header: duration(&args.header_timeout, "header-timeout")?,
+        request: duration(&args.request_timeout, "request-timeout")?,
+        max_connections: args.max_connections,
+    };
 
     let s3 = s3_prompts(&config.flows).await?;
     let engines = crate::engines::Engines::default();
@@ -168,4 +174,10 @@ fn flows_with_s3_prompts(flows: &[PathBuf]) -> Vec<String> {
                 .is_some_and(|f| matches!(f.prompt_base, PromptBase::S3 { .. }))
         })
         .collect()
+}
+
+/// A duration flag (`500ms`, `10s`, `2m`).
+fn duration(value: &str, flag: &str) -> anyhow::Result<std::time::Duration> {
+    hotline_emulator::duration::parse_duration(value)
+        .map_err(|e| anyhow::anyhow!("--{flag} `{value}`: {e}"))
 }

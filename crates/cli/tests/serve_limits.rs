@@ -1,0 +1,111 @@
+//! `hotline serve`'s connection limits, end to end: flags reach the server, abandoned and
+//! trickling connections are closed, and the server goes on answering.
+#![allow(clippy::unwrap_used)]
+
+mod serve;
+
+use serve::{Serve, free_port, root};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn start(limits: &[&str]) -> (Serve, u16) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .current_dir(root())
+        .args(["serve", "examples/flows/covid-triage-fr.yaml"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--auth-token", "limits-token"])
+        .arg("--records")
+        .arg(format!(
+            "sqlite:{}",
+            dir.path().join("records.db").display()
+        ))
+        .args(limits)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let server = Serve(child).wait_listening(port, Duration::from_secs(30), "");
+    // The database's folder lives as long as the test process: the server keeps it open.
+    std::mem::forget(dir);
+    (server, port)
+}
+
+/// How long until the server closes `stream`, reading (and ignoring) whatever it sends.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let begun = Instant::now();
+    let mut buf = [0u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return begun.elapsed(),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!("still open after {limit:?}")
+            }
+            Err(_) => return begun.elapsed(),
+        }
+    }
+}
+
+fn healthy(port: u16) -> bool {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
+}
+
+#[test]
+fn abandoned_and_trickling_connections_are_closed_and_the_server_goes_on() {
+    let (_server, port) = start(&["--idle-timeout", "400ms", "--header-timeout", "300ms"]);
+    let mut silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.write_all(b"POST /voice HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let writer = {
+        let mut slow = slow.try_clone().unwrap();
+        std::thread::spawn(move || {
+            // A header byte every 50 ms for 10 s, unless cut off.
+            for _ in 0..200 {
+                if slow.write_all(b"X").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let slow_after = closed_within(&mut slow, Duration::from_secs(8));
+    let silent_after = closed_within(&mut silent, Duration::from_secs(8));
+    assert!(slow_after >= Duration::from_millis(250), "{slow_after:?}");
+    assert!(silent_after < Duration::from_secs(8));
+    writer.join().unwrap();
+    assert!(healthy(port), "the server answers after closing them");
+}
+
+#[test]
+fn a_limit_of_zero_is_refused_with_the_flag_named() {
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .current_dir(root())
+        .args(["serve", "examples/flows/covid-triage-fr.yaml"])
+        // Refused before it listens, so no port of its own (a free port taken here could be the
+        // other test's).
+        .args(["--listen", "127.0.0.1:0"])
+        .args(["--auth-token", "limits-token"])
+        .args(["--header-timeout", "0s"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--header-timeout"), "{err}");
+}
