@@ -10,7 +10,8 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn start(limits: &[&str]) -> (Serve, u16) {
+/// A `hotline serve` of the French triage flow with `limits`, its port, and its records' folder.
+fn start(limits: &[&str]) -> (Serve, u16, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
@@ -29,9 +30,7 @@ fn start(limits: &[&str]) -> (Serve, u16) {
         .spawn()
         .unwrap();
     let server = Serve(child).wait_listening(port, Duration::from_secs(30), "");
-    // The database's folder lives as long as the test process: the server keeps it open.
-    std::mem::forget(dir);
-    (server, port)
+    (server, port, dir)
 }
 
 /// How long until the server closes `stream`, reading (and ignoring) whatever it sends.
@@ -68,7 +67,7 @@ fn healthy(port: u16) -> bool {
 
 #[test]
 fn abandoned_and_trickling_connections_are_closed_and_the_server_goes_on() {
-    let (_server, port) = start(&["--idle-timeout", "400ms", "--header-timeout", "300ms"]);
+    let (server, port, dir) = start(&["--idle-timeout", "400ms", "--header-timeout", "300ms"]);
     let mut silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
     slow.write_all(b"POST /voice HTTP/1.1\r\nHost: x\r\n")
@@ -91,6 +90,8 @@ fn abandoned_and_trickling_connections_are_closed_and_the_server_goes_on() {
     assert!(silent_after < Duration::from_secs(8));
     writer.join().unwrap();
     assert!(healthy(port), "the server answers after closing them");
+    drop(server);
+    drop(dir);
 }
 
 #[test]

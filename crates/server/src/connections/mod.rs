@@ -13,9 +13,14 @@
 //!   stopped using, or one opened and left;
 //! - **reading a request head** for at most `header`, however slowly its bytes trickle in;
 //! - **answering a request**, its body included, for at most `request`;
-//! - at most `max_connections` at once. At that number no connection is accepted (new ones wait
-//!   in the kernel's backlog) and the idle connections are closed to make room; so are they when
+//! - at most `max_connections` at once. Past that number the next connection is accepted but
+//!   held, and no other is accepted (they wait in the kernel's backlog), while the connections
+//!   idle since their last check are told to close, again at each check period, until a slot is
+//!   free; a busy connection is never cut short for it. Idle connections are also closed when
 //!   the process runs out of file descriptors.
+//!
+//! Each limit is enforced between its value and its value plus a quarter of the shortest limit
+//! (the check period).
 //!
 //! WebSocket media streams leave this accounting once upgraded: they are bounded by their own
 //! protocol (a stream ends with its call).
@@ -57,7 +62,7 @@ impl Default for ConnectionLimits {
 }
 
 impl ConnectionLimits {
-    /// Checks the values: every limit positive, at least one connection.
+    /// Checks the values: every limit at least 10 ms, at least one connection.
     pub fn validate(&self) -> Result<(), String> {
         for (name, value) in [
             ("idle-timeout", self.idle),
