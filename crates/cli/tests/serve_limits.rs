@@ -110,3 +110,54 @@ fn a_limit_of_zero_is_refused_with_the_flag_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--header-timeout"), "{err}");
 }
+
+/// What `hotline serve` prints before it listens, started by `sh` with `ulimit` first.
+fn start_up_lines(ulimit: &str, extra: &[&str]) -> String {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    // Port 0: a port of its own, whatever the other tests hold.
+    let mut command = format!(
+        "{ulimit}; exec \"$0\" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:0 \
+         --auth-token limits-token --records sqlite:{}/records.db",
+        dir.path().display()
+    );
+    for arg in extra {
+        command.push(' ');
+        command.push_str(arg);
+    }
+    let mut child = Command::new("sh")
+        .current_dir(root())
+        .args(["-c", &command, env!("CARGO_BIN_EXE_hotline")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = String::new();
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        lines.push_str(&line);
+        lines.push('\n');
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}
+
+#[test]
+fn the_open_file_limit_is_raised_to_the_hard_one_and_a_connection_limit_beyond_it_is_warned_of() {
+    let raised = start_up_lines("ulimit -S -n 256", &[]);
+    assert!(
+        raised.contains("open-file limit raised from 256 to"),
+        "{raised}"
+    );
+    assert!(raised.contains("listening on"), "{raised}");
+    let capped = start_up_lines("ulimit -n 512", &["--max-connections", "1000"]);
+    assert!(
+        capped.contains("WARNING: --max-connections 1000 needs about 1256 open files, but this process may open 512"),
+        "{capped}"
+    );
+    assert!(capped.contains("listening on"), "{capped}");
+}

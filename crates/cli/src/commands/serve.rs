@@ -98,6 +98,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    open_files(config.connections.max_connections);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -180,4 +181,49 @@ fn flows_with_s3_prompts(flows: &[PathBuf]) -> Vec<String> {
 fn duration(value: &str, flag: &str) -> anyhow::Result<std::time::Duration> {
     hotline_emulator::duration::parse_duration(value)
         .map_err(|e| anyhow::anyhow!("--{flag} `{value}`: {e}"))
+}
+
+/// Descriptors kept for what is not a client connection: the records and their WAL, outbound
+/// webhooks and engine connections, prompt files, the listener.
+const OTHER_FILES: u64 = 256;
+
+/// Raises the soft limit on open files to the hard one, as Go's runtime does for its servers:
+/// every connection and media stream is a descriptor, and a shell's or a service manager's
+/// default soft limit (often 1,024) is far below what one server holds. Says so, and warns when
+/// `--max-connections` is still beyond reach (then the server closes idle connections when it
+/// runs out of descriptors, rather than failing).
+fn open_files(max_connections: usize) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let Some(soft) = limit.current else {
+        return; // unlimited
+    };
+    // An unlimited hard limit cannot be the soft one for files; Linux's default ceiling is 2^20.
+    let hard = limit.maximum.unwrap_or(1 << 20);
+    let mut now = soft;
+    if hard > soft {
+        match setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(hard),
+                maximum: limit.maximum,
+            },
+        ) {
+            Ok(()) => {
+                eprintln!("hotline serve: open-file limit raised from {soft} to {hard}");
+                now = hard;
+            }
+            Err(e) => eprintln!("hotline serve: cannot raise the open-file limit from {soft}: {e}"),
+        }
+    }
+    let wanted = u64::try_from(max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(OTHER_FILES);
+    if now < wanted {
+        eprintln!(
+            "WARNING: --max-connections {max_connections} needs about {wanted} open files, but this \
+             process may open {now}: past that, idle connections are closed to make room. Raise the \
+             hard limit (ulimit -Hn, systemd's LimitNOFILE=) or lower --max-connections."
+        );
+    }
 }
