@@ -2,10 +2,10 @@
 //! one line per level, then, for a server with threads of several names, its CPU per request
 //! split by thread name.
 
+use super::duration_flag;
 use crate::cli::BenchGatherArgs;
 use anyhow::bail;
 use hotline_bench::gather::{GatherConfig, run};
-use hotline_emulator::duration::parse_duration;
 use std::process::ExitCode;
 
 pub(crate) async fn gather(args: BenchGatherArgs) -> anyhow::Result<ExitCode> {
@@ -13,9 +13,8 @@ pub(crate) async fn gather(args: BenchGatherArgs) -> anyhow::Result<ExitCode> {
     if !(host.starts_with("127.") || host == "localhost" || host == "[::1]") {
         bail!("--addr must be a loopback address: load tests never target other hosts");
     }
-    let duration =
-        parse_duration(&args.duration).map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
-    let warmup = parse_duration(&args.warmup).map_err(|e| anyhow::anyhow!("--warmup: {e}"))?;
+    let duration = duration_flag(&args.duration, "duration")?;
+    let warmup = duration_flag(&args.warmup, "warmup")?;
     let public_base = args
         .public_url
         .clone()

@@ -3,10 +3,10 @@
 //! dropped streams and CPU per level, then the largest level held. The load itself is
 //! `hotline_bench::streams`.
 
+use super::duration_flag;
 use anyhow::{Context, bail};
 use clap::Args;
 use hotline_bench::streams::{RestEndpoint, StreamsConfig, run};
-use hotline_emulator::duration::parse_duration;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -62,12 +62,6 @@ pub(crate) struct BenchStreamsArgs {
     pub server_pid: Vec<u32>,
 }
 
-fn duration(s: &str, what: &str) -> anyhow::Result<Duration> {
-    parse_duration(s)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("--{what}"))
-}
-
 /// Runs the ramp.
 pub(crate) async fn run_streams(args: BenchStreamsArgs) -> anyhow::Result<ExitCode> {
     for addr in [&args.addr, &args.rest_listen] {
@@ -82,13 +76,13 @@ pub(crate) async fn run_streams(args: BenchStreamsArgs) -> anyhow::Result<ExitCo
         .with_context(|| format!("{} is not a WAV file", args.audio.display()))?;
     let mut audio = hotline_audio::wav::to_telephone_ulaw(&wav)
         .with_context(|| format!("cannot convert {}", args.audio.display()))?;
-    let silence = duration(&args.silence_after, "silence-after")?;
+    let silence = duration_flag(&args.silence_after, "silence-after")?;
     audio.extend(std::iter::repeat_n(
         0xFFu8,
         silence.as_millis() as usize * 8,
     ));
-    let end_of_turn = duration(&args.end_of_turn, "end-of-turn")?;
-    let max_lag = duration(&args.max_lag, "max-lag")?;
+    let end_of_turn = duration_flag(&args.end_of_turn, "end-of-turn")?;
+    let max_lag = duration_flag(&args.max_lag, "max-lag")?;
     let config = StreamsConfig {
         addr: args.addr.clone(),
         public_base: args
@@ -99,9 +93,9 @@ pub(crate) async fn run_streams(args: BenchStreamsArgs) -> anyhow::Result<ExitCo
         auth_token: args.auth_token.clone(),
         audio,
         silence_ms: u64::try_from(end_of_turn.as_millis()).unwrap_or(u64::MAX),
-        duration: duration(&args.duration, "duration")?,
-        ramp: duration(&args.ramp, "ramp")?,
-        warmup: duration(&args.warmup, "warmup")?,
+        duration: duration_flag(&args.duration, "duration")?,
+        ramp: duration_flag(&args.ramp, "ramp")?,
+        warmup: duration_flag(&args.warmup, "warmup")?,
         server_pids: args.server_pid.clone(),
     };
     let rest = RestEndpoint::bind(&args.rest_listen).await?;

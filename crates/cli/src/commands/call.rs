@@ -1,6 +1,7 @@
 //! `hotline call`: builds a call from flags or a scenario, runs it in the emulator, prints the
 //! transcript and checks the scenario's expectations.
 
+use super::duration_flag;
 use crate::cli::CallArgs;
 use anyhow::{Context, bail};
 use clap::ArgMatches;
@@ -89,11 +90,9 @@ pub(crate) async fn run(args: CallArgs, matches: &ArgMatches) -> anyhow::Result<
     }
     spec.language = args.language.clone();
     if let Some(h) = &args.hangup_after {
-        spec.hangup_after =
-            Some(parse_duration(h).map_err(|e| anyhow::anyhow!("--hangup-after: {e}"))?);
+        spec.hangup_after = Some(duration_flag(h, "hangup-after")?);
     }
-    spec.max_duration =
-        parse_duration(&args.max_duration).map_err(|e| anyhow::anyhow!("--max-duration: {e}"))?;
+    spec.max_duration = duration_flag(&args.max_duration, "max-duration")?;
     spec.dial_outcome = DialOutcome::parse(&args.dial_outcome)
         .with_context(|| format!("unknown --dial-outcome `{}`", args.dial_outcome))?;
     spec.status_callback = args

@@ -41,3 +41,9 @@ pub(crate) async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<ExitCo
         Command::Vad(command) => vad::run(command),
     }
 }
+
+/// A duration flag's value (`500ms`, `10s`, `2m`), or an error naming the flag.
+pub(crate) fn duration_flag(value: &str, flag: &str) -> anyhow::Result<std::time::Duration> {
+    hotline_emulator::duration::parse_duration(value)
+        .map_err(|e| anyhow::anyhow!("--{flag} `{value}`: {e}"))
+}

@@ -6,7 +6,7 @@
 //! Voice bots (`--bot`) are parsed by `hotline_server::bots::parse_bot_spec`; their engines,
 //! Lex included, are built by `hotline_aws::lex::build`.
 
-use super::stores;
+use super::{duration_flag, stores};
 use crate::cli::ServeArgs;
 use anyhow::{Context, bail};
 use hotline_aws::s3::{S3Prompts, S3PromptsConfig};
@@ -61,9 +61,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.account_sid = args.account_sid.clone();
     config.twilio_api_base = args.twilio_api_base.clone();
     config.connections = hotline_server::ConnectionLimits {
-        idle: duration(&args.idle_timeout, "idle-timeout")?,
-        header: duration(&args.header_timeout, "header-timeout")?,
-        request: duration(&args.request_timeout, "request-timeout")?,
+        idle: duration_flag(&args.idle_timeout, "idle-timeout")?,
+        header: duration_flag(&args.header_timeout, "header-timeout")?,
+        request: duration_flag(&args.request_timeout, "request-timeout")?,
         max_connections: args.max_connections,
     };
 
@@ -175,12 +175,6 @@ fn flows_with_s3_prompts(flows: &[PathBuf]) -> Vec<String> {
                 .is_some_and(|f| matches!(f.prompt_base, PromptBase::S3 { .. }))
         })
         .collect()
-}
-
-/// A duration flag (`500ms`, `10s`, `2m`).
-fn duration(value: &str, flag: &str) -> anyhow::Result<std::time::Duration> {
-    hotline_emulator::duration::parse_duration(value)
-        .map_err(|e| anyhow::anyhow!("--{flag} `{value}`: {e}"))
 }
 
 /// Descriptors kept for what is not a client connection: the records and their WAL, outbound
