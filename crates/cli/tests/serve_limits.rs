@@ -161,3 +161,59 @@ fn the_open_file_limit_is_raised_to_the_hard_one_and_a_connection_limit_beyond_i
     );
     assert!(capped.contains("listening on"), "{capped}");
 }
+
+#[test]
+fn out_of_file_descriptors_idle_connections_make_room_and_it_is_logged() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    // 64 descriptors in all: a few dozen connections exhaust them. Checks every 100 ms.
+    let command = format!(
+        "ulimit -n 64; exec \"$0\" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:0 \
+         --auth-token limits-token --records sqlite:{}/records.db --header-timeout 400ms",
+        dir.path().display()
+    );
+    let child = Command::new("sh")
+        .current_dir(root())
+        .args(["-c", &command, env!("CARGO_BIN_EXE_hotline")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Serve(child);
+    let mut lines = std::io::BufReader::new(server.0.stderr.take().unwrap()).lines();
+    let addr: std::net::SocketAddr = loop {
+        let line = lines.next().expect("the server listens").unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    let logged = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    // More idle connections than descriptors; those past the limit wait in the backlog.
+    let held: Vec<TcpStream> = (0..100)
+        .filter_map(|_| TcpStream::connect(addr).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let answered = loop {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut answer = String::new();
+        if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .is_ok()
+        {
+            let _ = s.read_to_string(&mut answer);
+        }
+        if answer.starts_with("HTTP/1.1 200") {
+            break true;
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+    };
+    drop(held);
+    drop(server);
+    let logged = logged.join().unwrap().join("\n");
+    assert!(answered, "a new caller is served: {logged}");
+    assert!(logged.contains("out of file descriptors"), "{logged}");
+    drop(dir);
+}

@@ -102,9 +102,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // The bound address: the port the system chose, for `--listen …:0`.
+    let bound = listener.local_addr().unwrap_or(args.listen);
     eprintln!(
-        "hotline serve: listening on {} — voice webhook {public_url}/voice, status callback {public_url}/status",
-        args.listen
+        "hotline serve: listening on {bound} — voice webhook {public_url}/voice, status callback {public_url}/status"
     );
     for i in &config.intents {
         eprintln!(

@@ -131,7 +131,10 @@ where
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut full = false;
+    // The connection limit reached, and no descriptor left, are each logged at most every
+    // ten seconds while they last.
+    let mut full = Throttle::default();
+    let mut starved = Throttle::default();
     loop {
         let accepted = tokio::select! {
             () = &mut shutdown => break,
@@ -143,6 +146,9 @@ where
             Ok((stream, _)) => stream,
             Err(e) => {
                 if refused(&e) {
+                    if starved.due() {
+                        tracing::warn!(error = %e, "out of file descriptors: closing idle connections to make room (raise the open-file limit, or lower --max-connections)");
+                    }
                     signals.send_replace(Signal::Evict);
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 } else if !transient(&e) {
@@ -155,17 +161,13 @@ where
         // A full server holds the new connection (and accepts no other) until idle
         // connections have made room for it, or a busy one has ended.
         let slot = match slots.clone().try_acquire_owned() {
-            Ok(slot) => {
-                full = false;
-                slot
-            }
+            Ok(slot) => slot,
             Err(_) => {
-                if !full {
+                if full.due() {
                     tracing::warn!(
                         max = limits.max_connections,
                         "at the connection limit (--max-connections): closing idle connections to make room"
                     );
-                    full = true;
                 }
                 tokio::select! {
                     () = &mut shutdown => break,
@@ -186,6 +188,24 @@ where
     drop(signals);
     while connections.join_next().await.is_some() {}
     Ok(())
+}
+
+/// A warning repeated at most every ten seconds.
+#[derive(Default)]
+struct Throttle(Option<tokio::time::Instant>);
+
+impl Throttle {
+    /// Whether to warn now (and then not for ten seconds).
+    fn due(&mut self) -> bool {
+        let now = tokio::time::Instant::now();
+        match self.0 {
+            Some(at) if now.duration_since(at) < Duration::from_secs(10) => false,
+            _ => {
+                self.0 = Some(now);
+                true
+            }
+        }
+    }
 }
 
 /// A slot for a connection, once one is free; meanwhile idle connections are told, again at
