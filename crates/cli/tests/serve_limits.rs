@@ -111,39 +111,60 @@ fn a_limit_of_zero_is_refused_with_the_flag_named() {
     assert!(err.contains("--header-timeout"), "{err}");
 }
 
-/// What `hotline serve` prints before it listens, started by `sh` with `ulimit` first.
-fn start_up_lines(ulimit: &str, extra: &[&str]) -> String {
+/// `hotline serve` started by `sh` after `ulimit` (records in `dir`, then `extra` flags) on a
+/// port of its own (`--listen 127.0.0.1:0`, whatever the other tests hold); its standard error
+/// read up to the line saying where it listens. Gives the server, what it printed up to there,
+/// the address it bound, and the rest of its standard error.
+fn serve_under_sh(
+    ulimit: &str,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> (
+    Serve,
+    String,
+    std::net::SocketAddr,
+    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+) {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
-    // Port 0: a port of its own, whatever the other tests hold.
     let mut command = format!(
         "{ulimit}; exec \"$0\" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:0 \
          --auth-token limits-token --records sqlite:{}/records.db",
-        dir.path().display()
+        dir.display()
     );
     for arg in extra {
         command.push(' ');
         command.push_str(arg);
     }
-    let mut child = Command::new("sh")
+    let child = Command::new("sh")
         .current_dir(root())
         .args(["-c", &command, env!("CARGO_BIN_EXE_hotline")])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = String::new();
-    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
-        let line = line.unwrap();
-        lines.push_str(&line);
-        lines.push('\n');
-        if line.contains("listening on") {
-            break;
+    let mut server = Serve(child);
+    let mut lines = std::io::BufReader::new(server.0.stderr.take().unwrap()).lines();
+    let mut printed = String::new();
+    loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("the server exited:\n{printed}"))
+            .unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
+            return (server, printed, addr, lines);
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    lines
+}
+
+/// What `hotline serve` prints before it listens, started by `sh` with `ulimit` first.
+fn start_up_lines(ulimit: &str, extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, printed, _, _) = serve_under_sh(ulimit, dir.path(), extra);
+    drop(server);
+    printed
 }
 
 #[test]
@@ -164,29 +185,10 @@ fn the_open_file_limit_is_raised_to_the_hard_one_and_a_connection_limit_beyond_i
 
 #[test]
 fn out_of_file_descriptors_idle_connections_make_room_and_it_is_logged() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     // 64 descriptors in all: a few dozen connections exhaust them. Checks every 100 ms.
-    let command = format!(
-        "ulimit -n 64; exec \"$0\" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:0 \
-         --auth-token limits-token --records sqlite:{}/records.db --header-timeout 400ms",
-        dir.path().display()
-    );
-    let child = Command::new("sh")
-        .current_dir(root())
-        .args(["-c", &command, env!("CARGO_BIN_EXE_hotline")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server = Serve(child);
-    let mut lines = std::io::BufReader::new(server.0.stderr.take().unwrap()).lines();
-    let addr: std::net::SocketAddr = loop {
-        let line = lines.next().expect("the server listens").unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
+    let (server, _, addr, lines) =
+        serve_under_sh("ulimit -n 64", dir.path(), &["--header-timeout", "400ms"]);
     let logged = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
     // More idle connections than descriptors; those past the limit wait in the backlog.
     let held: Vec<TcpStream> = (0..100)
