@@ -258,8 +258,9 @@ impl Watchdog {
             if self.last == Some(now) {
                 self.held += self.every;
             } else {
-                // The phase began since the last check: it is counted from here, so a phase is
-                // ended between its limit and its limit plus one check period after it began.
+                // The phase began since the last check: it is counted from here, in whole check
+                // periods, so a phase is ended between its limit and its limit plus one check
+                // period after it began, or two when the limit is not a whole number of periods.
                 self.last = Some(now);
                 self.held = Duration::ZERO;
             }

@@ -19,8 +19,9 @@
 //!   free; a busy connection is never cut short for it. Idle connections are also closed when
 //!   the process runs out of file descriptors.
 //!
-//! Each limit is enforced between its value and its value plus a quarter of the shortest limit
-//! (the check period).
+//! Each limit is enforced between its value and its value plus one check period (a quarter of
+//! the shortest limit: 2.5 s with the defaults), or two periods when the limit is not a whole
+//! number of them.
 //!
 //! WebSocket media streams leave this accounting once upgraded: they are bounded by their own
 //! protocol (a stream ends with its call).
