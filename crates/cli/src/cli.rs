@@ -116,7 +116,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "HOTLINE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
     /// The base URL Twilio calls, exactly (scheme, host, port), e.g. https://hotline.example.com.
-    /// Signatures are checked against it. Default: http://LISTEN.
+    /// Signatures are checked against it. Default: http://LISTEN (with the port the system chose,
+    /// for a LISTEN port of 0).
     #[arg(long, env = "HOTLINE_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Your Twilio account's auth token (checks X-Twilio-Signature).

@@ -6,7 +6,7 @@
 
 mod serve;
 
-use serve::{Serve, bench, free_port, root, row};
+use serve::{Serve, bench, root, row};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -16,20 +16,23 @@ const TOKEN: &str = "bench-gather-token";
 fn calls_are_played_and_measured_after_the_warm_up() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("records.db");
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_hotline"));
+    serve
         .current_dir(root())
         .args(["serve", "examples/flows/covid-triage-fr.yaml"])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"])
         .args(["--auth-token", TOKEN])
         .arg("--records")
         .arg(format!("sqlite:{}", db.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Serve(child).wait_listening(port, Duration::from_secs(30), "");
-    let addr = format!("127.0.0.1:{port}");
+        .stdout(Stdio::null());
+    let (server, addr) = Serve::start(serve, Duration::from_secs(30), "");
+    // Signatures are checked against the default public URL, which names the chosen port.
+    let printed = server.printed();
+    assert!(
+        printed.contains(&format!("voice webhook http://{addr}/voice")),
+        "{printed}"
+    );
+    let addr = addr.to_string();
     let stdout = bench(
         &[
             "gather",

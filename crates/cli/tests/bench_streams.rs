@@ -22,10 +22,13 @@ fn a_few_streams_open_take_turns_and_close_cleanly() {
         "greeting: [\"Hello.\"]\naudio_transcript: \"my account number\"\nno_match: [\"OK.\"]\n",
     )
     .unwrap();
-    let (port, rest) = (free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+    // The bench's fake REST API must be named to the server before the bench listens on it:
+    // a probed port (the server's own is chosen by the system).
+    let rest = free_port();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_hotline"));
+    serve
         .current_dir(root())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .args(["--auth-token", TOKEN, "--account-sid", ACCOUNT])
         .arg("--records")
         .arg(format!(
@@ -35,12 +38,9 @@ fn a_few_streams_open_take_turns_and_close_cleanly() {
         .arg("--bot")
         .arg(format!("load=fake:{},vad=webrtc", bot.display()))
         .args(["--twilio-api-base", &format!("http://127.0.0.1:{rest}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Serve(child).wait_listening(port, Duration::from_secs(30), "");
-    let addr = format!("127.0.0.1:{port}");
+        .stdout(Stdio::null());
+    let (server, addr) = Serve::start(serve, Duration::from_secs(30), "");
+    let addr = addr.to_string();
     let rest_listen = format!("127.0.0.1:{rest}");
     let stdout = bench(
         &[

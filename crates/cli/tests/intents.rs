@@ -9,7 +9,7 @@
 mod serve;
 
 use serde_json::Value;
-use serve::{Serve, free_port, root};
+use serve::{Serve, root};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -19,8 +19,10 @@ fn models() -> std::ffi::OsString {
     std::env::var_os("HOTLINE_MODELS_DIR").unwrap_or_else(|| root().join("models").into())
 }
 
-fn serve(port: u16, records: &std::path::Path) -> Serve {
-    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+/// The clinic's flow served with its intents, on a port of its own.
+fn serve(records: &std::path::Path) -> (Serve, u16) {
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_hotline"));
+    serve
         .current_dir(root())
         .env("HOTLINE_MODELS_DIR", models())
         .args([
@@ -29,21 +31,19 @@ fn serve(port: u16, records: &std::path::Path) -> Serve {
             "--intents",
             "clinic=examples/bots/appointments.yaml",
             "--listen",
-            &format!("127.0.0.1:{port}"),
+            "127.0.0.1:0",
             "--auth-token",
             TOKEN,
             "--records",
         ])
         .arg(records)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    Serve(child).wait_listening(
-        port,
+        .stdout(Stdio::null());
+    let (server, addr) = Serve::start(
+        serve,
         Duration::from_secs(60),
         " (models: scripts/install-models.sh)",
-    )
+    );
+    (server, addr.port())
 }
 
 /// What the caller heard and where the call went: `say:…`, `dial:…`, `enqueue:…`.
@@ -89,8 +89,7 @@ fn call(port: u16, words: &str) -> Vec<String> {
 #[test]
 fn callers_are_routed_by_what_they_mean() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let _server = serve(port, &dir.path().join("records.db"));
+    let (_server, port) = serve(&dir.path().join("records.db"));
     for (words, expected) in [
         (
             "hi, I was hoping to get my teeth cleaned sometime next week",

@@ -4,7 +4,7 @@
 
 mod serve;
 
-use serve::{Serve, free_port, root};
+use serve::{Serve, root};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 /// A `hotline serve` of the French triage flow with `limits`, its port, and its records' folder.
 fn start(limits: &[&str]) -> (Serve, u16, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_hotline"));
+    serve
         .current_dir(root())
         .args(["serve", "examples/flows/covid-triage-fr.yaml"])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"])
         .args(["--auth-token", "limits-token"])
         .arg("--records")
         .arg(format!(
@@ -25,12 +25,9 @@ fn start(limits: &[&str]) -> (Serve, u16, tempfile::TempDir) {
             dir.path().join("records.db").display()
         ))
         .args(limits)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let server = Serve(child).wait_listening(port, Duration::from_secs(30), "");
-    (server, port, dir)
+        .stdout(Stdio::null());
+    let (server, addr) = Serve::start(serve, Duration::from_secs(30), "");
+    (server, addr.port(), dir)
 }
 
 /// How long until the server closes `stream`, reading (and ignoring) whatever it sends.
@@ -112,20 +109,12 @@ fn a_limit_of_zero_is_refused_with_the_flag_named() {
 }
 
 /// `hotline serve` started by `sh` after `ulimit` (records in `dir`, then `extra` flags) on a
-/// port of its own (`--listen 127.0.0.1:0`, whatever the other tests hold); its standard error
-/// read up to the line saying where it listens. Gives the server, what it printed up to there,
-/// the address it bound, and the rest of its standard error.
+/// port of its own; gives the server and the address it bound.
 fn serve_under_sh(
     ulimit: &str,
     dir: &std::path::Path,
     extra: &[&str],
-) -> (
-    Serve,
-    String,
-    std::net::SocketAddr,
-    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
-) {
-    use std::io::BufRead;
+) -> (Serve, std::net::SocketAddr) {
     let mut command = format!(
         "{ulimit}; exec \"$0\" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:0 \
          --auth-token limits-token --records sqlite:{}/records.db",
@@ -135,36 +124,18 @@ fn serve_under_sh(
         command.push(' ');
         command.push_str(arg);
     }
-    let child = Command::new("sh")
-        .current_dir(root())
+    let mut sh = Command::new("sh");
+    sh.current_dir(root())
         .args(["-c", &command, env!("CARGO_BIN_EXE_hotline")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server = Serve(child);
-    let mut lines = std::io::BufReader::new(server.0.stderr.take().unwrap()).lines();
-    let mut printed = String::new();
-    loop {
-        let line = lines
-            .next()
-            .unwrap_or_else(|| panic!("the server exited:\n{printed}"))
-            .unwrap();
-        printed.push_str(&line);
-        printed.push('\n');
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
-            return (server, printed, addr, lines);
-        }
-    }
+        .stdout(Stdio::null());
+    Serve::start(sh, Duration::from_secs(30), "")
 }
 
-/// What `hotline serve` prints before it listens, started by `sh` with `ulimit` first.
+/// What `hotline serve` prints up to where it listens, started by `sh` with `ulimit` first.
 fn start_up_lines(ulimit: &str, extra: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let (server, printed, _, _) = serve_under_sh(ulimit, dir.path(), extra);
-    drop(server);
-    printed
+    let (server, _) = serve_under_sh(ulimit, dir.path(), extra);
+    server.printed()
 }
 
 #[test]
@@ -187,9 +158,7 @@ fn the_open_file_limit_is_raised_to_the_hard_one_and_a_connection_limit_beyond_i
 fn out_of_file_descriptors_idle_connections_make_room_and_it_is_logged() {
     let dir = tempfile::tempdir().unwrap();
     // 64 descriptors in all: a few dozen connections exhaust them. Checks every 100 ms.
-    let (server, _, addr, lines) =
-        serve_under_sh("ulimit -n 64", dir.path(), &["--header-timeout", "400ms"]);
-    let logged = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let (server, addr) = serve_under_sh("ulimit -n 64", dir.path(), &["--header-timeout", "400ms"]);
     // More idle connections than descriptors; those past the limit wait in the backlog.
     let held: Vec<TcpStream> = (0..100)
         .filter_map(|_| TcpStream::connect(addr).ok())
@@ -213,8 +182,7 @@ fn out_of_file_descriptors_idle_connections_make_room_and_it_is_logged() {
         }
     };
     drop(held);
-    drop(server);
-    let logged = logged.join().unwrap().join("\n");
+    let logged = server.stop();
     assert!(answered, "a new caller is served: {logged}");
     assert!(logged.contains("out of file descriptors"), "{logged}");
     drop(dir);

@@ -20,10 +20,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    open_files(args.max_connections);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // The bound address: the port the system chose, for `--listen …:0`, which is also what the
+    // default public URL must name for signatures to match.
+    let bound = listener.local_addr().unwrap_or(args.listen);
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", args.listen));
+        .unwrap_or_else(|| format!("http://{bound}"));
     let mut config = ServerConfig::new(args.flows.clone(), public_url.clone());
     config.auth_token = args.auth_token.clone();
     config.verify_signatures = !args.insecure_skip_signature;
@@ -98,12 +105,6 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    open_files(config.connections.max_connections);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    // The bound address: the port the system chose, for `--listen …:0`.
-    let bound = listener.local_addr().unwrap_or(args.listen);
     eprintln!(
         "hotline serve: listening on {bound} — voice webhook {public_url}/voice, status callback {public_url}/status"
     );
