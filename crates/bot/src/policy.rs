@@ -70,7 +70,18 @@ impl ReplyPolicy {
     /// What the caller hears after `error`: an apology in `locale`, then a retry (or the
     /// configured transfer). See [`fallback_reply`].
     pub fn fallback(&self, locale: &str, error: &EngineError) -> Reply {
-        let mut reply = fallback_reply(locale, error);
+        self.transferred(fallback_reply(locale, error))
+    }
+
+    /// What the caller hears when the bot cannot take the call at all (the server is at its
+    /// stream limit; no engine turn was tried): that the service is unavailable, then the
+    /// configured transfer, or a hang-up.
+    pub fn unavailable(&self, locale: &str) -> Reply {
+        self.transferred(apology(locale, false))
+    }
+
+    /// `reply`, sent to the configured transfer number if there is one.
+    fn transferred(&self, mut reply: Reply) -> Reply {
         if let Some(number) = &self.on_error_transfer {
             reply.action = CallAction::Transfer(number.clone());
         }
@@ -83,12 +94,20 @@ impl ReplyPolicy {
 /// retrying, so the apology then says the service is unavailable and the call hangs up, unless
 /// [`ReplyPolicy::fallback`] transfers it.
 pub fn fallback_reply(locale: &str, error: &EngineError) -> Reply {
+    apology(
+        locale,
+        error.is_retryable() || matches!(error, EngineError::BadResponse(_)),
+    )
+}
+
+/// The apology in `locale`: asking to repeat and listening on (`retry`), or saying the service
+/// is unavailable and hanging up.
+fn apology(locale: &str, retry: bool) -> Reply {
     let lang = locale
         .split(['_', '-'])
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let retry = error.is_retryable() || matches!(error, EngineError::BadResponse(_));
     let text = match (lang.as_str(), retry) {
         ("fr", true) => "Désolé, je n'ai pas pu traiter votre demande. Pouvez-vous répéter ?",
         ("fr", false) => "Désolé, ce service est momentanément indisponible. Au revoir.",
@@ -218,5 +237,19 @@ mod tests {
         let r = p.fallback("en_US", &config);
         assert_eq!(r.action, CallAction::Transfer("+15550100".into()));
         assert!(!r.messages.is_empty());
+    }
+
+    #[test]
+    fn unavailable_says_so_then_hangs_up_or_transfers() {
+        let r = ReplyPolicy::default().unavailable("fr-FR");
+        assert!(r.messages[0].contains("indisponible"), "{:?}", r.messages);
+        assert_eq!(r.action, CallAction::Hangup);
+        let p = ReplyPolicy {
+            on_error_transfer: Some("+15550100".into()),
+            ..ReplyPolicy::default()
+        };
+        let r = p.unavailable("en-US");
+        assert!(r.messages[0].contains("unavailable"), "{:?}", r.messages);
+        assert_eq!(r.action, CallAction::Transfer("+15550100".into()));
     }
 }

@@ -181,6 +181,11 @@ pub(crate) struct ServeArgs {
     /// Most client connections held at once; at the limit, idle ones are closed to make room.
     #[arg(long, env = "HOTLINE_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+    /// Most voice-bot media streams open at once (default: no limit). Past it, a new bot call
+    /// hears that the service is unavailable, then the bot's on_error_transfer or a hang-up (a
+    /// flow's hand-off goes back to the flow as failed); calls already talking go on.
+    #[arg(long, env = "HOTLINE_MAX_STREAMS", value_name = "N")]
+    pub max_streams: Option<std::num::NonZeroUsize>,
 }
 
 #[derive(Debug, Args)]

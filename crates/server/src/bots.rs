@@ -28,7 +28,9 @@
 //! per-bot time limit, and every failure becomes a spoken apology ([`ReplyPolicy::fallback`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroUsize;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -450,6 +452,20 @@ pub struct Bots {
     turns: Arc<tokio::sync::Semaphore>,
     /// The public base (stream and flow URLs).
     pub public: PublicBase,
+    /// Media streams open now, over every bot.
+    streams: Arc<AtomicUsize>,
+    /// Most media streams open at once before new calls are turned away (`None`: no limit).
+    max_streams: Option<NonZeroUsize>,
+}
+
+/// A media stream counted as open until this is dropped ([`Bots::stream_opened`]).
+#[derive(Debug)]
+pub struct OpenStream(Arc<AtomicUsize>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Bots {
@@ -524,6 +540,8 @@ impl Bots {
             rest,
             turns: Arc::new(tokio::sync::Semaphore::new(max_concurrent_turns.max(1))),
             public,
+            streams: Arc::default(),
+            max_streams: None,
         })
     }
 
@@ -537,7 +555,36 @@ impl Bots {
             rest: None,
             turns: Arc::new(tokio::sync::Semaphore::new(1)),
             public,
+            streams: Arc::default(),
+            max_streams: None,
         }
+    }
+
+    /// Turns new calls away once `max` media streams are open (`None`: no limit). A call turned
+    /// away hears that the service is unavailable, then the bot's `on_error_transfer` or a
+    /// hang-up; a call handed over by a flow goes back to it as a failed hand-off. Calls already
+    /// talking are never cut. The streams are counted once open, so calls answered in the
+    /// second or so before their streams connect can take the count a little past `max`.
+    pub fn with_max_streams(mut self, max: Option<NonZeroUsize>) -> Self {
+        self.max_streams = max;
+        self
+    }
+
+    /// Media streams open now, over every bot.
+    pub fn open_streams(&self) -> usize {
+        self.streams.load(Ordering::Relaxed)
+    }
+
+    /// Counts a media stream as open until the guard is dropped.
+    pub fn stream_opened(&self) -> OpenStream {
+        self.streams.fetch_add(1, Ordering::Relaxed);
+        OpenStream(Arc::clone(&self.streams))
+    }
+
+    /// Whether a new call must be turned away.
+    fn at_stream_limit(&self) -> bool {
+        self.max_streams
+            .is_some_and(|max| self.open_streams() >= max.get())
     }
 
     /// The bot named `name`.
@@ -837,6 +884,29 @@ impl Bots {
         let mut state = match self.conversation(call_sid).await.filter(same_hand_off) {
             // Twilio retried the webhook: greet again, same conversation.
             Some(s) => s,
+            None if self.at_stream_limit() => {
+                tracing::warn!(
+                    bot = %bot.config.name,
+                    call_sid,
+                    open_streams = self.open_streams(),
+                    "at the media stream limit (--max-streams): turning a new call away"
+                );
+                return match &from_flow {
+                    Some(to) => self
+                        .hand_back(
+                            &bot,
+                            call_sid,
+                            to,
+                            &[],
+                            Err("the server is at its media stream limit".to_owned()),
+                        )
+                        .await
+                        .to_xml(),
+                    None => self
+                        .final_twiml(&bot, &bot.config.policy.unavailable(&bot.config.locale))
+                        .to_xml(),
+                };
+            }
             None => {
                 let mut s = CallState::new(BotSession::new(
                     call_sid,

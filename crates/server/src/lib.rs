@@ -73,6 +73,9 @@ pub struct ServerConfig {
     pub account_sid: Option<String>,
     /// Most engine turns in flight over all calls.
     pub max_concurrent_turns: usize,
+    /// Most voice-bot media streams open at once; past it, new bot calls are turned away
+    /// gracefully ([`bots::Bots::with_max_streams`]). `None` (the default): no limit.
+    pub max_streams: Option<std::num::NonZeroUsize>,
     /// Intent engines for flows' `intent:` routes (`--intents NAME=BOT.yaml`).
     pub intents: Vec<intents::IntentConfig>,
 }
@@ -103,6 +106,7 @@ impl ServerConfig {
             twilio_api_base: hotline_twilio::rest::DEFAULT_API_BASE.to_owned(),
             account_sid: None,
             max_concurrent_turns: bots::DEFAULT_MAX_CONCURRENT_TURNS,
+            max_streams: None,
             intents: Vec::new(),
         }
     }
@@ -293,7 +297,8 @@ impl Server {
             Some(engine.records.clone()),
         )
         .await
-        .map_err(ServerError::Config)?;
+        .map_err(ServerError::Config)?
+        .with_max_streams(config.max_streams);
         let state = AppState::new(app::Shared {
             engine: Arc::new(engine),
             validator,

@@ -134,6 +134,8 @@ pub async fn drive<S, E>(bots: Arc<Bots>, bot: Arc<Bot>, socket: S)
 where
     S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin + Send,
 {
+    // Counted toward `--max-streams` until the stream ends, however it ends.
+    let _open = bots.stream_opened();
     let (vad, prefetch) = bot.vad.create_prefetched();
     let session = match StreamSession::new(bot.config.session_config(), vad) {
         Ok(s) => s,

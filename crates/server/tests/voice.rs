@@ -74,6 +74,16 @@ async fn serve_with(
     flows: Vec<PathBuf>,
     dir: tempfile::TempDir,
 ) -> (Running, Emulator) {
+    serve_configured(bots, flows, dir, |_| {}).await
+}
+
+/// [`serve_with`], the server's configuration changed by `tweak` last.
+async fn serve_configured(
+    bots: Vec<BotConfig>,
+    flows: Vec<PathBuf>,
+    dir: tempfile::TempDir,
+    tweak: impl FnOnce(&mut ServerConfig),
+) -> (Running, Emulator) {
     let emu = Emulator::start(EmulatorConfig {
         auth_token: TOKEN.to_owned(),
         ..EmulatorConfig::default()
@@ -91,6 +101,7 @@ async fn serve_with(
     config.bots = bots;
     config.account_sid = Some(emu.account_sid().to_owned());
     config.twilio_api_base = emu.api_base();
+    tweak(&mut config);
     let server = Server::build(&config).await.unwrap();
     let bots = server.bots().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -1077,4 +1088,114 @@ async fn a_flow_without_the_bot_configured_apologises_and_takes_the_fallback() {
         "{}",
         t.render_text()
     );
+}
+
+/// Waits until `bots` has `n` media streams open; panics after 10 s.
+async fn open_streams_reach(bots: &hotline_server::bots::Bots, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while bots.open_streams() != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} streams open, waiting for {n}",
+            bots.open_streams()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn stream_started(t: &Transcript) -> bool {
+    t.entries
+        .iter()
+        .any(|e| matches!(e.event, Event::StreamStarted { .. }))
+}
+
+/// At `max_streams` 1, a new call is turned away while another call's stream is open: it
+/// hears that the service is unavailable and is hung up on, and no stream starts; a flow's
+/// hand-off to the bot comes back to the flow as failed, which takes its fallback. The call that
+/// holds the stream is not disturbed, and once its stream has ended the next call is taken again.
+#[tokio::test]
+async fn past_the_stream_limit_new_calls_are_turned_away_gracefully() {
+    let engine = FakeConfig {
+        turns: vec![turn("<start>", Reply::say(["Hi."]))],
+        ..FakeConfig::default()
+    };
+    let (dir, flow) = booking_flow_dir();
+    let (app, emu) = serve_configured(vec![bot("appointments", engine)], vec![flow], dir, |c| {
+        c.max_streams = std::num::NonZeroUsize::new(1)
+    })
+    .await;
+    let url = format!("{}/bots/appointments/voice", app.base);
+    let emu = Arc::new(emu);
+    // A minute of silence: three seconds at the emulator's pace, while the others call.
+    let first = tokio::spawn({
+        let (emu, url) = (Arc::clone(&emu), url.clone());
+        async move {
+            call(
+                &emu,
+                &url,
+                vec![
+                    during_greeting(),
+                    Step::Silence(Duration::from_secs(60)),
+                    Step::Hangup,
+                ],
+            )
+            .await
+        }
+    });
+    open_streams_reach(&app.bots, 1).await;
+
+    let turned_away = call(&emu, &url, vec![listen()]).await;
+    assert_eq!(
+        says(&turned_away),
+        ["Sorry, this service is unavailable right now. Goodbye."],
+        "{}",
+        turned_away.render_text()
+    );
+    assert!(
+        !stream_started(&turned_away),
+        "{}",
+        turned_away.render_text()
+    );
+
+    let (sid, handed_back) = call_with_sid(
+        &emu,
+        &format!("{}/flows/booking-line/voice", app.base),
+        vec![listen()],
+    )
+    .await;
+    assert_eq!(
+        says(&handed_back),
+        ["Sorry, please call again later."],
+        "{}",
+        handed_back.render_text()
+    );
+    assert!(
+        !stream_started(&handed_back),
+        "{}",
+        handed_back.render_text()
+    );
+    let steps = steps_of(app.dir.path(), &sid).await;
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.kind == "bot-returned" && s.detail.as_deref() == Some("failed")),
+        "{steps:?}"
+    );
+    assert_eq!(app.bots.open_streams(), 1, "the first call still talks");
+
+    let first = first.await.unwrap();
+    no_errors(&first);
+    assert_eq!(
+        says(&first).first().map(String::as_str),
+        Some("Hi."),
+        "{}",
+        first.render_text()
+    );
+    assert!(stream_started(&first), "{}", first.render_text());
+
+    open_streams_reach(&app.bots, 0).await;
+    let taken = call(&emu, &url, vec![during_greeting(), Step::Hangup]).await;
+    no_errors(&taken);
+    assert_eq!(says(&taken), ["Hi."], "{}", taken.render_text());
+    assert!(stream_started(&taken), "{}", taken.render_text());
 }

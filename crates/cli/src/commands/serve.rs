@@ -73,6 +73,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         request: duration_flag(&args.request_timeout, "request-timeout")?,
         max_connections: args.max_connections,
     };
+    config.max_streams = args.max_streams;
 
     let s3 = s3_prompts(&config.flows).await?;
     let engines = crate::engines::Engines::default();
