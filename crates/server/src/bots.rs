@@ -72,6 +72,10 @@ const RESULT_KEY: &str = "bot-result:";
 pub const STEP_BOT_TURN: &str = "bot-turn";
 /// Call-record step kind of an engine turn that failed (the caller heard an apology).
 pub const STEP_BOT_ERROR: &str = "bot-error";
+
+/// Why a call was turned away at the stream limit (a `bot-error` step's `error`, or a flow's
+/// failed hand-off).
+const AT_STREAM_LIMIT: &str = "the server is at its media stream limit (--max-streams)";
 /// The first step `seq` of a flow's hand-off: `HANDOFF_SEQ_BASE + flow seq × 1000 + turn`, so
 /// that a bot's steps never collide with the flow's own (numbered from 1).
 pub const HANDOFF_SEQ_BASE: u32 = 100_000;
@@ -460,7 +464,7 @@ pub struct Bots {
 
 /// A media stream counted as open until this is dropped ([`Bots::stream_opened`]).
 #[derive(Debug)]
-pub struct OpenStream(Arc<AtomicUsize>);
+pub(crate) struct OpenStream(Arc<AtomicUsize>);
 
 impl Drop for OpenStream {
     fn drop(&mut self) {
@@ -576,7 +580,7 @@ impl Bots {
     }
 
     /// Counts a media stream as open until the guard is dropped.
-    pub fn stream_opened(&self) -> OpenStream {
+    pub(crate) fn stream_opened(&self) -> OpenStream {
         self.streams.fetch_add(1, Ordering::Relaxed);
         OpenStream(Arc::clone(&self.streams))
     }
@@ -891,21 +895,21 @@ impl Bots {
                     open_streams = self.open_streams(),
                     "at the media stream limit (--max-streams): turning a new call away"
                 );
-                return match &from_flow {
-                    Some(to) => self
-                        .hand_back(
-                            &bot,
-                            call_sid,
-                            to,
-                            &[],
-                            Err("the server is at its media stream limit".to_owned()),
-                        )
+                if let Some(to) = &from_flow {
+                    return self
+                        .hand_back(&bot, call_sid, to, &[], Err(AT_STREAM_LIMIT.to_owned()))
                         .await
-                        .to_xml(),
-                    None => self
-                        .final_twiml(&bot, &bot.config.policy.unavailable(&bot.config.locale))
-                        .to_xml(),
-                };
+                        .to_xml();
+                }
+                let reply = bot.config.policy.unavailable(&bot.config.locale);
+                let mut s = CallState::new(BotSession::new(
+                    call_sid,
+                    bot.config.name.clone(),
+                    bot.config.locale.clone(),
+                ));
+                let start = TurnKind::of(&TurnInput::Start);
+                self.record(&bot, &mut s, start, &reply, Some(AT_STREAM_LIMIT));
+                return self.final_twiml(&bot, &reply).to_xml();
             }
             None => {
                 let mut s = CallState::new(BotSession::new(

@@ -925,6 +925,13 @@ async fn call_with_sid(emu: &Emulator, url: &str, script: Vec<Step>) -> (String,
     (done.call_sid, done.transcript)
 }
 
+/// Whether the flow recorded the bot's hand-off as failed.
+fn returned_failed(steps: &[hotline_store::StepRecord]) -> bool {
+    steps
+        .iter()
+        .any(|s| s.kind == "bot-returned" && s.detail.as_deref() == Some("failed"))
+}
+
 async fn steps_of(dir: &Path, call_sid: &str) -> Vec<hotline_store::StepRecord> {
     let store = hotline_store::RecordStoreConfig::Sqlite(
         hotline_store::records::sqlite::SqliteConfig::new(dir.join("r.db")),
@@ -1051,12 +1058,7 @@ async fn a_failing_bot_hands_the_call_back_to_the_flows_fallback() {
     );
     assert_eq!(t.end().unwrap().0.as_str(), "hangup", "{}", t.render_text());
     let steps = steps_of(app.dir.path(), &sid).await;
-    assert!(
-        steps
-            .iter()
-            .any(|s| s.kind == "bot-returned" && s.detail.as_deref() == Some("failed")),
-        "{steps:?}"
-    );
+    assert!(returned_failed(&steps), "{steps:?}");
     assert!(
         steps
             .iter()
@@ -1144,7 +1146,7 @@ async fn past_the_stream_limit_new_calls_are_turned_away_gracefully() {
     });
     open_streams_reach(&app.bots, 1).await;
 
-    let turned_away = call(&emu, &url, vec![listen()]).await;
+    let (turned_away_sid, turned_away) = call_with_sid(&emu, &url, vec![listen()]).await;
     assert_eq!(
         says(&turned_away),
         ["Sorry, this service is unavailable right now. Goodbye."],
@@ -1156,6 +1158,31 @@ async fn past_the_stream_limit_new_calls_are_turned_away_gracefully() {
         "{}",
         turned_away.render_text()
     );
+    // Recorded as a failed turn (written in the background: waited for).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let store = hotline_store::RecordStoreConfig::Sqlite(
+            hotline_store::records::sqlite::SqliteConfig::new(app.dir.path().join("r.db")),
+        )
+        .build()
+        .await
+        .unwrap();
+        if let Some((_, steps)) = store.get_call(&turned_away_sid).await.unwrap() {
+            assert!(
+                steps.iter().any(|s| s.kind == "bot-error"
+                    && s.detail
+                        .as_deref()
+                        .is_some_and(|d| d.contains("media stream limit"))),
+                "{steps:?}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no record of the call turned away"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let (sid, handed_back) = call_with_sid(
         &emu,
@@ -1175,12 +1202,7 @@ async fn past_the_stream_limit_new_calls_are_turned_away_gracefully() {
         handed_back.render_text()
     );
     let steps = steps_of(app.dir.path(), &sid).await;
-    assert!(
-        steps
-            .iter()
-            .any(|s| s.kind == "bot-returned" && s.detail.as_deref() == Some("failed")),
-        "{steps:?}"
-    );
+    assert!(returned_failed(&steps), "{steps:?}");
     assert_eq!(app.bots.open_streams(), 1, "the first call still talks");
 
     let first = first.await.unwrap();
