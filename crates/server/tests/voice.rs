@@ -932,6 +932,8 @@ fn returned_failed(steps: &[hotline_store::StepRecord]) -> bool {
         .any(|s| s.kind == "bot-returned" && s.detail.as_deref() == Some("failed"))
 }
 
+/// The steps recorded for `call_sid`, waited for up to 10 s (a bot's turns are recorded in the
+/// background, after the caller is answered).
 async fn steps_of(dir: &Path, call_sid: &str) -> Vec<hotline_store::StepRecord> {
     let store = hotline_store::RecordStoreConfig::Sqlite(
         hotline_store::records::sqlite::SqliteConfig::new(dir.join("r.db")),
@@ -939,7 +941,17 @@ async fn steps_of(dir: &Path, call_sid: &str) -> Vec<hotline_store::StepRecord> 
     .build()
     .await
     .unwrap();
-    store.get_call(call_sid).await.unwrap().unwrap().1
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some((_, steps)) = store.get_call(call_sid).await.unwrap() {
+            return steps;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no record of {call_sid}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
@@ -1158,31 +1170,14 @@ async fn past_the_stream_limit_new_calls_are_turned_away_gracefully() {
         "{}",
         turned_away.render_text()
     );
-    // Recorded as a failed turn (written in the background: waited for).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let store = hotline_store::RecordStoreConfig::Sqlite(
-            hotline_store::records::sqlite::SqliteConfig::new(app.dir.path().join("r.db")),
-        )
-        .build()
-        .await
-        .unwrap();
-        if let Some((_, steps)) = store.get_call(&turned_away_sid).await.unwrap() {
-            assert!(
-                steps.iter().any(|s| s.kind == "bot-error"
-                    && s.detail
-                        .as_deref()
-                        .is_some_and(|d| d.contains("media stream limit"))),
-                "{steps:?}"
-            );
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no record of the call turned away"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let steps = steps_of(app.dir.path(), &turned_away_sid).await;
+    assert!(
+        steps.iter().any(|s| s.kind == "bot-error"
+            && s.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("media stream limit"))),
+        "{steps:?}"
+    );
 
     let (sid, handed_back) = call_with_sid(
         &emu,
