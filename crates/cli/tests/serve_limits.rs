@@ -139,7 +139,7 @@ fn start_up_lines(ulimit: &str, extra: &[&str]) -> String {
 }
 
 #[test]
-fn the_open_file_limit_is_raised_to_the_hard_one_and_a_connection_limit_beyond_it_is_warned_of() {
+fn the_open_file_limit_is_raised_to_the_hard_one_and_limits_beyond_it_are_warned_of() {
     let raised = start_up_lines("ulimit -S -n 256", &[]);
     assert!(
         raised.contains("open-file limit raised from 256 to"),
@@ -152,6 +152,15 @@ fn the_open_file_limit_is_raised_to_the_hard_one_and_a_connection_limit_beyond_i
         "{capped}"
     );
     assert!(capped.contains("listening on"), "{capped}");
+    // Media streams leave the connection count once upgraded: they need descriptors of their own.
+    let streams = start_up_lines(
+        "ulimit -n 1024",
+        &["--max-connections", "1000", "--max-streams", "200"],
+    );
+    assert!(
+        streams.contains("WARNING: --max-connections 1000 and --max-streams 200 need about 1456 open files, but this process may open 1024"),
+        "{streams}"
+    );
 }
 
 #[test]

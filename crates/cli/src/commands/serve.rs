@@ -20,7 +20,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    open_files(args.max_connections);
+    open_files(
+        args.max_connections,
+        args.max_streams.map_or(0, |n| n.get()),
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -187,9 +190,10 @@ const OTHER_FILES: u64 = 256;
 /// Raises the soft limit on open files to the hard one, as Go's runtime does for its servers:
 /// every connection and media stream is a descriptor, and a shell's or a service manager's
 /// default soft limit (often 1,024) is far below what one server holds. Says so, and warns when
-/// `--max-connections` is still beyond reach (then the server closes idle connections when it
-/// runs out of descriptors, rather than failing).
-fn open_files(max_connections: usize) {
+/// `--max-connections` plus `--max-streams` (media streams leave the connection count once
+/// upgraded) is still beyond reach: then the server closes idle connections when it runs out of
+/// descriptors, rather than failing.
+fn open_files(max_connections: usize, max_streams: usize) {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let limit = getrlimit(Resource::Nofile);
     let Some(soft) = limit.current else {
@@ -213,14 +217,19 @@ fn open_files(max_connections: usize) {
             Err(e) => eprintln!("hotline serve: cannot raise the open-file limit from {soft}: {e}"),
         }
     }
-    let wanted = u64::try_from(max_connections)
+    let wanted = u64::try_from(max_connections.saturating_add(max_streams))
         .unwrap_or(u64::MAX)
         .saturating_add(OTHER_FILES);
     if now < wanted {
+        let what = if max_streams > 0 {
+            format!("--max-connections {max_connections} and --max-streams {max_streams} need")
+        } else {
+            format!("--max-connections {max_connections} needs")
+        };
         eprintln!(
-            "WARNING: --max-connections {max_connections} needs about {wanted} open files, but this \
-             process may open {now}: past that, idle connections are closed to make room. Raise the \
-             hard limit (ulimit -Hn, systemd's LimitNOFILE=) or lower --max-connections."
+            "WARNING: {what} about {wanted} open files, but this process may open {now}: past \
+             that, idle connections are closed to make room. Raise the hard limit (ulimit -Hn, \
+             systemd's LimitNOFILE=) or lower the limits."
         );
     }
 }
