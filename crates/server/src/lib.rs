@@ -10,7 +10,7 @@
 pub mod app;
 pub mod bots;
 mod connections;
-pub use connections::ConnectionLimits;
+pub use connections::{ConnectionLimits, LimitError};
 pub mod decoded;
 pub mod engine;
 pub mod intents;
@@ -156,7 +156,10 @@ impl Server {
         s3: Option<Arc<dyn S3Presigner>>,
         engines: Option<&dyn EngineBuilder>,
     ) -> Result<Server, ServerError> {
-        config.connections.validate().map_err(ServerError::Config)?;
+        config
+            .connections
+            .validate()
+            .map_err(|e| ServerError::Config(e.to_string()))?;
         let public = PublicBase::parse(&config.public_url).map_err(|e| {
             ServerError::Config(format!(
                 "the public URL `{}` is not usable: {e} (give the base URL Twilio calls, e.g. https://hotline.example.com)",

@@ -14,7 +14,7 @@ use hotline_flow::PromptBase;
 use hotline_server::app::S3Presigner;
 use hotline_server::engine::LostCallPolicy;
 use hotline_server::registry::{self, FlowRegistry, LoadReport};
-use hotline_server::{Server, ServerConfig};
+use hotline_server::{LimitError, Server, ServerConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -76,6 +76,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         request: duration_flag(&args.request_timeout, "request-timeout")?,
         max_connections: args.max_connections,
     };
+    config.connections.validate().map_err(|e| match e {
+        LimitError::TooShort { field, value } => anyhow::anyhow!(
+            "--{field}-timeout must be at least 10ms (it is {} ms)",
+            value.as_millis()
+        ),
+        LimitError::NoConnections => anyhow::anyhow!("--max-connections must be at least 1"),
+    })?;
     config.max_streams = args.max_streams;
 
     let s3 = s3_prompts(&config.flows).await?;

@@ -62,23 +62,50 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// Why [`ConnectionLimits`] were refused. Its message names the fields; a front end (the CLI)
+/// names its own flags instead, from the variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitError {
+    /// A timeout under 10 ms: the `idle`, `header` or `request` field, and its value.
+    TooShort {
+        /// The field's name.
+        field: &'static str,
+        /// Its value.
+        value: Duration,
+    },
+    /// `max_connections` of 0.
+    NoConnections,
+}
+
+impl std::fmt::Display for LimitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooShort { field, value } => write!(
+                f,
+                "the connection limit `{field}` must be at least 10 ms (it is {} ms)",
+                value.as_millis()
+            ),
+            Self::NoConnections => f.write_str("`max_connections` must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for LimitError {}
+
 impl ConnectionLimits {
     /// Checks the values: every limit at least 10 ms, at least one connection.
-    pub fn validate(&self) -> Result<(), String> {
-        for (name, value) in [
-            ("idle-timeout", self.idle),
-            ("header-timeout", self.header),
-            ("request-timeout", self.request),
+    pub fn validate(&self) -> Result<(), LimitError> {
+        for (field, value) in [
+            ("idle", self.idle),
+            ("header", self.header),
+            ("request", self.request),
         ] {
             if value < Duration::from_millis(10) {
-                return Err(format!(
-                    "--{name} must be at least 10ms (it is {} ms)",
-                    value.as_millis()
-                ));
+                return Err(LimitError::TooShort { field, value });
             }
         }
         if self.max_connections == 0 {
-            return Err("--max-connections must be at least 1".to_owned());
+            return Err(LimitError::NoConnections);
         }
         Ok(())
     }
@@ -553,12 +580,22 @@ mod tests {
             max_connections: 0,
             ..ConnectionLimits::default()
         };
-        assert!(zero.validate().is_err());
+        assert_eq!(zero.validate(), Err(LimitError::NoConnections));
         let instant = ConnectionLimits {
             header: Duration::ZERO,
             ..ConnectionLimits::default()
         };
         let e = instant.validate().expect_err("refused");
-        assert!(e.contains("--header-timeout"), "{e}");
+        assert_eq!(
+            e,
+            LimitError::TooShort {
+                field: "header",
+                value: Duration::ZERO
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "the connection limit `header` must be at least 10 ms (it is 0 ms)"
+        );
     }
 }
