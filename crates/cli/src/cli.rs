@@ -186,6 +186,10 @@ pub(crate) struct ServeArgs {
     /// flow's hand-off goes back to the flow as failed); calls already talking go on.
     #[arg(long, env = "HOTLINE_MAX_STREAMS", value_name = "N")]
     pub max_streams: Option<std::num::NonZeroUsize>,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. 127.0.0.1:9464 (default:
+    /// not served). A listener of its own, off the port Twilio reaches.
+    #[arg(long, env = "HOTLINE_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]

@@ -11,11 +11,16 @@
 //! | `GET /streams/{bot}` | the bot's Media Streams WebSocket (signature checked before the upgrade) |
 //! | `GET /healthz` | liveness, with the flows served |
 //!
+//! Every request is counted in [`crate::metrics`] by route and status code, and the webhooks
+//! Twilio waits on are timed; the metrics themselves are served on a listener of their own
+//! ([`crate::Server::serve_with_metrics`]), not here.
+//!
 //! Every Twilio route checks `X-Twilio-Signature` against the public URL (unless disabled at
 //! start-up); a request that fails gets 403 and nothing is recorded. Bodies over 64 KiB get 413.
 
 use crate::bots::Bots;
 use crate::engine::{Engine, Params};
+use crate::metrics::{Failure, Route};
 use crate::prompts::{RangeRequest, content_type, parse_range, safe_join};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -288,18 +293,27 @@ impl Webhook {
         }
     }
 
-    async fn answer<B: HttpBody>(self, state: AppState, req: axum::http::Request<B>) -> Response {
+    /// The route it is counted under.
+    fn metrics_route(&self) -> Route {
+        match self {
+            Self::VoiceByNumber | Self::VoiceForFlow(_) => Route::Voice,
+            Self::Step(_) => Route::Step,
+            Self::Status => Route::Status,
+        }
+    }
+
+    async fn answer<B: HttpBody>(self, state: &AppState, req: axum::http::Request<B>) -> Response {
         let (parts, body) = req.into_parts();
-        let req = match TwilioRequest::read(parts, body, &state).await {
+        let req = match TwilioRequest::read(parts, body, state).await {
             Ok(req) => req,
             Err(refused) => return refused,
         };
         let flow = |range: std::ops::Range<usize>| req.uri.path().get(range).unwrap_or_default();
         match self {
-            Self::VoiceByNumber => answer_by_number(&state, &req).await,
-            Self::VoiceForFlow(range) => answer_for_flow(&state, flow(range), &req).await,
-            Self::Step(range) => step_flow(&state, flow(range), &req).await,
-            Self::Status => answer_status(&state, &req).await,
+            Self::VoiceByNumber => answer_by_number(state, &req).await,
+            Self::VoiceForFlow(range) => answer_for_flow(state, flow(range), &req).await,
+            Self::Step(range) => step_flow(state, flow(range), &req).await,
+            Self::Status => answer_status(state, &req).await,
         }
     }
 }
@@ -316,17 +330,35 @@ impl<B: http_body::Body<Data = Bytes, Error: Into<axum::BoxError>> + Send + 'sta
 }
 
 impl App {
-    /// Answers `req`.
+    /// Answers `req`, counted in the metrics by route and status, and timed.
     fn answer<B: HttpBody>(&self, req: axum::http::Request<B>) -> ResponseFuture {
+        let started = std::time::Instant::now();
+        let state = self.state.clone();
         match Webhook::route(req.method(), req.uri().path()) {
-            Some(webhook) => {
-                let state = self.state.clone();
-                Box::pin(async move { Ok(webhook.answer(state, req).await) })
+            Some(webhook) => Box::pin(async move {
+                let route = webhook.metrics_route();
+                let response = webhook.answer(&state, req).await;
+                state
+                    .engine
+                    .metrics
+                    .answered(route, response.status().as_u16(), started.elapsed());
+                Ok(response)
+            }),
+            None => {
+                let route = Route::of_path(req.uri().path());
+                let answer = tower::Service::call(&mut self.router.clone(), req.map(Body::new));
+                Box::pin(async move {
+                    let response = answer.await;
+                    if let Ok(r) = &response {
+                        state.engine.metrics.answered(
+                            route,
+                            r.status().as_u16(),
+                            started.elapsed(),
+                        );
+                    }
+                    response
+                })
             }
-            None => Box::pin(tower::Service::call(
-                &mut self.router.clone(),
-                req.map(Body::new),
-            )),
         }
     }
 }
@@ -383,6 +415,7 @@ async fn answer_by_number(state: &AppState, req: &TwilioRequest) -> Response {
             tracing::warn!(
                 "a call to a number with no flow (configure --number or --default-flow)"
             );
+            state.engine.metrics.failed(Failure::UnknownFlow);
             twiml(crate::engine::apology("en-US", None).xml)
         }
     }

@@ -30,7 +30,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -460,6 +460,8 @@ pub struct Bots {
     streams: Arc<AtomicUsize>,
     /// Most media streams open at once before new calls are turned away (`None`: no limit).
     max_streams: Option<NonZeroUsize>,
+    /// New calls turned away at the stream limit.
+    refused: AtomicU64,
 }
 
 /// A media stream counted as open until this is dropped ([`Bots::stream_opened`]).
@@ -546,6 +548,7 @@ impl Bots {
             public,
             streams: Arc::default(),
             max_streams: None,
+            refused: AtomicU64::new(0),
         })
     }
 
@@ -561,6 +564,7 @@ impl Bots {
             public,
             streams: Arc::default(),
             max_streams: None,
+            refused: AtomicU64::new(0),
         }
     }
 
@@ -577,6 +581,16 @@ impl Bots {
     /// Media streams open now, over every bot.
     pub fn open_streams(&self) -> usize {
         self.streams.load(Ordering::Relaxed)
+    }
+
+    /// The media stream limit ([`Bots::with_max_streams`]).
+    pub fn max_streams(&self) -> Option<NonZeroUsize> {
+        self.max_streams
+    }
+
+    /// New calls turned away at the stream limit since start-up.
+    pub fn streams_refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
     }
 
     /// Counts a media stream as open until the guard is dropped.
@@ -895,6 +909,7 @@ impl Bots {
                     open_streams = self.open_streams(),
                     "at the media stream limit (--max-streams): turning a new call away"
                 );
+                self.refused.fetch_add(1, Ordering::Relaxed);
                 if let Some(to) = &from_flow {
                     return self
                         .hand_back(&bot, call_sid, to, &[], Err(AT_STREAM_LIMIT.to_owned()))

@@ -12,6 +12,7 @@
 use crate::decoded::{DecodedSessions, Warm};
 use crate::intents::{self, IntentEngines};
 use crate::links::ServerLinks;
+use crate::metrics::{Failure, Metrics};
 use crate::registry::FlowRegistry;
 use hotline_flow::Flow;
 use hotline_flow::runtime::{
@@ -77,6 +78,8 @@ pub struct Engine {
     /// The sessions this server last stored, still decoded (a cache the store's bytes
     /// validate; see [`crate::decoded`]).
     pub decoded: DecodedSessions,
+    /// Operational counters ([`crate::metrics`]).
+    pub metrics: Arc<Metrics>,
 }
 
 /// What is kept per call between webhooks.
@@ -215,6 +218,7 @@ impl Engine {
     pub async fn start_call(&self, flow_id: &str, params: &Params) -> Answer {
         let Some(flow) = self.flows.current(flow_id) else {
             tracing::warn!(flow = flow_id, "voice webhook for an unknown flow");
+            self.metrics.failed(Failure::UnknownFlow);
             return apology("en-US", None);
         };
         let Some(call_sid) = params.get("CallSid").filter(|s| valid_sid(s)) else {
@@ -255,6 +259,7 @@ impl Engine {
             rec,
         };
         let next = stored.encode();
+        self.metrics.call_started();
         self.persist(call_sid, Some(record), steps, ended, None, next, xml)
             .await
     }
@@ -287,6 +292,7 @@ impl Engine {
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot read a session");
+                self.metrics.failed(Failure::Sessions);
                 return apology(&language(), None);
             }
         };
@@ -429,6 +435,7 @@ impl Engine {
         let language = &next.session.language;
         if let Err(e) = records {
             tracing::error!(error = %e, "cannot record a call's steps");
+            self.metrics.failed(Failure::Records);
             return apology(language, None);
         }
         match write {
@@ -444,6 +451,7 @@ impl Engine {
             },
             Err(e) => {
                 tracing::error!(error = %e, "cannot store a session");
+                self.metrics.failed(Failure::Sessions);
                 apology(language, None)
             }
         }
@@ -501,6 +509,7 @@ impl Engine {
             };
             if let Err(e) = self.records.record_turn(turn).await {
                 tracing::error!(error = %e, "cannot record a call's end");
+                self.metrics.failed(Failure::Records);
             }
         }
         let _ = self.sessions.delete(call_sid).await;
@@ -518,6 +527,7 @@ impl Engine {
     /// The answer to a callback for a call without a session: the flow's `on-lost-call`, or
     /// the server's default.
     fn lost_call(&self, flow_id: &str, language: &str) -> Answer {
+        self.metrics.call_lost();
         let policy = self
             .flows
             .current(flow_id)

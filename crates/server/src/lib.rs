@@ -15,6 +15,7 @@ pub mod decoded;
 pub mod engine;
 pub mod intents;
 pub mod links;
+pub mod metrics;
 pub mod prompts;
 pub mod registry;
 pub mod voice;
@@ -278,6 +279,7 @@ impl Server {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
             decoded: Default::default(),
+            metrics: Arc::default(),
         };
         let rest = match (&config.account_sid, &config.auth_token) {
             (Some(sid), Some(token)) if !config.bots.is_empty() => {
@@ -340,6 +342,17 @@ impl Server {
         &self.state.bots
     }
 
+    /// The operational counters.
+    pub fn metrics(&self) -> &Arc<metrics::Metrics> {
+        &self.state.engine.metrics
+    }
+
+    /// The metrics in Prometheus' text format, as `GET /metrics` on the metrics listener
+    /// serves them.
+    pub fn metrics_text(&self) -> String {
+        metrics_text(&self.state)
+    }
+
     /// Whether signatures are checked.
     pub fn verifies_signatures(&self) -> bool {
         self.state.validator.is_some()
@@ -352,8 +365,21 @@ impl Server {
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        self.serve_with_metrics(listener, None, shutdown).await
+    }
+
+    /// [`Server::serve`], with the metrics served on `metrics` (`GET /metrics`) until the
+    /// server stops.
+    pub async fn serve_with_metrics(
+        self,
+        listener: tokio::net::TcpListener,
+        metrics: Option<tokio::net::TcpListener>,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let counters = self.metrics().clone();
         let reloader = self.reload_every.map(|every| {
             let registry = self.registry.clone();
+            let counters = counters.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -364,16 +390,85 @@ impl Server {
                         .await
                         .unwrap_or_default();
                     for r in reports {
+                        counters.reloaded(matches!(r, LoadReport::Loaded { .. }));
                         log_report(&r);
                     }
                 }
             })
         });
-        let result = connections::serve(listener, self.app(), self.connections, shutdown).await;
+        let slots = connections::Slots::new(self.connections.max_connections);
+        counters.watch_connections(slots.clone());
+        let scraper = metrics.map(|listener| {
+            let service = MetricsService(self.state.clone());
+            // A scraper or two: a few connections, the default timeouts.
+            let limits = ConnectionLimits {
+                max_connections: 16,
+                ..ConnectionLimits::default()
+            };
+            tokio::spawn(connections::serve(
+                listener,
+                service,
+                limits,
+                connections::Slots::new(limits.max_connections),
+                std::future::pending(),
+            ))
+        });
+        let result =
+            connections::serve(listener, self.app(), self.connections, slots, shutdown).await;
         if let Some(r) = reloader {
             r.abort();
         }
+        if let Some(s) = scraper {
+            s.abort();
+        }
         result
+    }
+}
+
+/// The metrics rendered with what is read off the server now.
+fn metrics_text(state: &AppState) -> String {
+    let bots = &state.bots;
+    state.engine.metrics.render(metrics::Gauges {
+        flows: state.engine.flows.ids().len(),
+        streams_open: bots.open_streams(),
+        streams_limit: bots.max_streams().map(std::num::NonZeroUsize::get),
+        streams_refused: bots.streams_refused(),
+    })
+}
+
+/// `GET /metrics` on the metrics listener; 404 for any other path, 405 for another method.
+#[derive(Clone)]
+struct MetricsService(AppState);
+
+impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for MetricsService {
+    type Response = axum::http::Response<String>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn call(&self, req: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
+        use axum::http::{Method, StatusCode, header};
+        let (status, content_type, body) = match (req.method(), req.uri().path()) {
+            (&Method::GET, "/metrics") => {
+                (StatusCode::OK, metrics::CONTENT_TYPE, metrics_text(&self.0))
+            }
+            (_, "/metrics") => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "text/plain",
+                "GET /metrics\n".to_owned(),
+            ),
+            _ => (
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                "the metrics are at /metrics\n".to_owned(),
+            ),
+        };
+        let mut response = axum::http::Response::new(body);
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static(content_type),
+        );
+        std::future::ready(Ok(response))
     }
 }
 

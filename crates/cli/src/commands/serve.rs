@@ -30,6 +30,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The bound address: the port the system chose, for `--listen …:0`, which is also what the
     // default public URL must name for signatures to match.
     let bound = listener.local_addr().unwrap_or(args.listen);
+    let metrics = match args.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--metrics-listen: cannot listen on {addr}"))?,
+        ),
+        None => None,
+    };
     let public_url = args
         .public_url
         .clone()
@@ -116,6 +124,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if let Some(m) = &metrics {
+        let at = m
+            .local_addr()
+            .map_or_else(|_| "?".to_owned(), |a| a.to_string());
+        eprintln!("metrics: http://{at}/metrics");
+    }
     eprintln!(
         "hotline serve: listening on {bound} — voice webhook {public_url}/voice, status callback {public_url}/status"
     );
@@ -140,7 +154,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     server
-        .serve(listener, hotline_server::shutdown_signal())
+        .serve_with_metrics(listener, metrics, hotline_server::shutdown_signal())
         .await
         .context("the server stopped with an error")?;
     eprintln!("hotline serve: stopped");

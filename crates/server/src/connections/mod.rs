@@ -135,11 +135,41 @@ enum Signal {
     Stop,
 }
 
+/// The connection slots of one listener: how many connections it may hold, and holds now
+/// (read by the metrics).
+#[derive(Clone)]
+pub(crate) struct Slots {
+    free: Arc<Semaphore>,
+    max: usize,
+}
+
+impl Slots {
+    /// `max` slots, all free.
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            free: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+
+    /// Connections held now.
+    pub(crate) fn held(&self) -> usize {
+        self.max.saturating_sub(self.free.available_permits())
+    }
+
+    /// Most connections held at once.
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+}
+
 /// Serves `service` on `listener` until `shutdown` resolves, then drains: see the module docs.
+/// The connections held are counted in `slots`, of `limits.max_connections`.
 pub(crate) async fn serve<S, B>(
     listener: TcpListener,
     service: S,
     limits: ConnectionLimits,
+    slots: Slots,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()>
 where
@@ -156,7 +186,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (signals, signal) = watch::channel(Signal::Serving);
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = slots.free;
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     // The connection limit reached, and no descriptor left, are each logged at most every
@@ -367,9 +397,15 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve(listener, service(), limits, async move {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(serve(
+            listener,
+            service(),
+            limits,
+            Slots::new(limits.max_connections),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         (addr, stop)
     }
 
@@ -548,9 +584,15 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(listener, service(), short(), async move {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(serve(
+            listener,
+            service(),
+            short(),
+            Slots::new(short().max_connections),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         let mut idle = TcpStream::connect(addr).await.expect("connect");
         get(&mut idle, "/").await.expect("answered");
         let mut busy = TcpStream::connect(addr).await.expect("connect");

@@ -1,0 +1,96 @@
+//! `hotline serve --metrics-listen`: Prometheus metrics on a listener of their own, over real
+//! sockets, counting what the webhook port answered; the webhook port does not serve them.
+#![allow(clippy::unwrap_used)]
+
+mod serve;
+
+use serve::{Serve, root};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// `request` sent on a new connection to `addr` (which closes it); gives the whole answer.
+fn exchange(addr: SocketAddr, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+fn get(addr: SocketAddr, path: &str) -> String {
+    exchange(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+#[test]
+fn metrics_are_served_on_their_own_listener_and_count_the_webhooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hotline"));
+    command
+        .current_dir(root())
+        .args(["serve", "examples/flows/covid-triage-fr.yaml"])
+        .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
+        .args(["--auth-token", "metrics-token", "--max-connections", "50"])
+        .arg("--records")
+        .arg(format!(
+            "sqlite:{}",
+            dir.path().join("records.db").display()
+        ))
+        .stdout(Stdio::null());
+    let (server, webhooks) = Serve::start(command, Duration::from_secs(30), "");
+    let printed = server.printed();
+    let metrics: SocketAddr = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("metrics: http://")?.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("no metrics address in:\n{printed}"))
+        .parse()
+        .unwrap();
+    assert_ne!(metrics, webhooks);
+
+    // An unsigned gather callback (refused) and a health check on the webhook port.
+    let body = "CallSid=CA00000000000000000000000000000001&SpeechResult=oui";
+    let refused = exchange(
+        webhooks,
+        &format!(
+            "POST /flows/covid-triage-fr/step?seq=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+    assert!(get(webhooks, "/healthz").starts_with("HTTP/1.1 200"));
+    // Not on the webhook port.
+    assert!(get(webhooks, "/metrics").starts_with("HTTP/1.1 404"));
+
+    let scraped = get(metrics, "/metrics");
+    let (head, text) = scraped.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{scraped}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
+        "{head}"
+    );
+    for line in [
+        "hotline_http_responses_total{route=\"step\",code=\"403\"} 1",
+        "hotline_http_responses_total{route=\"health\",code=\"200\"} 1",
+        "hotline_http_responses_total{route=\"other\",code=\"404\"} 1",
+        "hotline_webhook_duration_seconds_count{route=\"step\"} 1",
+        "hotline_connections_limit 50",
+        "hotline_flows 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
+    }
+    // The webhook port's connections held now (the test's have closed, or are closing).
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("hotline_connections_open ")),
+        "{text}"
+    );
+    assert!(get(metrics, "/other").starts_with("HTTP/1.1 404"));
+    server.stop();
+}

@@ -1,0 +1,517 @@
+//! Operational metrics in Prometheus' text exposition format (version 0.0.4), for an operator's
+//! dashboards and alerts: webhooks answered and how fast, calls started, calls lost, failures
+//! of the stores a caller's answer depends on, flow reloads, connections and media streams.
+//!
+//! Counting is a few relaxed atomic additions per request (no lock, no allocation); the text
+//! is rendered only when scraped. `hotline serve --metrics-listen ADDR` serves it on its own
+//! listener (`GET /metrics`), off the port Twilio reaches, so a reverse proxy in front of the
+//! webhooks does not publish it.
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// The route a request took, as the `route` label names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `/voice` and `/flows/{flow}/voice`: a call's first webhook.
+    Voice,
+    /// `/flows/{flow}/step`: gather, dial and record actions.
+    Step,
+    /// `/status`: call status callbacks.
+    Status,
+    /// `/bots/{bot}/voice`: a voice bot's webhook.
+    Bot,
+    /// `/streams/{bot}`: a media stream's WebSocket upgrade (101 when upgraded).
+    Stream,
+    /// `/prompts/…`: prompt audio.
+    Prompt,
+    /// `/healthz`.
+    Health,
+    /// Anything else (answered 404 or 405).
+    Other,
+}
+
+impl Route {
+    const ALL: [Route; 8] = [
+        Route::Voice,
+        Route::Step,
+        Route::Status,
+        Route::Bot,
+        Route::Stream,
+        Route::Prompt,
+        Route::Health,
+        Route::Other,
+    ];
+
+    /// The label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Route::Voice => "voice",
+            Route::Step => "step",
+            Route::Status => "status",
+            Route::Bot => "bot",
+            Route::Stream => "stream",
+            Route::Prompt => "prompt",
+            Route::Health => "health",
+            Route::Other => "other",
+        }
+    }
+
+    /// The route of a path the router answers (the webhooks' own paths are read before).
+    pub fn of_path(path: &str) -> Route {
+        if path.starts_with("/bots/") && path.ends_with("/voice") {
+            Route::Bot
+        } else if path.starts_with("/streams/") {
+            Route::Stream
+        } else if path.starts_with("/prompts/") {
+            Route::Prompt
+        } else if path == "/healthz" {
+            Route::Health
+        } else if path.starts_with("/flows/") && path.ends_with("/voice") || path == "/voice" {
+            Route::Voice
+        } else if path.starts_with("/flows/") && path.ends_with("/step") {
+            Route::Step
+        } else if path == "/status" {
+            Route::Status
+        } else {
+            Route::Other
+        }
+    }
+
+    /// Whether its latency is kept: the routes Twilio waits on for what a caller hears next.
+    fn timed(self) -> Option<usize> {
+        match self {
+            Route::Voice => Some(0),
+            Route::Step => Some(1),
+            Route::Status => Some(2),
+            Route::Bot => Some(3),
+            _ => None,
+        }
+    }
+}
+
+/// The status codes counted by name; any other is counted as `other`.
+const CODES: [u16; 12] = [101, 200, 204, 206, 304, 400, 403, 404, 405, 413, 416, 500];
+const OTHER_CODE: usize = CODES.len();
+
+/// Upper bounds of the latency buckets, in microseconds (Twilio gives up on a webhook at 15 s).
+const BUCKETS_US: [u64; 13] = [
+    1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+    5_000_000, 15_000_000,
+];
+
+/// A latency histogram: a count per bucket (not cumulative until rendered), the sum, the count.
+#[derive(Default)]
+struct Histogram {
+    buckets: [AtomicU64; BUCKETS_US.len()],
+    sum_us: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, took: Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        if let Some(i) = BUCKETS_US.iter().position(|&le| us <= le) {
+            self.buckets[i].fetch_add(1, Relaxed);
+        }
+        self.sum_us.fetch_add(us, Relaxed);
+        self.count.fetch_add(1, Relaxed);
+    }
+}
+
+/// A failure met while answering a call: the caller hears an apology instead of their flow
+/// (except for a call's end record, written after the call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The call records could not be written (the answer depending on them was not given, or
+    /// a call's end was not recorded).
+    Records,
+    /// The session store could not be read or written.
+    Sessions,
+    /// A webhook named a flow that is not loaded, or a number with no flow.
+    UnknownFlow,
+}
+
+impl Failure {
+    const ALL: [Failure; 3] = [Failure::Records, Failure::Sessions, Failure::UnknownFlow];
+
+    fn name(self) -> &'static str {
+        match self {
+            Failure::Records => "records",
+            Failure::Sessions => "sessions",
+            Failure::UnknownFlow => "unknown_flow",
+        }
+    }
+}
+
+/// The counters, shared by every request.
+pub struct Metrics {
+    started_unix: u64,
+    responses: [[AtomicU64; CODES.len() + 1]; Route::ALL.len()],
+    latency: [Histogram; 4],
+    calls_started: AtomicU64,
+    lost_calls: AtomicU64,
+    failures: [AtomicU64; Failure::ALL.len()],
+    reloads_loaded: AtomicU64,
+    reloads_rejected: AtomicU64,
+    connections: OnceLock<crate::connections::Slots>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            started_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            responses: Default::default(),
+            latency: Default::default(),
+            calls_started: AtomicU64::new(0),
+            lost_calls: AtomicU64::new(0),
+            failures: Default::default(),
+            reloads_loaded: AtomicU64::new(0),
+            reloads_rejected: AtomicU64::new(0),
+            connections: OnceLock::new(),
+        }
+    }
+}
+
+/// What is read off the server when the metrics are rendered, rather than counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gauges {
+    /// Flows loaded.
+    pub flows: usize,
+    /// Voice-bot media streams open.
+    pub streams_open: usize,
+    /// The media stream limit (`--max-streams`), if any.
+    pub streams_limit: Option<usize>,
+    /// New voice-bot calls turned away at the stream limit since start-up.
+    pub streams_refused: u64,
+}
+
+impl Metrics {
+    /// A request on `route` answered with `status` after `took`.
+    pub fn answered(&self, route: Route, status: u16, took: Duration) {
+        let code = CODES
+            .iter()
+            .position(|&c| c == status)
+            .unwrap_or(OTHER_CODE);
+        self.responses[route as usize][code].fetch_add(1, Relaxed);
+        if let Some(h) = route.timed() {
+            self.latency[h].observe(took);
+        }
+    }
+
+    /// A call's first webhook started it on a flow.
+    pub fn call_started(&self) {
+        self.calls_started.fetch_add(1, Relaxed);
+    }
+
+    /// A callback came for a call with no session (answered by the lost-call policy).
+    pub fn call_lost(&self) {
+        self.lost_calls.fetch_add(1, Relaxed);
+    }
+
+    /// A caller was answered with an apology because of `failure`.
+    pub fn failed(&self, failure: Failure) {
+        self.failures[failure as usize].fetch_add(1, Relaxed);
+    }
+
+    /// A flow file was (re)loaded, or an edit of it rejected.
+    pub fn reloaded(&self, loaded: bool) {
+        if loaded {
+            self.reloads_loaded.fetch_add(1, Relaxed);
+        } else {
+            self.reloads_rejected.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The connection slots to report on (set once, when the server starts serving).
+    pub(crate) fn watch_connections(&self, slots: crate::connections::Slots) {
+        let _ = self.connections.set(slots);
+    }
+
+    /// Everything, in Prometheus' text format.
+    pub fn render(&self, gauges: Gauges) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        let w = &mut out;
+        header(
+            w,
+            "hotline_build_info",
+            "gauge",
+            "The running build (always 1).",
+        );
+        let _ = writeln!(
+            w,
+            "hotline_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        header(
+            w,
+            "hotline_start_time_seconds",
+            "gauge",
+            "When the server started, in seconds since the Unix epoch.",
+        );
+        let _ = writeln!(w, "hotline_start_time_seconds {}", self.started_unix);
+
+        header(
+            w,
+            "hotline_http_responses_total",
+            "counter",
+            "HTTP requests answered, by route and status code (403: a bad X-Twilio-Signature).",
+        );
+        for route in Route::ALL {
+            for (i, n) in self.responses[route as usize].iter().enumerate() {
+                let n = n.load(Relaxed);
+                if n == 0 {
+                    continue;
+                }
+                let code = CODES
+                    .get(i)
+                    .map_or_else(|| "other".to_owned(), u16::to_string);
+                let _ = writeln!(
+                    w,
+                    "hotline_http_responses_total{{route=\"{}\",code=\"{code}\"}} {n}",
+                    route.name()
+                );
+            }
+        }
+
+        header(
+            w,
+            "hotline_webhook_duration_seconds",
+            "histogram",
+            "Time to answer the webhooks Twilio waits on, from the request's head read to its \
+             response ready to send (the body, the signature check and the records' commit \
+             included), by route.",
+        );
+        for route in Route::ALL {
+            let Some(h) = route.timed() else { continue };
+            let h = &self.latency[h];
+            let mut cumulative = 0;
+            for (le, n) in BUCKETS_US.iter().zip(&h.buckets) {
+                cumulative += n.load(Relaxed);
+                let _ = writeln!(
+                    w,
+                    "hotline_webhook_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {cumulative}",
+                    route.name(),
+                    seconds(*le)
+                );
+            }
+            let count = h.count.load(Relaxed);
+            let _ = writeln!(
+                w,
+                "hotline_webhook_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {count}",
+                route.name()
+            );
+            let _ = writeln!(
+                w,
+                "hotline_webhook_duration_seconds_sum{{route=\"{}\"}} {}",
+                route.name(),
+                seconds(h.sum_us.load(Relaxed))
+            );
+            let _ = writeln!(
+                w,
+                "hotline_webhook_duration_seconds_count{{route=\"{}\"}} {count}",
+                route.name()
+            );
+        }
+
+        counter(
+            w,
+            "hotline_calls_started_total",
+            "Calls started on a flow.",
+            self.calls_started.load(Relaxed),
+        );
+        counter(
+            w,
+            "hotline_lost_calls_total",
+            "Callbacks for calls with no session (a restart with memory sessions, an expired \
+             session), answered by the lost-call policy.",
+            self.lost_calls.load(Relaxed),
+        );
+        header(
+            w,
+            "hotline_call_failures_total",
+            "counter",
+            "Failures met while answering calls, by cause: a store not written or read (the \
+             caller heard an apology, except when a call's end was not recorded), or no flow for \
+             the webhook. Alert on records and sessions.",
+        );
+        for f in Failure::ALL {
+            let _ = writeln!(
+                w,
+                "hotline_call_failures_total{{cause=\"{}\"}} {}",
+                f.name(),
+                self.failures[f as usize].load(Relaxed)
+            );
+        }
+        header(
+            w,
+            "hotline_flow_reloads_total",
+            "counter",
+            "Flow files loaded after an edit, and edits rejected (the previous version kept \
+             serving).",
+        );
+        let _ = writeln!(
+            w,
+            "hotline_flow_reloads_total{{result=\"loaded\"}} {}",
+            self.reloads_loaded.load(Relaxed)
+        );
+        let _ = writeln!(
+            w,
+            "hotline_flow_reloads_total{{result=\"rejected\"}} {}",
+            self.reloads_rejected.load(Relaxed)
+        );
+        gauge(w, "hotline_flows", "Flows loaded.", gauges.flows);
+
+        if let Some(slots) = self.connections.get() {
+            gauge(
+                w,
+                "hotline_connections_open",
+                "Client connections held (media streams leave the count once upgraded).",
+                slots.held(),
+            );
+            gauge(
+                w,
+                "hotline_connections_limit",
+                "Most client connections held at once (--max-connections).",
+                slots.max(),
+            );
+        }
+        gauge(
+            w,
+            "hotline_media_streams_open",
+            "Voice-bot media streams open.",
+            gauges.streams_open,
+        );
+        if let Some(limit) = gauges.streams_limit {
+            gauge(
+                w,
+                "hotline_media_streams_limit",
+                "Most media streams open at once (--max-streams).",
+                limit,
+            );
+        }
+        counter(
+            w,
+            "hotline_media_streams_refused_total",
+            "New voice-bot calls turned away at the media stream limit.",
+            gauges.streams_refused,
+        );
+        out
+    }
+}
+
+/// `value` microseconds as seconds, exactly (no float formatting noise).
+fn seconds(us: u64) -> String {
+    let (s, frac) = (us / 1_000_000, us % 1_000_000);
+    if frac == 0 {
+        return s.to_string();
+    }
+    let frac = format!("{frac:06}");
+    format!("{s}.{}", frac.trim_end_matches('0'))
+}
+
+fn header(w: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(w, "# HELP {name} {help}");
+    let _ = writeln!(w, "# TYPE {name} {kind}");
+}
+
+fn counter(w: &mut String, name: &str, help: &str, value: u64) {
+    header(w, name, "counter", help);
+    let _ = writeln!(w, "{name} {value}");
+}
+
+fn gauge(w: &mut String, name: &str, help: &str, value: usize) {
+    header(w, name, "gauge", help);
+    let _ = writeln!(w, "{name} {value}");
+}
+
+/// The content type of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_written_exactly() {
+        assert_eq!(seconds(1_000), "0.001");
+        assert_eq!(seconds(2_500), "0.0025");
+        assert_eq!(seconds(15_000_000), "15");
+        assert_eq!(seconds(1_234_567), "1.234567");
+        assert_eq!(seconds(0), "0");
+    }
+
+    #[test]
+    fn routes_are_read_off_paths() {
+        assert_eq!(Route::of_path("/bots/dentist/voice"), Route::Bot);
+        assert_eq!(Route::of_path("/streams/dentist"), Route::Stream);
+        assert_eq!(Route::of_path("/prompts/triage/a.wav"), Route::Prompt);
+        assert_eq!(Route::of_path("/healthz"), Route::Health);
+        assert_eq!(Route::of_path("/flows/tri%61ge/voice"), Route::Voice);
+        assert_eq!(Route::of_path("/flows/triage/step"), Route::Step);
+        assert_eq!(Route::of_path("/nope"), Route::Other);
+    }
+
+    /// The text as a scraper reads it: every sample's line, histograms cumulative, the
+    /// `+Inf` bucket equal to the count.
+    #[test]
+    fn the_text_format_counts_what_was_observed() {
+        let m = Metrics::default();
+        m.answered(Route::Step, 200, Duration::from_micros(800));
+        m.answered(Route::Step, 200, Duration::from_millis(3));
+        m.answered(Route::Step, 403, Duration::from_secs(20));
+        m.answered(Route::Health, 200, Duration::from_micros(5));
+        m.answered(Route::Other, 418, Duration::ZERO);
+        m.call_started();
+        m.call_lost();
+        m.failed(Failure::Records);
+        m.reloaded(true);
+        m.reloaded(false);
+        m.reloaded(false);
+        let text = m.render(Gauges {
+            flows: 3,
+            streams_open: 2,
+            streams_limit: Some(10),
+            streams_refused: 4,
+        });
+        for line in [
+            "hotline_http_responses_total{route=\"step\",code=\"200\"} 2",
+            "hotline_http_responses_total{route=\"step\",code=\"403\"} 1",
+            "hotline_http_responses_total{route=\"health\",code=\"200\"} 1",
+            "hotline_http_responses_total{route=\"other\",code=\"other\"} 1",
+            "hotline_webhook_duration_seconds_bucket{route=\"step\",le=\"0.001\"} 1",
+            "hotline_webhook_duration_seconds_bucket{route=\"step\",le=\"0.0025\"} 1",
+            "hotline_webhook_duration_seconds_bucket{route=\"step\",le=\"0.005\"} 2",
+            "hotline_webhook_duration_seconds_bucket{route=\"step\",le=\"15\"} 2",
+            "hotline_webhook_duration_seconds_bucket{route=\"step\",le=\"+Inf\"} 3",
+            "hotline_webhook_duration_seconds_sum{route=\"step\"} 20.0038",
+            "hotline_webhook_duration_seconds_count{route=\"step\"} 3",
+            "hotline_webhook_duration_seconds_count{route=\"voice\"} 0",
+            "hotline_calls_started_total 1",
+            "hotline_lost_calls_total 1",
+            "hotline_call_failures_total{cause=\"records\"} 1",
+            "hotline_call_failures_total{cause=\"sessions\"} 0",
+            "hotline_flow_reloads_total{result=\"loaded\"} 1",
+            "hotline_flow_reloads_total{result=\"rejected\"} 2",
+            "hotline_flows 3",
+            "hotline_media_streams_open 2",
+            "hotline_media_streams_limit 10",
+            "hotline_media_streams_refused_total 4",
+            "# TYPE hotline_webhook_duration_seconds histogram",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
+        }
+        // The health check is counted, not timed.
+        assert!(!text.contains("route=\"health\",le="), "{text}");
+        // Every sample line is `name{labels} value` or `name value`, under a TYPE.
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            let (name, value) = l.rsplit_once(' ').expect("a value");
+            assert!(value.parse::<f64>().is_ok(), "{l}");
+            assert!(name.starts_with("hotline_"), "{l}");
+        }
+    }
+}
