@@ -396,7 +396,7 @@ impl Server {
                 }
             })
         });
-        let slots = connections::Slots::new(self.connections.max_connections);
+        let slots = connections::Slots::of(&self.connections);
         counters.watch_connections(slots.clone());
         let scraper = metrics.map(|listener| {
             let service = MetricsService(self.state.clone());
@@ -409,7 +409,7 @@ impl Server {
                 listener,
                 service,
                 limits,
-                connections::Slots::new(limits.max_connections),
+                connections::Slots::of(&limits),
                 std::future::pending(),
             ))
         });

@@ -69,7 +69,7 @@ impl Route {
             Route::Prompt
         } else if path == "/healthz" {
             Route::Health
-        } else if path.starts_with("/flows/") && path.ends_with("/voice") || path == "/voice" {
+        } else if path == "/voice" || (path.starts_with("/flows/") && path.ends_with("/voice")) {
             Route::Voice
         } else if path.starts_with("/flows/") && path.ends_with("/step") {
             Route::Step

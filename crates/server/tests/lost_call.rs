@@ -4,12 +4,13 @@
 //! Driven through the router with `oneshot`, signatures checked.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use hotline_server::engine::LostCallPolicy;
 use hotline_server::{Server, ServerConfig};
 use hotline_store::RecordStoreConfig;
-use http_body_util::BodyExt;
 use std::path::Path;
 use tower::ServiceExt;
 
@@ -55,29 +56,13 @@ async fn server(dir: &Path, default: LostCallPolicy) -> Server {
 
 /// A signed gather callback for a call the server never saw.
 async fn lost_callback(server: &Server, flow: &str) -> (StatusCode, String) {
-    let path = format!("/flows/{flow}/step?seq=3");
     let params = [
         ("CallSid", SID),
         ("SpeechResult", "yes"),
         ("Confidence", "0.9"),
     ];
-    let owned: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let signature = hotline_twilio::signature::compute(TOKEN, &format!("{PUBLIC}{path}"), &owned);
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params)
-        .finish();
-    let req = Request::post(path)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("X-Twilio-Signature", signature)
-        .body(Body::from(body))
-        .unwrap();
-    let resp = server.app().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
+    let path = format!("/flows/{flow}/step?seq=3");
+    support::post_form(server, (PUBLIC, TOKEN), &path, &params, true).await
 }
 
 const APOLOGY: &str = "We are sorry, a technical problem occurred.";

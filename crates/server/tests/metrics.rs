@@ -3,11 +3,12 @@
 //! through the router with `oneshot`, signatures checked; the text read as a scraper reads it.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use hotline_server::{Server, ServerConfig};
 use hotline_store::RecordStoreConfig;
-use http_body_util::BodyExt;
 use std::path::Path;
 use tower::ServiceExt;
 
@@ -32,37 +33,9 @@ async fn server(dir: &Path, records: RecordStoreConfig) -> Server {
 
 /// POSTs `params` to `path`, signed (or with a wrong signature); gives the status.
 async fn post(server: &Server, path: &str, params: &[(&str, &str)], signed: bool) -> StatusCode {
-    send(server, path, params, signed).await.0
-}
-
-/// POSTs `params` to `path`, signed (or with a wrong signature); gives the status and body.
-async fn send(
-    server: &Server,
-    path: &str,
-    params: &[(&str, &str)],
-    signed: bool,
-) -> (StatusCode, String) {
-    let owned: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let signature = if signed {
-        hotline_twilio::signature::compute(TOKEN, &format!("{PUBLIC}{path}"), &owned)
-    } else {
-        "bm90IGEgc2lnbmF0dXJlIGF0IGFsbA==".to_owned()
-    };
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params)
-        .finish();
-    let req = Request::post(path)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("X-Twilio-Signature", signature)
-        .body(Body::from(body))
-        .unwrap();
-    let resp = server.app().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    support::post_form(server, (PUBLIC, TOKEN), path, params, signed)
+        .await
+        .0
 }
 
 fn has(text: &str, line: &str) {
@@ -173,7 +146,8 @@ async fn a_records_store_that_fails_is_counted_and_the_caller_hears_an_apology()
         .execute_batch("DROP TABLE steps")
         .unwrap();
     let call = [("CallSid", SID), ("From", "+15550001"), ("To", "+15550002")];
-    let (status, xml) = send(&server, "/flows/menu/voice", &call, true).await;
+    let (status, xml) =
+        support::post_form(&server, (PUBLIC, TOKEN), "/flows/menu/voice", &call, true).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         xml.contains("We are sorry, a technical problem occurred."),

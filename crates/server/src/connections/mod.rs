@@ -144,11 +144,11 @@ pub(crate) struct Slots {
 }
 
 impl Slots {
-    /// `max` slots, all free.
-    pub(crate) fn new(max: usize) -> Self {
+    /// The `max_connections` slots of `limits`, all free.
+    pub(crate) fn of(limits: &ConnectionLimits) -> Self {
         Self {
-            free: Arc::new(Semaphore::new(max)),
-            max,
+            free: Arc::new(Semaphore::new(limits.max_connections)),
+            max: limits.max_connections,
         }
     }
 
@@ -164,7 +164,7 @@ impl Slots {
 }
 
 /// Serves `service` on `listener` until `shutdown` resolves, then drains: see the module docs.
-/// The connections held are counted in `slots`, of `limits.max_connections`.
+/// The connections held are counted in `slots` ([`Slots::of`] the same `limits`).
 pub(crate) async fn serve<S, B>(
     listener: TcpListener,
     service: S,
@@ -401,7 +401,7 @@ mod tests {
             listener,
             service(),
             limits,
-            Slots::new(limits.max_connections),
+            Slots::of(&limits),
             async move {
                 let _ = stopped.await;
             },
@@ -588,7 +588,7 @@ mod tests {
             listener,
             service(),
             short(),
-            Slots::new(short().max_connections),
+            Slots::of(&short()),
             async move {
                 let _ = stopped.await;
             },

@@ -58,3 +58,38 @@ pub(crate) async fn serve_with(
 pub(crate) async fn serve(config: ServerConfig) -> Running {
     serve_with(config, None).await.unwrap()
 }
+
+/// A form POST of `params` to `path` as Twilio sends it, signed with `token` over `public` and
+/// the path (or, with `signed` false, with a wrong signature), answered by `server`'s service
+/// without a socket: the status and the body.
+pub(crate) async fn post_form(
+    server: &Server,
+    (public, token): (&str, &str),
+    path: &str,
+    params: &[(&str, &str)],
+    signed: bool,
+) -> (axum::http::StatusCode, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let signature = if signed {
+        hotline_twilio::signature::compute(token, &format!("{public}{path}"), &owned)
+    } else {
+        "bm90IGEgc2lnbmF0dXJlIGF0IGFsbA==".to_owned()
+    };
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let req = axum::http::Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("X-Twilio-Signature", signature)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let resp = server.app().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
