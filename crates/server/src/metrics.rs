@@ -299,7 +299,9 @@ impl Metrics {
                     seconds(*le)
                 );
             }
-            let count = h.count.load(Relaxed);
+            // Read after the buckets, and never below them: an observation counted in a
+            // bucket but not yet in the count must not make `+Inf` the smaller.
+            let count = h.count.load(Relaxed).max(cumulative);
             let _ = writeln!(
                 w,
                 "hotline_webhook_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {count}",
