@@ -36,6 +36,7 @@ fn metrics_are_served_on_their_own_listener_and_count_the_webhooks() {
         .args(["serve", "examples/flows/covid-triage-fr.yaml"])
         .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
         .args(["--auth-token", "metrics-token", "--max-connections", "50"])
+        .args(["--max-streams", "10"])
         .arg("--records")
         .arg(format!(
             "sqlite:{}",
@@ -93,4 +94,45 @@ fn metrics_are_served_on_their_own_listener_and_count_the_webhooks() {
     );
     assert!(get(metrics, "/other").starts_with("HTTP/1.1 404"));
     server.stop();
+    every_alert_reads_a_metric_the_server_exports(text);
+}
+
+/// Every `hotline_…` metric in the example alerting rules is one the server exports, and each
+/// exact label matcher (`name{label="value"}`) selects a series it exported here.
+fn every_alert_reads_a_metric_the_server_exports(text: &str) {
+    let rules = std::fs::read_to_string(root().join("examples/monitoring/alerts.yaml")).unwrap();
+    let exported = |name: &str| {
+        text.lines()
+            .any(|l| l.starts_with(&format!("# TYPE {name} ")))
+    };
+    let mut checked = 0;
+    let mut rest = rules.as_str();
+    while let Some(at) = rest.find("hotline_") {
+        rest = &rest[at..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(rest.len());
+        let name = &rest[..end];
+        rest = &rest[end..];
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s).filter(|f| exported(f)))
+            .unwrap_or(name);
+        assert!(
+            exported(family),
+            "alerts.yaml reads `{name}`, which is not exported:\n{text}"
+        );
+        if let Some(selector) = rest.strip_prefix('{') {
+            let selector = &selector[..selector.find('}').unwrap()];
+            for matcher in selector.split(',').filter(|m| !m.contains("=~")) {
+                assert!(
+                    text.lines()
+                        .any(|l| l.starts_with(&format!("{name}{{")) && l.contains(matcher.trim())),
+                    "alerts.yaml selects `{name}{{{matcher}}}`, which no series matches:\n{text}"
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked} metrics read by alerts.yaml");
 }
