@@ -634,6 +634,94 @@ pub mod records {
         }
     }
 
+    /// `purge`: the calls started before the cutoff go, oldest first and at most `max_calls`
+    /// at a time, with their steps; later calls and their steps stay, and their call ids keep
+    /// working; a cutoff within a day of now is refused and deletes nothing.
+    pub async fn purge(store: Arc<dyn RecordStore>) {
+        let day = crate::records::MIN_RETENTION_MS;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap())
+            .unwrap();
+        let cutoff = now - 30 * day;
+        // Five old calls (started 40 to 36 days ago) and two recent ones, three steps each.
+        let mut old = Vec::new();
+        for (i, started) in [40, 39, 38, 37, 36].iter().enumerate() {
+            let sid = unique_sid(&format!("old{i}"));
+            old.push((sid, now - started * day));
+        }
+        let recent = [
+            (unique_sid("recent0"), now - 2 * day),
+            (unique_sid("recent1"), now - 60_000),
+        ];
+        for (sid, started) in old.iter().chain(&recent) {
+            store
+                .call_started(call(sid, "retention", "v1", *started))
+                .await
+                .unwrap();
+            store
+                .append_all((1..=3).map(|n| step(sid, n, "menu", kind::HEARD)).collect())
+                .await
+                .unwrap();
+        }
+        store
+            .call_ended(&old[0].0, "completed", old[0].1 + 60_000)
+            .await
+            .unwrap();
+
+        let refused = store.purge(now - day / 2, 100).await.unwrap_err();
+        assert!(matches!(refused, StoreError::Config { .. }), "{refused}");
+        assert_eq!(store.purge(now + day, 100).await.ok(), None);
+
+        // The oldest two first.
+        assert_eq!(store.purge(cutoff, 2).await.unwrap(), 2);
+        for (sid, _) in &old[..2] {
+            assert_eq!(store.get_call(sid).await.unwrap(), None, "{sid}");
+        }
+        assert!(store.get_call(&old[2].0).await.unwrap().is_some());
+        // Then the rest: fewer than asked for, so nothing is left before the cutoff.
+        assert_eq!(
+            crate::records::purge_before(&*store, cutoff, 2, std::time::Duration::ZERO)
+                .await
+                .unwrap(),
+            3
+        );
+        assert_eq!(store.purge(cutoff, 2).await.unwrap(), 0);
+        for (sid, _) in &old {
+            assert_eq!(store.get_call(sid).await.unwrap(), None, "{sid}");
+        }
+        let listed = store
+            .list_calls(&CallFilter {
+                flow_id: Some("retention".into()),
+                ..CallFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            listed
+                .iter()
+                .map(|c| c.call_sid.as_str())
+                .collect::<Vec<_>>(),
+            [recent[1].0.as_str(), recent[0].0.as_str()]
+        );
+        for (sid, _) in &recent {
+            let (_, steps) = store.get_call(sid).await.unwrap().unwrap();
+            assert_eq!(steps.len(), 3, "{sid}");
+            // The writer goes on writing for the calls that stay.
+            store
+                .append(step(sid, 4, "bye", kind::ENTERED))
+                .await
+                .unwrap();
+            store.call_ended(sid, "completed", now).await.unwrap();
+            let (c, steps) = store.get_call(sid).await.unwrap().unwrap();
+            assert_eq!((steps.len(), c.last_node.as_deref()), (4, Some("bye")));
+        }
+        // A funnel no longer counts the purged callers.
+        let funnel = store.funnel("retention", None).await.unwrap();
+        let menu = funnel.nodes.iter().find(|n| n.node == "menu").unwrap();
+        assert_eq!(menu.reached, 2);
+    }
+
     /// 64 tasks × 40 appends at once: every write acknowledged, every step stored exactly once.
     pub async fn concurrent_appends(store: Arc<dyn RecordStore>) {
         const TASKS: u32 = 64;
@@ -693,7 +781,7 @@ macro_rules! session_suite {
 #[macro_export]
 macro_rules! record_suite {
     ($factory:expr) => {
-        $crate::record_suite!(@tests $factory; round_trip step_order idempotent_writes unknown_call list_calls funnel concurrent_appends turns concurrent_turns_that_end);
+        $crate::record_suite!(@tests $factory; round_trip step_order idempotent_writes unknown_call list_calls funnel concurrent_appends turns concurrent_turns_that_end purge);
     };
     (@tests $factory:expr; $($check:ident)*) => {
         $(

@@ -118,6 +118,54 @@ pub trait RecordStore: Send + Sync {
     /// Where callers of `flow_id` went (all versions if `flow_version` is `None`).
     async fn funnel(&self, flow_id: &str, flow_version: Option<&str>)
     -> Result<Funnel, StoreError>;
+
+    /// Deletes, with all their steps, the calls started before `started_before_ms` (oldest
+    /// first, at most `max_calls` of them) in one transaction, and gives how many it deleted:
+    /// fewer than `max_calls` once none is left. For a retention period ([`purge_before`] repeats
+    /// it in short transactions, so that the webhooks' writes are never held up long).
+    ///
+    /// Calls started less than [`MIN_RETENTION_MS`] ago may still be in progress (Twilio ends
+    /// every call within a day), so a cutoff later than that is refused with
+    /// [`StoreError::Config`] and nothing is deleted.
+    async fn purge(&self, started_before_ms: i64, max_calls: u32) -> Result<u64, StoreError>;
+}
+
+/// The shortest retention a purge accepts: one day, in milliseconds.
+pub const MIN_RETENTION_MS: i64 = 24 * 3600 * 1000;
+
+/// Refuses a purge cutoff that calls in progress could be older than ([`RecordStore::purge`]).
+pub(crate) fn check_purge_cutoff(started_before_ms: i64, now_ms: i64) -> Result<(), StoreError> {
+    if started_before_ms > now_ms.saturating_sub(MIN_RETENTION_MS) {
+        return Err(StoreError::config(
+            "purge cutoff",
+            format!(
+                "is {} s before now",
+                now_ms.saturating_sub(started_before_ms) / 1000
+            ),
+            "keep records at least a day (calls in progress may be that old)",
+        ));
+    }
+    Ok(())
+}
+
+/// Deletes every call started before `started_before_ms` from `store`, `chunk` calls per
+/// transaction with a pause of `pause` between them; gives how many it deleted.
+pub async fn purge_before(
+    store: &dyn RecordStore,
+    started_before_ms: i64,
+    chunk: u32,
+    pause: std::time::Duration,
+) -> Result<u64, StoreError> {
+    let chunk = chunk.max(1);
+    let mut total = 0;
+    loop {
+        let n = store.purge(started_before_ms, chunk).await?;
+        total += n;
+        if n < u64::from(chunk) {
+            return Ok(total);
+        }
+        tokio::time::sleep(pause).await;
+    }
 }
 
 /// Which record store to use; `type` tags the backend.

@@ -394,6 +394,26 @@ fn step_from_row(r: &Row) -> Result<StepRecord, StoreError> {
 
 #[async_trait]
 impl RecordStore for PostgresRecordStore {
+    /// One statement on a pooled connection: PostgreSQL's row locks let the writer task go on
+    /// meanwhile, but for the calls being deleted.
+    async fn purge(&self, started_before_ms: i64, max_calls: u32) -> Result<u64, StoreError> {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        crate::records::check_purge_cutoff(started_before_ms, now_ms)?;
+        let client = self.pool.get().await.map_err(pool_err("purge"))?;
+        client
+            .execute(
+                "WITH doomed AS (SELECT call_sid FROM calls WHERE started_at_ms < $1 \
+                 ORDER BY started_at_ms, call_sid LIMIT $2), \
+                 gone AS (DELETE FROM steps WHERE call_sid IN (SELECT call_sid FROM doomed)) \
+                 DELETE FROM calls WHERE call_sid IN (SELECT call_sid FROM doomed)",
+                &[&started_before_ms, &i64::from(max_calls)],
+            )
+            .await
+            .map_err(pg_err("purge"))
+    }
+
     async fn call_started(&self, call: CallRecord) -> Result<(), StoreError> {
         submit(&self.queue, BACKEND, WriteOp::Started(call)).await
     }
