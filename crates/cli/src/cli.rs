@@ -80,9 +80,26 @@ pub(crate) enum Command {
     /// Where did callers go? A flow's funnel: callers per node, retries, timeouts, hang-ups,
     /// outcomes.
     Report(ReportArgs),
+
+    /// Delete the call records (calls and every step, with what callers said) of calls started
+    /// more than AGE ago, a few hundred calls per transaction: safe while `hotline serve` runs.
+    ///
+    /// Examples:
+    ///   hotline purge --older-than 90d
+    ///   hotline purge --older-than 36h --records postgres://hotline@db/hotline
+    Purge(PurgeArgs),
 }
 
-/// Where call records are kept (shared by serve, calls and report).
+#[derive(Debug, Args)]
+pub(crate) struct PurgeArgs {
+    /// Delete the calls started longer ago than this, e.g. 90d or 36h (at least a day).
+    #[arg(long, value_name = "AGE")]
+    pub older_than: String,
+    #[command(flatten)]
+    pub records: RecordsArg,
+}
+
+/// Where call records are kept (shared by serve, calls, report and purge).
 #[derive(Debug, Args, Clone)]
 pub(crate) struct RecordsArg {
     /// Call records: a SQLite file (`sqlite:PATH` or `PATH.db`; `?synchronous=normal` trades
@@ -190,6 +207,10 @@ pub(crate) struct ServeArgs {
     /// not served). A listener of its own, off the port Twilio reaches.
     #[arg(long, env = "HOTLINE_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Keep call records this long, e.g. 90d or 36h (at least a day; default: for ever). Older
+    /// calls, with what their callers said, are deleted at start-up and then every hour.
+    #[arg(long, env = "HOTLINE_RETENTION", value_name = "AGE")]
+    pub retention: Option<String>,
 }
 
 #[derive(Debug, Args)]

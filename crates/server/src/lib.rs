@@ -79,6 +79,9 @@ pub struct ServerConfig {
     pub max_streams: Option<std::num::NonZeroUsize>,
     /// Intent engines for flows' `intent:` routes (`--intents NAME=BOT.yaml`).
     pub intents: Vec<intents::IntentConfig>,
+    /// How long call records are kept: older calls are purged at start-up and then every hour
+    /// (at least a day; `None`, the default: kept for ever).
+    pub retention: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -109,6 +112,7 @@ impl ServerConfig {
             max_concurrent_turns: bots::DEFAULT_MAX_CONCURRENT_TURNS,
             max_streams: None,
             intents: Vec::new(),
+            retention: None,
         }
     }
 }
@@ -134,6 +138,7 @@ pub struct Server {
     reports: Vec<LoadReport>,
     reload_every: Option<Duration>,
     connections: ConnectionLimits,
+    retention: Option<Duration>,
 }
 
 impl Server {
@@ -161,6 +166,15 @@ impl Server {
             .connections
             .validate()
             .map_err(|e| ServerError::Config(e.to_string()))?;
+        if let Some(r) = config.retention
+            && r.as_millis() < u128::from(hotline_store::records::MIN_RETENTION_MS.unsigned_abs())
+        {
+            return Err(ServerError::Config(format!(
+                "a retention of {} s is too short: keep call records at least a day (calls in \
+                 progress may be that old)",
+                r.as_secs()
+            )));
+        }
         let public = PublicBase::parse(&config.public_url).map_err(|e| {
             ServerError::Config(format!(
                 "the public URL `{}` is not usable: {e} (give the base URL Twilio calls, e.g. https://hotline.example.com)",
@@ -319,6 +333,7 @@ impl Server {
             reports,
             reload_every: config.reload_every,
             connections: config.connections,
+            retention: config.retention,
         })
     }
 
@@ -396,6 +411,13 @@ impl Server {
                 }
             })
         });
+        let purger = self.retention.map(|keep| {
+            tokio::spawn(purge_every_hour(
+                self.state.engine.records.clone(),
+                keep,
+                counters.clone(),
+            ))
+        });
         let slots = connections::Slots::of(&self.connections);
         counters.watch_connections(slots.clone());
         let scraper = metrics.map(|listener| {
@@ -421,7 +443,48 @@ impl Server {
         if let Some(s) = scraper {
             s.abort();
         }
+        if let Some(p) = purger {
+            p.abort();
+        }
         result
+    }
+}
+
+/// Calls in a purge's transaction: a few milliseconds of the records' write lock.
+const PURGE_CHUNK: u32 = 200;
+
+/// Purges the calls older than `keep` now, then every hour, [`PURGE_CHUNK`] calls per
+/// transaction with a pause between them; logs and counts what it did.
+async fn purge_every_hour(
+    records: Arc<dyn hotline_store::RecordStore>,
+    keep: Duration,
+    counters: Arc<metrics::Metrics>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms.saturating_sub(keep_ms);
+        let pause = Duration::from_millis(20);
+        match hotline_store::records::purge_before(&*records, cutoff, PURGE_CHUNK, pause).await {
+            Ok(0) => {}
+            Ok(n) => {
+                counters.purged(n);
+                tracing::info!(
+                    calls = n,
+                    retention_s = keep.as_secs(),
+                    "purged the call records past their retention"
+                );
+            }
+            Err(e) => {
+                counters.purge_failed();
+                tracing::error!(error = %e, "cannot purge call records past their retention; retrying in an hour");
+            }
+        }
     }
 }
 

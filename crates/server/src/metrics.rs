@@ -156,6 +156,8 @@ pub struct Metrics {
     failures: [AtomicU64; Failure::ALL.len()],
     reloads_loaded: AtomicU64,
     reloads_rejected: AtomicU64,
+    purged: AtomicU64,
+    purge_failures: AtomicU64,
     connections: OnceLock<crate::connections::Slots>,
 }
 
@@ -172,6 +174,8 @@ impl Default for Metrics {
             failures: Default::default(),
             reloads_loaded: AtomicU64::new(0),
             reloads_rejected: AtomicU64::new(0),
+            purged: AtomicU64::new(0),
+            purge_failures: AtomicU64::new(0),
             connections: OnceLock::new(),
         }
     }
@@ -225,6 +229,16 @@ impl Metrics {
         } else {
             self.reloads_rejected.fetch_add(1, Relaxed);
         }
+    }
+
+    /// `n` calls were purged from the records, past their retention.
+    pub fn purged(&self, n: u64) {
+        self.purged.fetch_add(n, Relaxed);
+    }
+
+    /// A purge of the records failed.
+    pub fn purge_failed(&self) {
+        self.purge_failures.fetch_add(1, Relaxed);
     }
 
     /// The connection slots to report on (set once, when the server starts serving).
@@ -367,6 +381,18 @@ impl Metrics {
             self.reloads_rejected.load(Relaxed)
         );
         gauge(w, "hotline_flows", "Flows loaded.", gauges.flows);
+        counter(
+            w,
+            "hotline_records_purged_total",
+            "Calls deleted from the records past their retention (--retention).",
+            self.purged.load(Relaxed),
+        );
+        counter(
+            w,
+            "hotline_records_purge_failures_total",
+            "Purges of the records past their retention that failed (retried an hour later).",
+            self.purge_failures.load(Relaxed),
+        );
 
         if let Some(slots) = self.connections.get() {
             gauge(
@@ -474,6 +500,9 @@ mod tests {
         m.reloaded(true);
         m.reloaded(false);
         m.reloaded(false);
+        m.purged(7);
+        m.purged(3);
+        m.purge_failed();
         let text = m.render(Gauges {
             flows: 3,
             streams_open: 2,
@@ -500,6 +529,8 @@ mod tests {
             "hotline_flow_reloads_total{result=\"loaded\"} 1",
             "hotline_flow_reloads_total{result=\"rejected\"} 2",
             "hotline_flows 3",
+            "hotline_records_purged_total 10",
+            "hotline_records_purge_failures_total 1",
             "hotline_media_streams_open 2",
             "hotline_media_streams_limit 10",
             "hotline_media_streams_refused_total 4",

@@ -1,7 +1,7 @@
 //! `hotline calls` and `hotline report`: reading the durable call records.
 
 use super::stores;
-use crate::cli::{CallsArgs, ReportArgs};
+use crate::cli::{CallsArgs, PurgeArgs, ReportArgs};
 use anyhow::Context;
 use hotline_store::CallFilter;
 use std::process::ExitCode;
@@ -177,5 +177,32 @@ pub(crate) async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     for o in &funnel.outcomes {
         println!("{:<24} {:>8}", o.outcome, o.calls);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hotline purge --older-than AGE`: deletes the calls started before now minus AGE.
+pub(crate) async fn purge(args: PurgeArgs) -> anyhow::Result<ExitCode> {
+    let age = super::retention_flag(&args.older_than, "older-than")?;
+    let store = stores::records(&args.records.records)?
+        .build()
+        .await
+        .context("cannot open the call records")?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let cutoff = now_ms.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
+    let purged = hotline_store::records::purge_before(
+        &*store,
+        cutoff,
+        500,
+        std::time::Duration::from_millis(20),
+    )
+    .await
+    .context("cannot purge the call records")?;
+    println!(
+        "purged {purged} call{} started before {}",
+        if purged == 1 { "" } else { "s" },
+        when(cutoff)
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -92,6 +92,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         LimitError::NoConnections => anyhow::anyhow!("--max-connections must be at least 1"),
     })?;
     config.max_streams = args.max_streams;
+    config.retention = args
+        .retention
+        .as_deref()
+        .map(|r| super::retention_flag(r, "retention"))
+        .transpose()?;
 
     let s3 = s3_prompts(&config.flows).await?;
     let engines = crate::engines::Engines::default();
