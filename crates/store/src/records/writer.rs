@@ -19,6 +19,40 @@ pub(crate) enum WriteOp {
     },
     /// One webhook's start, steps and end, in one write (one acknowledgement).
     Turn(TurnRecord),
+    /// A chunk of a retention purge ([`crate::RecordStore::purge`]), serialized with the
+    /// webhooks' writes: no second writer for them to wait on.
+    Purge(Purge),
+}
+
+/// The calls to delete, at most `max_calls` of those started before `started_before_ms`, and
+/// where the writer puts how many it deleted before acknowledging.
+#[derive(Debug)]
+pub(crate) struct Purge {
+    pub(crate) started_before_ms: i64,
+    pub(crate) max_calls: i64,
+    pub(crate) deleted: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// [`crate::RecordStore::purge`] through a writer's queue: the cutoff checked, one purge chunk
+/// queued and committed, the number of calls it deleted.
+pub(crate) async fn purge(
+    queue: &tokio::sync::mpsc::Sender<Job>,
+    backend: &'static str,
+    started_before_ms: i64,
+    max_calls: u32,
+) -> Result<u64, StoreError> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    crate::records::check_purge_cutoff(started_before_ms, now_ms)?;
+    let deleted = std::sync::Arc::default();
+    let op = WriteOp::Purge(Purge {
+        started_before_ms,
+        max_calls: i64::from(max_calls),
+        deleted: std::sync::Arc::clone(&deleted),
+    });
+    submit(queue, backend, op).await?;
+    Ok(deleted.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// A write and the caller waiting for it to be committed.

@@ -14,7 +14,7 @@ use tokio_postgres::{NoTls, Row};
 use super::{MIGRATIONS, PostgresConfig};
 use crate::StoreError;
 use crate::error::redact_url;
-use crate::records::writer::{Job, WriteOp, fail_all, submit};
+use crate::records::writer::{Job, Purge, WriteOp, fail_all, submit};
 use crate::records::{
     CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore, StepRecord,
     TurnRecord, assemble_funnel, latest_version,
@@ -211,6 +211,11 @@ const INSERT_STEPS: &str = "INSERT INTO steps (call_sid, seq, at_ms, node, kind,
      SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], \
      $7::text[], $8::real[], $9::text[], $10::text[]) \
      ON CONFLICT (call_sid, seq) DO NOTHING";
+/// A purge chunk: the oldest calls started before `$1`, at most `$2`, and their steps.
+const PURGE: &str = "WITH doomed AS (SELECT call_sid FROM calls WHERE started_at_ms < $1 \
+     ORDER BY started_at_ms, call_sid LIMIT $2), \
+     gone AS (DELETE FROM steps WHERE call_sid IN (SELECT call_sid FROM doomed)) \
+     DELETE FROM calls WHERE call_sid IN (SELECT call_sid FROM doomed)";
 const END_CALL: &str = "UPDATE calls SET ended_at_ms = $2, outcome = $3, \
      last_node = (SELECT node FROM steps WHERE call_sid = $1 ORDER BY seq DESC LIMIT 1) WHERE call_sid = $1";
 
@@ -264,6 +269,7 @@ enum Stmt<'a> {
     Call(&'a CallRecord),
     Steps(StepColumns<'a>),
     End(&'a str, &'a i64, &'a str),
+    Purge(&'a Purge),
 }
 
 /// Adds `steps` (of job `i`) to the batch: to the step statement being built, or a new one.
@@ -287,10 +293,11 @@ async fn write_batch(
     jobs: &[Job],
 ) -> Result<Vec<Result<(), StoreError>>, tokio_postgres::Error> {
     let tx = client.transaction().await?;
-    let (insert_call, insert_steps, end_call) = tokio::try_join!(
+    let (insert_call, insert_steps, end_call, purge) = tokio::try_join!(
         tx.prepare_cached(INSERT_CALL),
         tx.prepare_cached(INSERT_STEPS),
-        tx.prepare_cached(END_CALL)
+        tx.prepare_cached(END_CALL),
+        tx.prepare_cached(PURGE)
     )?;
     let mut stmts: Vec<(usize, Stmt<'_>)> = Vec::with_capacity(jobs.len());
     for (i, job) in jobs.iter().enumerate() {
@@ -313,6 +320,7 @@ async fn write_batch(
                     stmts.push((i, Stmt::End(&end.call_sid, &end.ended_at_ms, &end.outcome)));
                 }
             }
+            WriteOp::Purge(p) => stmts.push((i, Stmt::Purge(p))),
         }
     }
     let counts = try_join_all(stmts.iter().map(|(_, stmt)| {
@@ -330,6 +338,7 @@ async fn write_batch(
             ),
             Stmt::Steps(columns) => (&insert_steps, columns.params().to_vec()),
             Stmt::End(sid, at, outcome) => (&end_call, vec![sid, *at, outcome]),
+            Stmt::Purge(p) => (&purge, vec![&p.started_before_ms, &p.max_calls]),
         };
         let tx = &tx;
         async move { tx.execute(statement, &params).await }
@@ -342,6 +351,9 @@ async fn write_batch(
             && let Some(slot) = results.get_mut(*i)
         {
             *slot = Err(StoreError::UnknownCall((*sid).to_owned()));
+        }
+        if let Stmt::Purge(p) = stmt {
+            p.deleted.store(n, std::sync::atomic::Ordering::Relaxed);
         }
     }
     Ok(results)
@@ -394,24 +406,9 @@ fn step_from_row(r: &Row) -> Result<StepRecord, StoreError> {
 
 #[async_trait]
 impl RecordStore for PostgresRecordStore {
-    /// One statement on a pooled connection: PostgreSQL's row locks let the writer task go on
-    /// meanwhile, but for the calls being deleted.
+    /// On the writer task, in its next transaction, like every other write.
     async fn purge(&self, started_before_ms: i64, max_calls: u32) -> Result<u64, StoreError> {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        crate::records::check_purge_cutoff(started_before_ms, now_ms)?;
-        let client = self.pool.get().await.map_err(pool_err("purge"))?;
-        client
-            .execute(
-                "WITH doomed AS (SELECT call_sid FROM calls WHERE started_at_ms < $1 \
-                 ORDER BY started_at_ms, call_sid LIMIT $2), \
-                 gone AS (DELETE FROM steps WHERE call_sid IN (SELECT call_sid FROM doomed)) \
-                 DELETE FROM calls WHERE call_sid IN (SELECT call_sid FROM doomed)",
-                &[&started_before_ms, &i64::from(max_calls)],
-            )
-            .await
-            .map_err(pg_err("purge"))
+        crate::records::writer::purge(&self.queue, BACKEND, started_before_ms, max_calls).await
     }
 
     async fn call_started(&self, call: CallRecord) -> Result<(), StoreError> {

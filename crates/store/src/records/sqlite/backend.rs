@@ -255,33 +255,10 @@ fn step_from_row(call_sid: &str, r: &Row<'_>) -> rusqlite::Result<StepRecord> {
 
 #[async_trait]
 impl RecordStore for SqliteRecordStore {
-    /// On a connection of its own, in an immediate transaction: the writer thread waits for it
-    /// (its busy timeout) as for another process's. The writer's cache of call ids may keep ids
-    /// of purged calls; no write for them can come, since they are over a day old, and SQLite
-    /// hands out new ids above the highest left.
+    /// On the writer thread, in its next group commit: the webhooks' writes never wait on a
+    /// second writer's lock.
     async fn purge(&self, started_before_ms: i64, max_calls: u32) -> Result<u64, StoreError> {
-        crate::records::check_purge_cutoff(started_before_ms, now_ms())?;
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || -> rusqlite::Result<u64> {
-            let mut conn = Connection::open(&path)?;
-            conn.busy_timeout(Duration::from_secs(5))?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let doomed = "SELECT id FROM calls WHERE started_at_ms < ?1 \
-                          ORDER BY started_at_ms, id LIMIT ?2";
-            tx.execute(
-                &format!("DELETE FROM steps WHERE call_id IN ({doomed})"),
-                params![started_before_ms, max_calls],
-            )?;
-            let n = tx.execute(
-                &format!("DELETE FROM calls WHERE id IN ({doomed})"),
-                params![started_before_ms, max_calls],
-            )?;
-            tx.commit()?;
-            Ok(u64::try_from(n).unwrap_or(u64::MAX))
-        })
-        .await
-        .map_err(|e| StoreError::backend(BACKEND, "purge", e))?
-        .map_err(|e| StoreError::backend(BACKEND, "purge", e))
+        crate::records::writer::purge(&self.queue, BACKEND, started_before_ms, max_calls).await
     }
 
     async fn call_started(&self, call: CallRecord) -> Result<(), StoreError> {

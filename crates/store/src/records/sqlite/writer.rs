@@ -87,6 +87,12 @@ const FILL_STUB: &str = "UPDATE calls SET flow_id = ?2, flow_version = ?3, from_
      started_at_ms = ?6 WHERE call_sid = ?1 AND started_at_ms IS NULL";
 const CALL_ID: &str = "SELECT id FROM calls WHERE call_sid = ?1";
 const STUB_CALL: &str = "INSERT INTO calls (call_sid) VALUES (?1)";
+/// A purge chunk's calls: the oldest started before `?1`, at most `?2` (the same rows for
+/// both statements, in one transaction).
+const PURGE_STEPS: &str = "DELETE FROM steps WHERE call_id IN (SELECT id FROM calls \
+     WHERE started_at_ms < ?1 ORDER BY started_at_ms, id LIMIT ?2)";
+const PURGE_CALLS: &str = "DELETE FROM calls WHERE id IN (SELECT id FROM calls \
+     WHERE started_at_ms < ?1 ORDER BY started_at_ms, id LIMIT ?2)";
 const END_CALL: &str = "UPDATE calls SET ended_at_ms = ?2, outcome = ?3, \
      last_node = (SELECT node FROM steps WHERE call_id = calls.id ORDER BY seq DESC LIMIT 1) \
      WHERE call_sid = ?1 AND started_at_ms IS NOT NULL";
@@ -221,6 +227,19 @@ fn write_jobs(
                 if let Some(end) = &turn.ended {
                     ends.push((index, &end.call_sid, &end.outcome, end.ended_at_ms));
                 }
+            }
+            WriteOp::Purge(p) => {
+                // What was queued before the purge is written before it.
+                insert_steps(tx, &mut pending)?;
+                let range = params![p.started_before_ms, p.max_calls];
+                tx.prepare_cached(PURGE_STEPS)?.execute(range)?;
+                let n = tx.prepare_cached(PURGE_CALLS)?.execute(range)?;
+                p.deleted.store(
+                    u64::try_from(n).unwrap_or(u64::MAX),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                // Deleted calls' ids may be handed out again.
+                ids.clear();
             }
         }
     }
