@@ -465,11 +465,7 @@ async fn purge_every_hour(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = now_ms.saturating_sub(keep_ms);
+        let cutoff = hotline_store::records::purge_cutoff(keep);
         let pause = Duration::from_millis(20);
         match hotline_store::records::purge_before(&*records, cutoff, PURGE_CHUNK, pause).await {
             Ok(0) => {}

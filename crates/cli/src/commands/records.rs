@@ -187,10 +187,7 @@ pub(crate) async fn purge(args: PurgeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .await
         .context("cannot open the call records")?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let cutoff = now_ms.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
+    let cutoff = hotline_store::records::purge_cutoff(age);
     // Paced as the server's hourly purge is: safe beside a running server.
     let purged = hotline_store::records::purge_before(
         &*store,

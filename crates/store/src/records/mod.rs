@@ -130,6 +130,19 @@ pub trait RecordStore: Send + Sync {
     async fn purge(&self, started_before_ms: i64, max_calls: u32) -> Result<u64, StoreError>;
 }
 
+/// The start time before which a purge deletes calls, to keep `age` of them: now minus `age`,
+/// in milliseconds since the Unix epoch.
+pub fn purge_cutoff(age: std::time::Duration) -> i64 {
+    now_ms().saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Now, in milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// The shortest retention a purge accepts: one day, in milliseconds.
 pub const MIN_RETENTION_MS: i64 = 24 * 3600 * 1000;
 

@@ -41,10 +41,7 @@ pub(crate) async fn purge(
     started_before_ms: i64,
     max_calls: u32,
 ) -> Result<u64, StoreError> {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    crate::records::check_purge_cutoff(started_before_ms, now_ms)?;
+    crate::records::check_purge_cutoff(started_before_ms, crate::records::now_ms())?;
     let deleted = std::sync::Arc::default();
     let op = WriteOp::Purge(Purge {
         started_before_ms,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
@@ -38,12 +38,6 @@ impl std::fmt::Debug for SqliteRecordStore {
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn open_err(path: &Path, cause: impl Into<crate::error::Cause>) -> StoreError {
@@ -127,7 +121,7 @@ fn migrate(mut conn: Connection, path: &Path) -> Result<Connection, StoreError> 
         tx.execute_batch(sql).map_err(migrate_err)?;
         tx.execute(
             "INSERT INTO schema_version (version, applied_at_ms) VALUES (?1, ?2)",
-            params![version, now_ms()],
+            params![version, crate::records::now_ms()],
         )
         .map_err(migrate_err)?;
     }
