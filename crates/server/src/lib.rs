@@ -454,8 +454,9 @@ impl Server {
 /// records' writer.
 const PURGE_CHUNK: u32 = 100;
 
-/// Purges the calls older than `keep` now, then every hour, [`PURGE_CHUNK`] calls per
-/// transaction with a pause between them; logs and counts what it did.
+/// Purges the calls older than `keep`, at start-up and then every hour, [`PURGE_CHUNK`] calls
+/// per transaction, paced ([`hotline_store::records::purge_before`]); logs and counts what it
+/// did.
 async fn purge_every_hour(
     records: Arc<dyn hotline_store::RecordStore>,
     keep: Duration,

@@ -639,10 +639,7 @@ pub mod records {
     /// working; a cutoff within a day of now is refused and deletes nothing.
     pub async fn purge(store: Arc<dyn RecordStore>) {
         let day = crate::records::MIN_RETENTION_MS;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap())
-            .unwrap();
+        let now = crate::records::now_ms();
         let cutoff = now - 30 * day;
         // Five old calls (started 40 to 36 days ago) and two recent ones, three steps each.
         let mut old = Vec::new();
