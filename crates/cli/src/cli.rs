@@ -82,7 +82,7 @@ pub(crate) enum Command {
     Report(ReportArgs),
 
     /// Delete the call records (calls and every step, with what callers said) of calls started
-    /// more than AGE ago, a few hundred calls per transaction: safe while `hotline serve` runs.
+    /// more than AGE ago, a hundred calls per transaction, paced: safe while `hotline serve` runs.
     ///
     /// Examples:
     ///   hotline purge --older-than 90d
