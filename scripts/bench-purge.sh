@@ -14,8 +14,27 @@ work=$(mktemp -d)
 pid=
 trap '[[ -n $pid ]] && kill -INT $pid 2>/dev/null; rm -rf "$work"' EXIT
 
-# A migrated database (a purge of nothing creates it), then the history, checkpointed.
-"$bin" purge --older-than 1d --records "sqlite:$work/base.db" >/dev/null
+# start ARGS…: `hotline serve` of the triage flow on 127.0.0.1:18181 in the background, with
+# ARGS, logging to $log; waits until it answers. Its pid in $pid.
+start() {
+  NO_COLOR=1 HOTLINE_LOG=info "$bin" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:18181 \
+    --auth-token "$gather_token" "$@" >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    curl -fsS http://127.0.0.1:18181/healthz >/dev/null 2>&1 && return
+    sleep 0.1
+  done
+}
+stop() {
+  kill -INT "$pid"
+  wait "$pid" 2>/dev/null || true
+  pid=
+}
+
+# A database migrated by a server's start, then the history, checkpointed.
+log=$work/base.log
+start --records "sqlite:$work/base.db"
+stop
 python3 scripts/records-history.py "$work/base.db" "$calls"
 python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA wal_checkpoint(TRUNCATE)")' "$work/base.db"
 
@@ -23,13 +42,8 @@ for run in kept purged; do
   cp "$work/base.db" "$work/$run.db"
   extra=()
   [[ $run == purged ]] && extra=(--retention 30d)
-  HOTLINE_LOG=info "$bin" serve examples/flows/covid-triage-fr.yaml --listen 127.0.0.1:18181 \
-    --auth-token "$gather_token" --records "sqlite:$work/$run.db" "${extra[@]}" >"$work/$run.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 100); do
-    curl -fsS http://127.0.0.1:18181/healthz >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  log=$work/$run.log
+  start --records "sqlite:$work/$run.db" "${extra[@]}"
   begun=$(date +%s.%N)
   "$bin" bench gather --addr 127.0.0.1:18181 --auth-token "$gather_token" --connections 64 \
     --warmup 0s --duration 20s --server-pid "$pid" >"$work/$run.bench"
@@ -44,7 +58,5 @@ for run in kept purged; do
       echo "purge still running when the bench ended"
     fi
   fi
-  kill -INT "$pid"
-  wait "$pid" 2>/dev/null || true
-  pid=
+  stop
 done

@@ -1,5 +1,6 @@
 //! `hotline purge --older-than AGE`: the calls started before the cutoff leave the records with
-//! their steps; later ones stay; an age under a day is refused and deletes nothing.
+//! their steps; later ones stay; an age under a day is refused and deletes nothing; records
+//! that do not exist are an error for it, `calls` and `report`, never created.
 #![allow(clippy::unwrap_used)]
 
 use hotline_store::records::sqlite::SqliteConfig;
@@ -86,4 +87,22 @@ async fn purge_deletes_the_calls_older_than_the_age_given() {
 
     let again = hotline(&["purge", "--older-than", "30d", "--records", &records]);
     assert!(String::from_utf8_lossy(&again.stdout).starts_with("purged 0 calls"));
+}
+
+#[test]
+fn records_that_do_not_exist_are_an_error_not_a_new_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo.db");
+    let records = format!("sqlite:{}", missing.display());
+    for args in [
+        &["purge", "--older-than", "30d"][..],
+        &["calls"][..],
+        &["report", "covid-triage-fr"][..],
+    ] {
+        let out = hotline(&[args, &["--records", &records]].concat());
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no call records at"), "{args:?}: {err}");
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
 }

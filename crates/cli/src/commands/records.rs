@@ -48,7 +48,7 @@ fn mask(number: &str) -> String {
 }
 
 pub(crate) async fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
-    let store = stores::records(&args.records.records)?
+    let store = stores::existing_records(&args.records.records)?
         .build()
         .await
         .context("cannot open the call records")?;
@@ -141,7 +141,7 @@ pub(crate) async fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let store = stores::records(&args.records.records)?
+    let store = stores::existing_records(&args.records.records)?
         .build()
         .await
         .context("cannot open the call records")?;
@@ -183,7 +183,7 @@ pub(crate) async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
 /// `hotline purge --older-than AGE`: deletes the calls started before now minus AGE.
 pub(crate) async fn purge(args: PurgeArgs) -> anyhow::Result<ExitCode> {
     let age = super::retention_flag(&args.older_than, "older-than")?;
-    let store = stores::records(&args.records.records)?
+    let store = stores::existing_records(&args.records.records)?
         .build()
         .await
         .context("cannot open the call records")?;

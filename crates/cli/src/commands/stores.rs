@@ -33,6 +33,23 @@ pub(crate) fn records(spec: &str) -> anyhow::Result<RecordStoreConfig> {
     Ok(config)
 }
 
+/// [`records`] for the commands that read or clean existing records (`calls`, `report`,
+/// `purge`): a SQLite file that does not exist is an error, not a new empty database (a typo in
+/// the path would otherwise look like no calls at all).
+pub(crate) fn existing_records(spec: &str) -> anyhow::Result<RecordStoreConfig> {
+    let config = records(spec)?;
+    if let RecordStoreConfig::Sqlite(c) = &config
+        && !c.path.exists()
+    {
+        bail!(
+            "no call records at {}: `hotline serve` creates them (give --records as the server \
+             was given it, or set HOTLINE_RECORDS)",
+            c.path.display()
+        );
+    }
+    Ok(config)
+}
+
 /// `memory` or `redis://…`.
 pub(crate) fn sessions(spec: &str) -> anyhow::Result<SessionStoreConfig> {
     let config = if spec == "memory" {
