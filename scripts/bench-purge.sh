@@ -2,8 +2,9 @@
 # Webhooks while a retention purge runs (BENCHMARKS.md, issue 3): a records database holding
 # OLD_CALLS calls of 2023 (10 steps each, `scripts/records-history.py`), served twice with the
 # gather-callback load at 64 connections for 20 s: once keeping every record, once with
-# `--retention 30d`, whose purge starts with the server and deletes them all meanwhile, 200 calls
-# per transaction. Prints each run's callbacks/s, latencies and CPU, and how long the purge took.
+# `--retention 30d`, whose purge starts with the server and deletes them all meanwhile, 100 calls
+# per transaction, paced. Prints each run's callbacks/s, latencies and CPU, and how long the
+# purge took; then times `hotline purge --older-than 30d` on another copy, with no load.
 #   scripts/bench-purge.sh HOTLINE_BIN [OLD_CALLS]     (default 200000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,3 +61,8 @@ for run in kept purged; do
   fi
   stop
 done
+
+cp "$work/base.db" "$work/alone.db"
+echo "== hotline purge --older-than 30d alone, no load"
+TIMEFORMAT='%R s wall, %U s user, %S s system CPU'
+time "$bin" purge --older-than 30d --records "sqlite:$work/alone.db"
