@@ -896,3 +896,55 @@ fn unknown_fields_are_recorded() {
         "a null field carries nothing"
     );
 }
+
+/// An export with no intent Hotline can carry (found by the `lex_export` fuzz target: a bot
+/// with a locale and no intents) is refused with what to do, not written as a bot the checks
+/// then reject as an "importer bug".
+#[test]
+fn an_export_with_no_usable_intent_is_refused_with_the_remedy() {
+    let files = fixture_files();
+    // Without its intents (and their slots): the locales alone.
+    let only_locales = |locale: Option<&str>| {
+        let entries: Vec<RawEntry> = files
+            .iter()
+            .filter(|(n, _)| !n.contains("/Intents/"))
+            .filter(|(n, _)| locale.is_none_or(|l| !n.contains("/BotLocales/") || n.contains(l)))
+            .map(|(n, d)| entry(n, d))
+            .collect();
+        zip(&entries)
+    };
+    match import_bytes(&only_locales(Some("/en_US/"))) {
+        Err(ImportError::Lex(e @ LexError::NoIntents { .. })) => {
+            let message = e.to_string();
+            assert!(
+                message.starts_with(
+                    "AppointmentBot/BotLocales/en_US/BotLocale.json: nothing to import"
+                ),
+                "{message}"
+            );
+            assert!(message.contains("locale en_US has no intent"), "{message}");
+            assert!(message.contains("add samples"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match import_bytes(&only_locales(None)) {
+        Err(ImportError::Lex(e @ LexError::NoIntents { .. })) => {
+            assert!(e.to_string().contains("none of its 2 locales"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Intents whose samples are all unusable count as none: only the fallback intent, which
+    // has no samples, is left.
+    let entries: Vec<RawEntry> = files
+        .iter()
+        .filter(|(n, _)| !n.contains("/Intents/") || n.contains("/Intents/FallbackIntent/"))
+        .map(|(n, d)| entry(n, d))
+        .collect();
+    assert!(
+        matches!(
+            import_bytes(&zip(&entries)),
+            Err(ImportError::Lex(LexError::NoIntents { .. }))
+        ),
+        "an export with only a fallback intent"
+    );
+}

@@ -58,6 +58,19 @@ pub enum LexError {
     /// The export holds more than one bot folder. Export one bot at a time.
     #[error("the export holds several bots ({0}); import one bot at a time")]
     SeveralBots(String),
+    /// No locale of the export has an intent Hotline can run: a Hotline intent is recognised
+    /// from its sample utterances, so intents with none (a new bot, or only built-in intents
+    /// such as Kendra search or QnA) are left out, and a bot needs at least one. Add sample
+    /// utterances to an intent in Lex and export again, or write the bot file by hand.
+    #[error(
+        "{file}: nothing to import: {why}; Hotline recognises intents from their sample utterances, so add samples to at least one intent in Lex and export again"
+    )]
+    NoIntents {
+        /// The primary locale's `BotLocale.json`.
+        file: String,
+        /// What the locales held.
+        why: String,
+    },
 }
 
 /// Unknown fields of a JSON object, kept for the report. (`identifier`, `version` and a

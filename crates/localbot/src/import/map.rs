@@ -170,6 +170,22 @@ pub(crate) fn map_export(
         let first = mapped.remove(primary);
         mapped.insert(0, first);
     }
+    if let Some((id, first, file)) = mapped.first()
+        && first.intents.is_empty()
+    {
+        // The primary locale has the most intents: no locale has any.
+        return Err(LexError::NoIntents {
+            file: file.clone(),
+            why: if mapped.len() == 1 {
+                format!("locale {id} has no intent with usable sample utterances")
+            } else {
+                format!(
+                    "none of its {} locales has an intent with usable sample utterances",
+                    mapped.len()
+                )
+            },
+        });
+    }
     let mut locales = OrderedMap::default();
     let mut iter = mapped.into_iter();
     if let Some((id, first, _)) = iter.next() {
