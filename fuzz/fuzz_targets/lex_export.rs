@@ -5,7 +5,6 @@
 //! importer wrote a bot file Hotline's own checks refuse, an importer bug.
 #![no_main]
 
-use hotline_localbot::import::{ImportError, ImportOptions, import_lex_zip_bytes};
 use libfuzzer_sys::fuzz_target;
 
 /// A zip of `files`, stored (no compression), as `zip -0` writes it.
@@ -75,15 +74,5 @@ fuzz_target!(|data: &[u8]| {
     if files.is_empty() || files.len() > 200 {
         return;
     }
-    let zip = stored_zip(&files);
-    match import_lex_zip_bytes(&zip, "fuzz.zip", &ImportOptions::default()) {
-        Ok(imported) => {
-            assert!(
-                hotline_localbot::parse_bot(&imported.yaml, "imported.yaml").is_ok(),
-                "an imported bot loads"
-            );
-        }
-        Err(ImportError::Invalid(message)) => panic!("importer bug: {message}"),
-        Err(_) => {}
-    }
+    hotline_fuzz::import_lex_checked(&stored_zip(&files));
 });
