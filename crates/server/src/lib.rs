@@ -450,13 +450,9 @@ impl Server {
     }
 }
 
-/// Calls in a purge's transaction (about a thousand step rows): a few milliseconds of the
-/// records' writer.
-const PURGE_CHUNK: u32 = 100;
-
-/// Purges the calls older than `keep`, at start-up and then every hour, [`PURGE_CHUNK`] calls
-/// per transaction, paced ([`hotline_store::records::purge_before`]); logs and counts what it
-/// did.
+/// Purges the calls older than `keep`, at start-up and then every hour,
+/// [`hotline_store::records::PURGE_CHUNK`] calls per transaction, paced
+/// ([`hotline_store::records::purge_before`]); logs and counts what it did.
 async fn purge_every_hour(
     records: Arc<dyn hotline_store::RecordStore>,
     keep: Duration,
@@ -467,8 +463,13 @@ async fn purge_every_hour(
     loop {
         tick.tick().await;
         let cutoff = hotline_store::records::purge_cutoff(keep);
-        let pause = Duration::from_millis(20);
-        match hotline_store::records::purge_before(&*records, cutoff, PURGE_CHUNK, pause).await {
+        let purge = hotline_store::records::purge_before(
+            &*records,
+            cutoff,
+            hotline_store::records::PURGE_CHUNK,
+            hotline_store::records::PURGE_PAUSE,
+        );
+        match purge.await {
             Ok(0) => {}
             Ok(n) => {
                 counters.purged(n);

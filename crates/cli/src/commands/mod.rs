@@ -62,7 +62,7 @@ pub(crate) fn retention_flag(value: &str, flag: &str) -> anyhow::Result<std::tim
         .ok_or_else(|| {
             anyhow::anyhow!("--{flag} `{value}`: not a whole number of days or hours (e.g. 90d)")
         })?;
-    if secs < 86_400 {
+    if secs < hotline_store::records::MIN_RETENTION_MS.unsigned_abs() / 1000 {
         anyhow::bail!(
             "--{flag} `{value}`: keep call records at least a day (calls in progress may be that old)"
         );

@@ -192,8 +192,8 @@ pub(crate) async fn purge(args: PurgeArgs) -> anyhow::Result<ExitCode> {
     let purged = hotline_store::records::purge_before(
         &*store,
         cutoff,
-        100,
-        std::time::Duration::from_millis(20),
+        hotline_store::records::PURGE_CHUNK,
+        hotline_store::records::PURGE_PAUSE,
     )
     .await
     .context("cannot purge the call records")?;

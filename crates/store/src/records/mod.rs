@@ -146,6 +146,13 @@ pub(crate) fn now_ms() -> i64 {
 /// The shortest retention a purge accepts: one day, in milliseconds.
 pub const MIN_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
+/// Calls per purge transaction for a retention purge (`hotline serve --retention`, `hotline
+/// purge`): about a thousand step rows, a few milliseconds of the records' writer.
+pub const PURGE_CHUNK: u32 = 100;
+
+/// The shortest pause [`purge_before`] takes between two chunks of a retention purge.
+pub const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Refuses a purge cutoff that calls in progress could be older than ([`RecordStore::purge`]).
 pub(crate) fn check_purge_cutoff(started_before_ms: i64, now_ms: i64) -> Result<(), StoreError> {
     if started_before_ms > now_ms.saturating_sub(MIN_RETENTION_MS) {
