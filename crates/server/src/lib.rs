@@ -82,6 +82,9 @@ pub struct ServerConfig {
     /// How long call records are kept: older calls are purged at start-up and then every hour
     /// (at least a day; `None`, the default: kept for ever).
     pub retention: Option<Duration>,
+    /// The bearer token a scraper must send to read the metrics listener's `/metrics`
+    /// ([`metrics::ScrapeToken`]; `None`, the default: anyone who reaches the listener).
+    pub metrics_token: Option<String>,
 }
 
 impl ServerConfig {
@@ -113,6 +116,7 @@ impl ServerConfig {
             max_streams: None,
             intents: Vec::new(),
             retention: None,
+            metrics_token: None,
         }
     }
 }
@@ -139,6 +143,7 @@ pub struct Server {
     reload_every: Option<Duration>,
     connections: ConnectionLimits,
     retention: Option<Duration>,
+    scrape_token: Option<metrics::ScrapeToken>,
 }
 
 impl Server {
@@ -175,6 +180,12 @@ impl Server {
                 r.as_secs()
             )));
         }
+        let scrape_token = config
+            .metrics_token
+            .as_deref()
+            .map(metrics::ScrapeToken::new)
+            .transpose()
+            .map_err(ServerError::Config)?;
         let public = PublicBase::parse(&config.public_url).map_err(|e| {
             ServerError::Config(format!(
                 "the public URL `{}` is not usable: {e} (give the base URL Twilio calls, e.g. https://hotline.example.com)",
@@ -334,6 +345,7 @@ impl Server {
             reload_every: config.reload_every,
             connections: config.connections,
             retention: config.retention,
+            scrape_token,
         })
     }
 
@@ -421,7 +433,7 @@ impl Server {
         let slots = connections::Slots::of(&self.connections);
         counters.watch_connections(slots.clone());
         let scraper = metrics.map(|listener| {
-            let service = MetricsService(self.state.clone());
+            let service = MetricsService(self.state.clone(), self.scrape_token.clone());
             // A scraper or two: a few connections, the default timeouts.
             let limits = ConnectionLimits {
                 max_connections: 16,
@@ -498,9 +510,10 @@ fn metrics_text(state: &AppState) -> String {
     })
 }
 
-/// `GET /metrics` on the metrics listener; 404 for any other path, 405 for another method.
+/// `GET /metrics` on the metrics listener; 404 for any other path, 405 for another method;
+/// with a scrape token, 401 for any request without it.
 #[derive(Clone)]
-struct MetricsService(AppState);
+struct MetricsService(AppState, Option<metrics::ScrapeToken>);
 
 impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for MetricsService {
     type Response = axum::http::Response<String>;
@@ -509,6 +522,29 @@ impl hyper::service::Service<axum::http::Request<hyper::body::Incoming>> for Met
 
     fn call(&self, req: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
         use axum::http::{Method, StatusCode, header};
+        if let Some(token) = &self.1
+            && !token.admits(
+                req.headers()
+                    .get(header::AUTHORIZATION)
+                    .map(axum::http::HeaderValue::as_bytes),
+            )
+        {
+            let mut response = axum::http::Response::new(
+                "the metrics need the scrape token: Authorization: Bearer TOKEN (hotline serve --metrics-token)\n"
+                    .to_owned(),
+            );
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("text/plain"),
+            );
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"hotline metrics\""),
+            );
+            return std::future::ready(Ok(response));
+        }
         let (status, content_type, body) = match (req.method(), req.uri().path()) {
             (&Method::GET, "/metrics") => {
                 (StatusCode::OK, metrics::CONTENT_TYPE, metrics_text(&self.0))

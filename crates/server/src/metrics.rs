@@ -460,9 +460,118 @@ fn gauge(w: &mut String, name: &str, help: &str, value: usize) {
 /// The content type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// The shortest [`ScrapeToken`] accepted: a secret a scraper can be configured with, too long
+/// to guess.
+pub const MIN_SCRAPE_TOKEN_LEN: usize = 16;
+
+/// The bearer token a scraper must send to read the metrics (`Authorization: Bearer TOKEN`, as
+/// Prometheus' `authorization` scrape setting sends it); without one, anyone who reaches the
+/// metrics listener reads them.
+#[derive(Clone)]
+pub struct ScrapeToken(std::sync::Arc<[u8]>);
+
+impl std::fmt::Debug for ScrapeToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScrapeToken(…)")
+    }
+}
+
+impl ScrapeToken {
+    /// Checks a token: at least [`MIN_SCRAPE_TOKEN_LEN`] characters, all visible ASCII (it
+    /// travels in a header, and a space or a line break in it is a copy-and-paste mistake).
+    /// The error says what is wrong, never the token.
+    pub fn new(token: &str) -> Result<Self, String> {
+        if let Some(bad) = token.chars().find(|c| !c.is_ascii_graphic()) {
+            return Err(format!(
+                "the metrics token holds {bad:?}: use letters, digits and ASCII punctuation only, \
+                 e.g. the output of `openssl rand -hex 32`"
+            ));
+        }
+        if token.len() < MIN_SCRAPE_TOKEN_LEN {
+            return Err(format!(
+                "the metrics token is {} characters long: use at least {MIN_SCRAPE_TOKEN_LEN}, \
+                 e.g. the output of `openssl rand -hex 32`",
+                token.len()
+            ));
+        }
+        Ok(Self(token.as_bytes().into()))
+    }
+
+    /// Whether an `Authorization` header's value carries this token with the `Bearer` scheme
+    /// (the scheme's name in any case, RFC 9110 §11.1). The token is compared in time that does
+    /// not depend on where it differs.
+    pub fn admits(&self, authorization: Option<&[u8]>) -> bool {
+        let Some(value) = authorization else {
+            return false;
+        };
+        let Some((scheme, rest)) = value.split_at_checked(6) else {
+            return false;
+        };
+        // `Bearer`, then white space: `BearerTOKEN` is not a bearer token.
+        if !scheme.eq_ignore_ascii_case(b"Bearer") || !rest.starts_with(b" ") {
+            return false;
+        }
+        let credentials = rest.trim_ascii();
+        if credentials.len() != self.0.len() {
+            return false;
+        }
+        let differ = credentials
+            .iter()
+            .zip(self.0.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        std::hint::black_box(differ) == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scrape_token_admits_only_itself_as_a_bearer_token() {
+        let token = ScrapeToken::new("0123456789abcdef-XYZ").unwrap();
+        for admitted in [
+            "Bearer 0123456789abcdef-XYZ",
+            "bearer 0123456789abcdef-XYZ",
+            "BEARER   0123456789abcdef-XYZ ",
+        ] {
+            assert!(token.admits(Some(admitted.as_bytes())), "{admitted}");
+        }
+        for refused in [
+            "",
+            "Bearer",
+            "Bearer ",
+            "Bearer0123456789abcdef-XYZ",
+            "Bearer0123456789abcdef-XYZ ",
+            "Basic 0123456789abcdef-XYZ",
+            "Bearer 0123456789abcdef-XY",
+            "Bearer 0123456789abcdef-XYZW",
+            "Bearer 0123456789abcdef-XYz",
+            "Bearer 1123456789abcdef-XYZ",
+            "0123456789abcdef-XYZ",
+        ] {
+            assert!(!token.admits(Some(refused.as_bytes())), "{refused:?}");
+        }
+        assert!(!token.admits(None));
+        assert!(!token.admits(Some("Bearer 0123456789abcdef-XYZ\u{e9}".as_bytes())));
+    }
+
+    #[test]
+    fn a_scrape_token_must_be_long_and_visible_ascii_and_is_never_printed() {
+        let short = ScrapeToken::new("short-token").unwrap_err();
+        assert!(
+            short.contains("11 characters") && short.contains("at least 16"),
+            "{short}"
+        );
+        assert!(!short.contains("short-token"), "{short}");
+        let spaced = ScrapeToken::new("0123456789 abcdef").unwrap_err();
+        assert!(spaced.contains("' '"), "{spaced}");
+        let newline = ScrapeToken::new("0123456789abcdef\n").unwrap_err();
+        assert!(newline.contains("'\\n'"), "{newline}");
+        assert!(ScrapeToken::new("é123456789abcdef").is_err());
+        let token = ScrapeToken::new("0123456789abcdef").unwrap();
+        assert_eq!(format!("{token:?}"), "ScrapeToken(…)");
+    }
 
     #[test]
     fn seconds_are_written_exactly() {
