@@ -207,6 +207,18 @@ pub(crate) struct ServeArgs {
     /// not served). A listener of its own, off the port Twilio reaches.
     #[arg(long, env = "HOTLINE_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The bearer token a scraper must send to read the metrics (`Authorization: Bearer
+    /// TOKEN`; at least 16 characters, e.g. `openssl rand -hex 32`). Prefer the environment
+    /// variable: a flag's value shows in `ps`. Without it, anyone who reaches --metrics-listen
+    /// reads the metrics.
+    #[arg(
+        long,
+        env = "HOTLINE_METRICS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        requires = "metrics_listen"
+    )]
+    pub metrics_token: Option<String>,
     /// Keep call records this long, e.g. 90d or 36h (at least a day; default: for ever). Older
     /// calls, with what their callers said, are deleted at start-up and then every hour.
     #[arg(long, env = "HOTLINE_RETENTION", value_name = "AGE")]

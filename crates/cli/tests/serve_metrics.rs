@@ -97,6 +97,102 @@ fn metrics_are_served_on_their_own_listener_and_count_the_webhooks() {
     every_alert_reads_a_metric_the_server_exports(text);
 }
 
+/// `GET /metrics` with `Authorization` set to `authorization` (none if empty).
+fn scrape(addr: SocketAddr, authorization: &str) -> String {
+    let header = if authorization.is_empty() {
+        String::new()
+    } else {
+        format!("Authorization: {authorization}\r\n")
+    };
+    exchange(
+        addr,
+        &format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{header}Connection: close\r\n\r\n"),
+    )
+}
+
+#[test]
+fn with_a_scrape_token_the_metrics_are_read_only_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "5f0c2a9e8b7d4c3a1f6e0d9c8b7a6f5e";
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hotline"));
+    command
+        .current_dir(root())
+        .args(["serve", "examples/flows/covid-triage-fr.yaml"])
+        .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
+        .args(["--auth-token", "metrics-token"])
+        .env("HOTLINE_METRICS_TOKEN", token)
+        .arg("--records")
+        .arg(format!(
+            "sqlite:{}",
+            dir.path().join("records.db").display()
+        ))
+        .stdout(Stdio::null());
+    let (server, _) = Serve::start(command, Duration::from_secs(30), "");
+    let printed = server.printed();
+    assert!(
+        !printed.contains(token),
+        "the token was printed:\n{printed}"
+    );
+    assert!(!printed.contains("WARNING"), "{printed}");
+    let metrics: SocketAddr = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("metrics: http://")?.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("no metrics address in:\n{printed}"))
+        .parse()
+        .unwrap();
+
+    let wrong = format!("Bearer {}", token.replace('5', "6"));
+    for refused in ["", "Bearer", &wrong, &format!("Basic {token}")] {
+        let answer = scrape(metrics, refused);
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 401"), "{refused:?}: {answer}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("www-authenticate: bearer realm=\"hotline metrics\""),
+            "{head}"
+        );
+        assert!(!body.contains("hotline_"), "{body}");
+        assert!(!answer.contains(token), "{answer}");
+    }
+    // Other paths too: nothing is told without the token.
+    assert!(get(metrics, "/other").starts_with("HTTP/1.1 401"));
+
+    let scraped = scrape(metrics, &format!("Bearer {token}"));
+    let (head, text) = scraped.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{scraped}");
+    assert!(text.lines().any(|l| l == "hotline_flows 1"), "{text}");
+    server.stop();
+}
+
+#[test]
+fn a_bad_scrape_token_or_one_without_a_metrics_listener_stops_the_server_from_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = format!("sqlite:{}", dir.path().join("records.db").display());
+    let serve = |metrics: &[&str], token: &str| {
+        Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .current_dir(root())
+            .args(["serve", "examples/flows/covid-triage-fr.yaml"])
+            .args(["--listen", "127.0.0.1:0", "--auth-token", "metrics-token"])
+            .args(metrics)
+            .args(["--records", &records, "--metrics-token", token])
+            .output()
+            .unwrap()
+    };
+    let short = serve(&["--metrics-listen", "127.0.0.1:0"], "guessable");
+    let err = String::from_utf8_lossy(&short.stderr);
+    assert!(!short.status.success());
+    assert!(
+        err.contains("9 characters") && err.contains("at least 16"),
+        "{err}"
+    );
+    assert!(!err.contains("guessable"), "the token was printed: {err}");
+
+    let without_listener = serve(&[], "5f0c2a9e8b7d4c3a1f6e0d9c8b7a6f5e");
+    let err = String::from_utf8_lossy(&without_listener.stderr);
+    assert!(!without_listener.status.success());
+    assert!(err.contains("--metrics-listen"), "{err}");
+}
+
 /// Every `hotline_…` metric in the example alerting rules is one the server exports, and each
 /// exact label matcher (`name{label="value"}`) selects a series it exported here.
 fn every_alert_reads_a_metric_the_server_exports(text: &str) {

@@ -45,6 +45,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = ServerConfig::new(args.flows.clone(), public_url.clone());
     config.auth_token = args.auth_token.clone();
     config.verify_signatures = !args.insecure_skip_signature;
+    config.metrics_token = args.metrics_token.clone();
     config.records = stores::records(&args.records.records)?;
     config.sessions = stores::sessions(&args.sessions)?;
     for n in &args.numbers {
@@ -134,6 +135,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .local_addr()
             .map_or_else(|_| "?".to_owned(), |a| a.to_string());
         eprintln!("metrics: http://{at}/metrics");
+        if args.metrics_token.is_none() && m.local_addr().is_ok_and(|a| !a.ip().is_loopback()) {
+            eprintln!(
+                "WARNING: the metrics on {at} are open to anyone who reaches that address (no \
+                 --metrics-token): they tell how many calls the line takes and what fails. Set \
+                 HOTLINE_METRICS_TOKEN, or listen on 127.0.0.1."
+            );
+        }
     }
     eprintln!(
         "hotline serve: listening on {bound} — voice webhook {public_url}/voice, status callback {public_url}/status"
