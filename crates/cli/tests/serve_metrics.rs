@@ -83,6 +83,8 @@ fn metrics_are_served_on_their_own_listener_and_count_the_webhooks() {
         "hotline_webhook_duration_seconds_count{route=\"step\"} 1",
         "hotline_connections_limit 50",
         "hotline_flows 1",
+        "hotline_calls_started_total{flow=\"covid-triage-fr\"} 0",
+        "hotline_calls_ended_total{flow=\"covid-triage-fr\",outcome=\"dialed\"} 0",
     ] {
         assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
     }

@@ -259,9 +259,19 @@ impl Engine {
             rec,
         };
         let next = stored.encode();
-        self.metrics.call_started();
-        self.persist(call_sid, Some(record), steps, ended, None, next, xml)
-            .await
+        self.metrics.call_started(&flow.id);
+        let ends_now = ended.is_some();
+        self.persist(
+            call_sid,
+            Some(record),
+            steps,
+            ended,
+            ends_now,
+            None,
+            next,
+            xml,
+        )
+        .await
     }
 
     /// A callback for a call in progress (`<Gather>`, `<Dial>`, `<Record>` actions).
@@ -329,6 +339,7 @@ impl Engine {
             }
         };
         let links = self.links.at(now_ms() / 1000);
+        let ended_before = stored.session.ended.is_some();
         let turn = runtime::step(&flow, &mut stored.session, input, &links);
         let turn = self
             .drive_effects(&flow, &mut stored.session, turn, &links)
@@ -336,6 +347,7 @@ impl Engine {
         let xml = turn.response.to_xml();
         let steps = step_records(call_sid, &mut stored.rec, turn.events, &stored.session);
         let ended = stored.session.ended.as_ref().map(outcome_name);
+        let ends_now = !ended_before && ended.is_some();
         stored.last = xml.as_bytes();
         let next = stored.encode();
         self.persist(
@@ -343,6 +355,7 @@ impl Engine {
             None,
             steps,
             ended,
+            ends_now,
             Some(loaded.version),
             next,
             xml,
@@ -403,7 +416,8 @@ impl Engine {
     /// and its new session are written concurrently, and the TwiML is returned only once both
     /// are. A session written meanwhile by a concurrent duplicate of this webhook wins: its
     /// answer is returned instead, so Twilio sees one consistent call. The session stored is
-    /// kept decoded for the call's next webhook.
+    /// kept decoded for the call's next webhook. `ends_now`: this turn ended the call (counted in
+    /// the metrics once stored).
     #[allow(clippy::too_many_arguments)]
     async fn persist(
         &self,
@@ -411,6 +425,7 @@ impl Engine {
         started: Option<CallRecord>,
         steps: Vec<StepRecord>,
         ended: Option<String>,
+        ends_now: bool,
         expected_version: Option<u64>,
         next: Warm,
         xml: String,
@@ -440,6 +455,9 @@ impl Engine {
         }
         match write {
             Ok(CasOutcome::Stored { .. }) => {
+                if ends_now && let Some(outcome) = &next.session.ended {
+                    self.metrics.call_ended(&next.session.flow_id, outcome);
+                }
                 self.decoded.put(call_sid, next);
                 Answer { xml }
             }
@@ -507,9 +525,19 @@ impl Engine {
                     ended_at_ms: now_ms_i64(),
                 }),
             };
-            if let Err(e) = self.records.record_turn(turn).await {
-                tracing::error!(error = %e, "cannot record a call's end");
-                self.metrics.failed(Failure::Records);
+            match self.records.record_turn(turn).await {
+                Ok(()) => self.metrics.call_ended(
+                    &stored.session.flow_id,
+                    stored
+                        .session
+                        .ended
+                        .as_ref()
+                        .unwrap_or(&hotline_flow::runtime::Outcome::CallerHungUp),
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot record a call's end");
+                    self.metrics.failed(Failure::Records);
+                }
             }
         }
         let _ = self.sessions.delete(call_sid).await;

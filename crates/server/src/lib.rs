@@ -502,8 +502,10 @@ async fn purge_every_hour(
 /// The metrics rendered with what is read off the server now.
 fn metrics_text(state: &AppState) -> String {
     let bots = &state.bots;
+    let flow_ids = state.engine.flows.ids();
     state.engine.metrics.render(metrics::Gauges {
-        flows: state.engine.flows.ids().len(),
+        flows: flow_ids.len(),
+        flow_ids: &flow_ids,
         streams_open: bots.open_streams(),
         streams_limit: bots.max_streams().map(std::num::NonZeroUsize::get),
         streams_refused: bots.streams_refused(),

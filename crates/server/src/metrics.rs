@@ -7,10 +7,13 @@
 //! listener (`GET /metrics`), off the port Twilio reaches, so a reverse proxy in front of the
 //! webhooks does not publish it.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
+
+use hotline_flow::runtime::Outcome;
 
 /// The route a request took, as the `route` label names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,7 +154,9 @@ pub struct Metrics {
     started_unix: u64,
     responses: [[AtomicU64; CODES.len() + 1]; Route::ALL.len()],
     latency: [Histogram; 4],
-    calls_started: AtomicU64,
+    /// Calls started and ended, by flow id: as many entries as flows ever served (ids come from
+    /// flow files, never from a request).
+    calls: RwLock<HashMap<Arc<str>, Arc<FlowCalls>>>,
     lost_calls: AtomicU64,
     failures: [AtomicU64; Failure::ALL.len()],
     reloads_loaded: AtomicU64,
@@ -169,7 +174,7 @@ impl Default for Metrics {
                 .map_or(0, |d| d.as_secs()),
             responses: Default::default(),
             latency: Default::default(),
-            calls_started: AtomicU64::new(0),
+            calls: RwLock::default(),
             lost_calls: AtomicU64::new(0),
             failures: Default::default(),
             reloads_loaded: AtomicU64::new(0),
@@ -183,9 +188,11 @@ impl Default for Metrics {
 
 /// What is read off the server when the metrics are rendered, rather than counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Gauges {
+pub struct Gauges<'a> {
     /// Flows loaded.
     pub flows: usize,
+    /// Their ids: each has its calls' series, at 0 before its first call.
+    pub flow_ids: &'a [String],
     /// Voice-bot media streams open.
     pub streams_open: usize,
     /// The media stream limit (`--max-streams`), if any.
@@ -207,9 +214,32 @@ impl Metrics {
         }
     }
 
-    /// A call's first webhook started it on a flow.
-    pub fn call_started(&self) {
-        self.calls_started.fetch_add(1, Relaxed);
+    /// A call's first webhook started it on `flow`.
+    pub fn call_started(&self, flow: &str) {
+        self.flow_calls(flow).started.fetch_add(1, Relaxed);
+    }
+
+    /// A call on `flow` ended with `outcome` (counted once per call, when its end is stored).
+    pub fn call_ended(&self, flow: &str, outcome: &Outcome) {
+        self.flow_calls(flow).ended[outcome_index(outcome)].fetch_add(1, Relaxed);
+    }
+
+    /// `flow`'s counters, added on its first call.
+    fn flow_calls(&self, flow: &str) -> Arc<FlowCalls> {
+        if let Some(c) = self
+            .calls
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(flow)
+        {
+            return c.clone();
+        }
+        self.calls
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(Arc::from(flow))
+            .or_default()
+            .clone()
     }
 
     /// A callback came for a call with no session (answered by the lost-call policy).
@@ -334,12 +364,7 @@ impl Metrics {
             );
         }
 
-        counter(
-            w,
-            "hotline_calls_started_total",
-            "Calls started on a flow.",
-            self.calls_started.load(Relaxed),
-        );
+        self.render_calls(w, gauges.flow_ids);
         counter(
             w,
             "hotline_lost_calls_total",
@@ -433,6 +458,108 @@ impl Metrics {
 }
 
 /// `value` microseconds as seconds, exactly (no float formatting noise).
+/// A flow's calls: started, and ended by outcome ([`OUTCOMES`]).
+#[derive(Default)]
+struct FlowCalls {
+    started: AtomicU64,
+    ended: [AtomicU64; OUTCOMES.len()],
+}
+
+/// How calls end, as the `outcome` label names them: the call records' outcome names
+/// (`crate::engine::outcome_name`), in [`outcome_index`]'s order.
+const OUTCOMES: [&str; 8] = [
+    "dialed",
+    "enqueued",
+    "redirected",
+    "hung-up",
+    "recorded",
+    "handed-to-bot",
+    hotline_store::OUTCOME_CALLER_HANGUP,
+    "error",
+];
+
+fn outcome_index(outcome: &Outcome) -> usize {
+    match outcome {
+        Outcome::Dialed { .. } => 0,
+        Outcome::Enqueued { .. } => 1,
+        Outcome::Redirected { .. } => 2,
+        Outcome::HungUp => 3,
+        Outcome::Recorded => 4,
+        Outcome::HandedToBot { .. } => 5,
+        Outcome::CallerHungUp => 6,
+        Outcome::Error { .. } => 7,
+    }
+}
+
+impl Metrics {
+    /// `hotline_calls_started_total` and `hotline_calls_ended_total`, by flow, for every flow
+    /// that had a call and every flow in `loaded`, sorted by flow id.
+    fn render_calls(&self, w: &mut String, loaded: &[String]) {
+        let calls = self.calls.read().unwrap_or_else(PoisonError::into_inner);
+        let mut flows: Vec<(&str, Option<&FlowCalls>)> = calls
+            .iter()
+            .map(|(id, c)| (&**id, Some(&**c)))
+            .chain(
+                loaded
+                    .iter()
+                    .filter(|id| !calls.contains_key(id.as_str()))
+                    .map(|id| (id.as_str(), None)),
+            )
+            .collect();
+        flows.sort_unstable_by_key(|(id, _)| *id);
+        flows.dedup_by_key(|(id, _)| *id);
+        header(
+            w,
+            "hotline_calls_started_total",
+            "counter",
+            "Calls started, by flow.",
+        );
+        for (id, c) in &flows {
+            let n = c.map_or(0, |c| c.started.load(Relaxed));
+            let _ = writeln!(
+                w,
+                "hotline_calls_started_total{{flow=\"{}\"}} {n}",
+                LabelValue(id)
+            );
+        }
+        header(
+            w,
+            "hotline_calls_ended_total",
+            "counter",
+            "Calls ended, by flow and outcome (as `hotline report` counts them): dialed, \
+             enqueued, redirected, hung-up, recorded, handed-to-bot, caller-hangup (the caller \
+             hung up mid-flow), error (the caller heard an apology).",
+        );
+        for (id, c) in &flows {
+            for (i, outcome) in OUTCOMES.iter().enumerate() {
+                let n = c.map_or(0, |c| c.ended[i].load(Relaxed));
+                let _ = writeln!(
+                    w,
+                    "hotline_calls_ended_total{{flow=\"{}\",outcome=\"{outcome}\"}} {n}",
+                    LabelValue(id)
+                );
+            }
+        }
+    }
+}
+
+/// A label value escaped as the text format wants (`\\`, `\"`, `\n`).
+struct LabelValue<'a>(&'a str);
+
+impl std::fmt::Display for LabelValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for c in self.0.chars() {
+            match c {
+                '\\' => f.write_str("\\\\")?,
+                '"' => f.write_str("\\\"")?,
+                '\n' => f.write_str("\\n")?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 fn seconds(us: u64) -> String {
     let (s, frac) = (us / 1_000_000, us % 1_000_000);
     if frac == 0 {
@@ -593,6 +720,42 @@ mod tests {
         assert_eq!(Route::of_path("/nope"), Route::Other);
     }
 
+    /// The `outcome` label is the call records' outcome name, for every outcome.
+    #[test]
+    fn outcome_labels_are_the_records_outcome_names() {
+        let all = [
+            Outcome::Dialed {
+                target: "15".into(),
+            },
+            Outcome::Enqueued { queue: "q".into() },
+            Outcome::Redirected { flow: "f".into() },
+            Outcome::HungUp,
+            Outcome::Recorded,
+            Outcome::HandedToBot { bot: "b".into() },
+            Outcome::CallerHungUp,
+            Outcome::Error {
+                message: "m".into(),
+            },
+        ];
+        for o in &all {
+            assert_eq!(
+                OUTCOMES[outcome_index(o)],
+                crate::engine::outcome_name(o),
+                "{o:?}"
+            );
+        }
+        let mut indexes: Vec<usize> = all.iter().map(outcome_index).collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        assert_eq!(indexes.len(), OUTCOMES.len());
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(LabelValue("a\\b\"c\nd").to_string(), "a\\\\b\\\"c\\nd");
+        assert_eq!(LabelValue("covid-triage_fr").to_string(), "covid-triage_fr");
+    }
+
     /// The text as a scraper reads it: every sample's line, histograms cumulative, the
     /// `+Inf` bucket equal to the count.
     #[test]
@@ -603,7 +766,22 @@ mod tests {
         m.answered(Route::Step, 403, Duration::from_secs(20));
         m.answered(Route::Health, 200, Duration::from_micros(5));
         m.answered(Route::Other, 418, Duration::ZERO);
-        m.call_started();
+        m.call_started("triage");
+        m.call_started("triage");
+        m.call_started("sales");
+        m.call_ended(
+            "triage",
+            &Outcome::Dialed {
+                target: "15".into(),
+            },
+        );
+        m.call_ended("triage", &Outcome::CallerHungUp);
+        m.call_ended(
+            "sales",
+            &Outcome::Error {
+                message: "x".into(),
+            },
+        );
         m.call_lost();
         m.failed(Failure::Records);
         m.reloaded(true);
@@ -612,8 +790,10 @@ mod tests {
         m.purged(7);
         m.purged(3);
         m.purge_failed();
+        let loaded = ["menu".to_owned(), "sales".to_owned(), "triage".to_owned()];
         let text = m.render(Gauges {
             flows: 3,
+            flow_ids: &loaded,
             streams_open: 2,
             streams_limit: Some(10),
             streams_refused: 4,
@@ -631,7 +811,14 @@ mod tests {
             "hotline_webhook_duration_seconds_sum{route=\"step\"} 20.0038",
             "hotline_webhook_duration_seconds_count{route=\"step\"} 3",
             "hotline_webhook_duration_seconds_count{route=\"voice\"} 0",
-            "hotline_calls_started_total 1",
+            "hotline_calls_started_total{flow=\"triage\"} 2",
+            "hotline_calls_started_total{flow=\"sales\"} 1",
+            "hotline_calls_started_total{flow=\"menu\"} 0",
+            "hotline_calls_ended_total{flow=\"triage\",outcome=\"dialed\"} 1",
+            "hotline_calls_ended_total{flow=\"triage\",outcome=\"caller-hangup\"} 1",
+            "hotline_calls_ended_total{flow=\"triage\",outcome=\"error\"} 0",
+            "hotline_calls_ended_total{flow=\"sales\",outcome=\"error\"} 1",
+            "hotline_calls_ended_total{flow=\"menu\",outcome=\"hung-up\"} 0",
             "hotline_lost_calls_total 1",
             "hotline_call_failures_total{cause=\"records\"} 1",
             "hotline_call_failures_total{cause=\"sessions\"} 0",

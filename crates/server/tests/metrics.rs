@@ -16,6 +16,7 @@ const TOKEN: &str = "metrics-token";
 const PUBLIC: &str = "http://hotline.test";
 const SID: &str = "CA00000000000000000000000000000001";
 const LOST: &str = "CA00000000000000000000000000000002";
+const HUNG_UP: &str = "CA00000000000000000000000000000003";
 
 async fn server(dir: &Path, records: RecordStoreConfig) -> Server {
     let path = dir.join("menu.yaml");
@@ -71,6 +72,26 @@ async fn a_call_its_callbacks_and_the_refusals_are_counted() {
         post(&server, "/status", &ended, true).await,
         StatusCode::NO_CONTENT
     );
+    // A duplicate of the status callback: the call's end is counted once.
+    assert_eq!(
+        post(&server, "/status", &ended, true).await,
+        StatusCode::NO_CONTENT
+    );
+    // A caller who hangs up at the question.
+    let second = [
+        ("CallSid", HUNG_UP),
+        ("From", "+15550003"),
+        ("To", "+15550002"),
+    ];
+    assert_eq!(
+        post(&server, "/flows/menu/voice", &second, true).await,
+        StatusCode::OK
+    );
+    let gone = [("CallSid", HUNG_UP), ("CallStatus", "completed")];
+    assert_eq!(
+        post(&server, "/status", &gone, true).await,
+        StatusCode::NO_CONTENT
+    );
     let lost = [("CallSid", LOST), ("SpeechResult", "yes")];
     assert_eq!(
         post(&server, "/flows/menu/step?seq=4", &lost, true).await,
@@ -94,7 +115,7 @@ async fn a_call_its_callbacks_and_the_refusals_are_counted() {
     let text = server.metrics_text();
     has(
         &text,
-        "hotline_http_responses_total{route=\"voice\",code=\"200\"} 2",
+        "hotline_http_responses_total{route=\"voice\",code=\"200\"} 3",
     );
     has(
         &text,
@@ -106,7 +127,7 @@ async fn a_call_its_callbacks_and_the_refusals_are_counted() {
     );
     has(
         &text,
-        "hotline_http_responses_total{route=\"status\",code=\"204\"} 1",
+        "hotline_http_responses_total{route=\"status\",code=\"204\"} 3",
     );
     has(
         &text,
@@ -120,7 +141,19 @@ async fn a_call_its_callbacks_and_the_refusals_are_counted() {
         &text,
         "hotline_webhook_duration_seconds_bucket{route=\"step\",le=\"+Inf\"} 3",
     );
-    has(&text, "hotline_calls_started_total 1");
+    has(&text, "hotline_calls_started_total{flow=\"menu\"} 2");
+    has(
+        &text,
+        "hotline_calls_ended_total{flow=\"menu\",outcome=\"hung-up\"} 1",
+    );
+    has(
+        &text,
+        "hotline_calls_ended_total{flow=\"menu\",outcome=\"caller-hangup\"} 1",
+    );
+    has(
+        &text,
+        "hotline_calls_ended_total{flow=\"menu\",outcome=\"error\"} 0",
+    );
     has(&text, "hotline_lost_calls_total 1");
     has(
         &text,
@@ -155,5 +188,10 @@ async fn a_records_store_that_fails_is_counted_and_the_caller_hears_an_apology()
     );
     let text = server.metrics_text();
     has(&text, "hotline_call_failures_total{cause=\"records\"} 1");
-    has(&text, "hotline_calls_started_total 1");
+    has(&text, "hotline_calls_started_total{flow=\"menu\"} 1");
+    // Its end was never stored: not counted.
+    has(
+        &text,
+        "hotline_calls_ended_total{flow=\"menu\",outcome=\"hung-up\"} 0",
+    );
 }
