@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use hotline_flow::runtime::Outcome;
@@ -156,7 +156,7 @@ pub struct Metrics {
     latency: [Histogram; 4],
     /// Calls started and ended, by flow id: as many entries as flows ever served (ids come from
     /// flow files, never from a request).
-    calls: RwLock<HashMap<Arc<str>, Arc<FlowCalls>>>,
+    calls: RwLock<HashMap<Box<str>, FlowCalls, foldhash::fast::RandomState>>,
     lost_calls: AtomicU64,
     failures: [AtomicU64; Failure::ALL.len()],
     reloads_loaded: AtomicU64,
@@ -216,30 +216,28 @@ impl Metrics {
 
     /// A call's first webhook started it on `flow`.
     pub fn call_started(&self, flow: &str) {
-        self.flow_calls(flow).started.fetch_add(1, Relaxed);
+        self.on_flow(flow, |c| c.started.fetch_add(1, Relaxed));
     }
 
     /// A call on `flow` ended with `outcome` (counted once per call, when its end is stored).
     pub fn call_ended(&self, flow: &str, outcome: &Outcome) {
-        self.flow_calls(flow).ended[outcome_index(outcome)].fetch_add(1, Relaxed);
+        let i = outcome_index(outcome);
+        self.on_flow(flow, |c| c.ended[i].fetch_add(1, Relaxed));
     }
 
-    /// `flow`'s counters, added on its first call.
-    fn flow_calls(&self, flow: &str) -> Arc<FlowCalls> {
+    /// Counts on `flow`'s counters, added on its first call.
+    fn on_flow(&self, flow: &str, count: impl Fn(&FlowCalls) -> u64) {
         if let Some(c) = self
             .calls
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(flow)
         {
-            return c.clone();
+            count(c);
+            return;
         }
-        self.calls
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(Arc::from(flow))
-            .or_default()
-            .clone()
+        let mut calls = self.calls.write().unwrap_or_else(PoisonError::into_inner);
+        count(calls.entry(Box::from(flow)).or_default());
     }
 
     /// A callback came for a call with no session (answered by the lost-call policy).
@@ -498,7 +496,7 @@ impl Metrics {
         let calls = self.calls.read().unwrap_or_else(PoisonError::into_inner);
         let mut flows: Vec<(&str, Option<&FlowCalls>)> = calls
             .iter()
-            .map(|(id, c)| (&**id, Some(&**c)))
+            .map(|(id, c)| (&**id, Some(c)))
             .chain(
                 loaded
                     .iter()
