@@ -504,7 +504,6 @@ fn metrics_text(state: &AppState) -> String {
     let bots = &state.bots;
     let flow_ids = state.engine.flows.ids();
     state.engine.metrics.render(metrics::Gauges {
-        flows: flow_ids.len(),
         flow_ids: &flow_ids,
         streams_open: bots.open_streams(),
         streams_limit: bots.max_streams().map(std::num::NonZeroUsize::get),

@@ -189,9 +189,7 @@ impl Default for Metrics {
 /// What is read off the server when the metrics are rendered, rather than counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Gauges<'a> {
-    /// Flows loaded.
-    pub flows: usize,
-    /// Their ids: each has its calls' series, at 0 before its first call.
+    /// The ids of the flows loaded: each has its calls' series, at 0 before its first call.
     pub flow_ids: &'a [String],
     /// Voice-bot media streams open.
     pub streams_open: usize,
@@ -403,7 +401,7 @@ impl Metrics {
             "hotline_flow_reloads_total{{result=\"rejected\"}} {}",
             self.reloads_rejected.load(Relaxed)
         );
-        gauge(w, "hotline_flows", "Flows loaded.", gauges.flows);
+        gauge(w, "hotline_flows", "Flows loaded.", gauges.flow_ids.len());
         counter(
             w,
             "hotline_records_purged_total",
@@ -455,7 +453,6 @@ impl Metrics {
     }
 }
 
-/// `value` microseconds as seconds, exactly (no float formatting noise).
 /// A flow's calls: started, and ended by outcome ([`OUTCOMES`]).
 #[derive(Default)]
 struct FlowCalls {
@@ -505,7 +502,6 @@ impl Metrics {
             )
             .collect();
         flows.sort_unstable_by_key(|(id, _)| *id);
-        flows.dedup_by_key(|(id, _)| *id);
         header(
             w,
             "hotline_calls_started_total",
@@ -558,6 +554,7 @@ impl std::fmt::Display for LabelValue<'_> {
     }
 }
 
+/// `value` microseconds as seconds, exactly (no float formatting noise).
 fn seconds(us: u64) -> String {
     let (s, frac) = (us / 1_000_000, us % 1_000_000);
     if frac == 0 {
@@ -790,7 +787,6 @@ mod tests {
         m.purge_failed();
         let loaded = ["menu".to_owned(), "sales".to_owned(), "triage".to_owned()];
         let text = m.render(Gauges {
-            flows: 3,
             flow_ids: &loaded,
             streams_open: 2,
             streams_limit: Some(10),
