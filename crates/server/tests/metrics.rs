@@ -72,7 +72,8 @@ async fn a_call_its_callbacks_and_the_refusals_are_counted() {
         post(&server, "/status", &ended, true).await,
         StatusCode::NO_CONTENT
     );
-    // A duplicate of the status callback: the call's end is counted once.
+    // The flow ended this call (hung-up): its status callback, and a duplicate of it, do not
+    // count its end again.
     assert_eq!(
         post(&server, "/status", &ended, true).await,
         StatusCode::NO_CONTENT
