@@ -27,22 +27,28 @@ fn get(addr: SocketAddr, path: &str) -> String {
     )
 }
 
-#[test]
-fn metrics_are_served_on_their_own_listener_and_count_the_webhooks() {
-    let dir = tempfile::tempdir().unwrap();
+/// `hotline serve` of the French triage flow with metrics on a port of their own, records in
+/// `dir`, `extra` arguments and the scrape token `token` (in the environment, as the docs
+/// advise); gives the server, its webhook address and its metrics address.
+fn serve_triage(
+    dir: &std::path::Path,
+    extra: &[&str],
+    token: Option<&str>,
+) -> (Serve, SocketAddr, SocketAddr) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hotline"));
     command
         .current_dir(root())
         .args(["serve", "examples/flows/covid-triage-fr.yaml"])
         .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
-        .args(["--auth-token", "metrics-token", "--max-connections", "50"])
-        .args(["--max-streams", "10"])
+        .args(["--auth-token", "metrics-token"])
+        .args(extra)
         .arg("--records")
-        .arg(format!(
-            "sqlite:{}",
-            dir.path().join("records.db").display()
-        ))
+        .arg(format!("sqlite:{}", dir.join("records.db").display()))
+        .env_remove("HOTLINE_METRICS_TOKEN")
         .stdout(Stdio::null());
+    if let Some(token) = token {
+        command.env("HOTLINE_METRICS_TOKEN", token);
+    }
     let (server, webhooks) = Serve::start(command, Duration::from_secs(30), "");
     let printed = server.printed();
     let metrics: SocketAddr = printed
@@ -51,6 +57,17 @@ fn metrics_are_served_on_their_own_listener_and_count_the_webhooks() {
         .unwrap_or_else(|| panic!("no metrics address in:\n{printed}"))
         .parse()
         .unwrap();
+    (server, webhooks, metrics)
+}
+
+#[test]
+fn metrics_are_served_on_their_own_listener_and_count_the_webhooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, webhooks, metrics) = serve_triage(
+        dir.path(),
+        &["--max-connections", "50", "--max-streams", "10"],
+        None,
+    );
     assert_ne!(metrics, webhooks);
 
     // An unsigned gather callback (refused) and a health check on the webhook port.
@@ -116,32 +133,13 @@ fn scrape(addr: SocketAddr, authorization: &str) -> String {
 fn with_a_scrape_token_the_metrics_are_read_only_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let token = "5f0c2a9e8b7d4c3a1f6e0d9c8b7a6f5e";
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hotline"));
-    command
-        .current_dir(root())
-        .args(["serve", "examples/flows/covid-triage-fr.yaml"])
-        .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
-        .args(["--auth-token", "metrics-token"])
-        .env("HOTLINE_METRICS_TOKEN", token)
-        .arg("--records")
-        .arg(format!(
-            "sqlite:{}",
-            dir.path().join("records.db").display()
-        ))
-        .stdout(Stdio::null());
-    let (server, _) = Serve::start(command, Duration::from_secs(30), "");
+    let (server, _, metrics) = serve_triage(dir.path(), &[], Some(token));
     let printed = server.printed();
     assert!(
         !printed.contains(token),
         "the token was printed:\n{printed}"
     );
     assert!(!printed.contains("WARNING"), "{printed}");
-    let metrics: SocketAddr = printed
-        .lines()
-        .find_map(|l| l.strip_prefix("metrics: http://")?.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("no metrics address in:\n{printed}"))
-        .parse()
-        .unwrap();
 
     let wrong = format!("Bearer {}", token.replace('5', "6"));
     for refused in ["", "Bearer", &wrong, &format!("Basic {token}")] {
