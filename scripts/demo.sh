@@ -22,15 +22,32 @@ echo
 work=$(mktemp -d)
 token=demo-auth-token
 port=${HOTLINE_DEMO_PORT:-18080}
-"$bin" serve examples/flows/ --listen "127.0.0.1:$port" --auth-token "$token" \
+# The triage flow alone: the other example flows include one routed by a bot's intents, which
+# needs `--intents` (README, "Flows routed by intent").
+"$bin" serve examples/flows/covid-triage-fr.yaml --listen "127.0.0.1:$port" --auth-token "$token" \
   --records "sqlite:$work/records.db" --number +33970000000=covid-triage-fr >"$work/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do
+for _ in $(seq 300); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  kill -0 $server 2>/dev/null || break
   sleep 0.1
 done
-call() { "$bin" call "http://127.0.0.1:$port/voice" --auth-token "$token" --to +33970000000 "$@"; }
+if ! curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+  echo "demo: hotline serve did not start on 127.0.0.1:$port; its output:" >&2
+  cat "$work/serve.log" >&2
+  exit 1
+fi
+# One emulated call; the demo fails if the caller meets an application error.
+call() {
+  "$bin" call "http://127.0.0.1:$port/voice" --auth-token "$token" --to +33970000000 "$@" |
+    tee "$work/call.log"
+  if grep -q "application error" "$work/call.log"; then
+    echo "demo: the call met an application error (server log: below)" >&2
+    cat "$work/serve.log" >&2
+    exit 1
+  fi
+}
 
 echo "== 1. A caller who stays silent: the seed's error-01, error-02, goodbye =="
 call --silence 60s
