@@ -121,3 +121,14 @@ fn transcribe_json_reads_the_demo_recordings() {
     assert!(lower.contains("tomorrow"), "{stdout}");
     assert!(lower.contains("three") || lower.contains('3'), "{stdout}");
 }
+
+/// The README's `hotline check examples/bots/`: the folder's bots are valid, and its held-out
+/// evaluation sets (`*.heldout.yaml`, `*.heldout2.yaml`) are not taken for bots.
+#[test]
+fn check_of_the_example_bots_folder_passes() {
+    let out = hotline(&["check", "--color", "false", "examples/bots/"], "");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("2 of 2 files valid; 0 errors"), "{stderr}");
+    assert!(!stderr.contains("heldout"), "{stderr}");
+}

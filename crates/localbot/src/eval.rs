@@ -186,6 +186,19 @@ fn score(bot: &Bot, classifier: &Classifier, heldout: &Heldout, embeddings: bool
     }
 }
 
+/// Whether `path` names a held-out evaluation set rather than a bot: `NAME.heldout.yaml`, or a
+/// later set `NAME.heldoutN.yaml` (`hotline check` skips them in a folder of bots).
+pub fn is_heldout_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let Some(stem) = name.strip_suffix(".yaml") else {
+        return false;
+    };
+    stem.rsplit_once(".heldout")
+        .is_some_and(|(bot, n)| !bot.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The repository's `examples/bots/*.heldout.yaml` files (for the example and tests).
 pub fn example_heldout_files() -> std::io::Result<Vec<PathBuf>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bots");
@@ -195,4 +208,31 @@ pub fn example_heldout_files() -> std::io::Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_out_sets_are_told_from_bots_by_name() {
+        for set in [
+            "appointments.heldout.yaml",
+            "examples/bots/triage.heldout2.yaml",
+            "x.heldout12.yaml",
+        ] {
+            assert!(is_heldout_file(Path::new(set)), "{set}");
+        }
+        for bot in [
+            "appointments.yaml",
+            ".heldout.yaml",
+            "heldout.yaml",
+            "a.heldout.yml",
+            "a.heldout2x.yaml",
+            "a.heldout.yaml.bak",
+            "a.heldout",
+        ] {
+            assert!(!is_heldout_file(Path::new(bot)), "{bot}");
+        }
+    }
 }

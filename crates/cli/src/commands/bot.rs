@@ -244,9 +244,10 @@ pub(crate) fn check_bot(file: &Path, color: bool) -> (bool, usize, usize) {
     }
 }
 
-/// Whether `file` is a held-out evaluation set (`*.heldout.yaml`), which `hotline check` skips.
+/// Whether `file` is a held-out evaluation set (`*.heldout.yaml`, `*.heldout2.yaml`…), which
+/// `hotline check` skips.
 pub(crate) fn is_heldout(file: &Path) -> bool {
-    file.to_string_lossy().ends_with(".heldout.yaml")
+    hotline_localbot::eval::is_heldout_file(file)
 }
 
 /// Whether `file` is a bot file rather than a flow: a `.bot.yaml` name, or a top-level `bot:`,
