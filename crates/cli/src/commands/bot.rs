@@ -244,12 +244,6 @@ pub(crate) fn check_bot(file: &Path, color: bool) -> (bool, usize, usize) {
     }
 }
 
-/// Whether `file` is a held-out evaluation set (`*.heldout.yaml`, `*.heldout2.yaml`…), which
-/// `hotline check` skips.
-pub(crate) fn is_heldout(file: &Path) -> bool {
-    hotline_localbot::eval::is_heldout_file(file)
-}
-
 /// Whether `file` is a bot file rather than a flow: a `.bot.yaml` name, or a top-level `bot:`,
 /// `locales:` or `intents:` key.
 pub(crate) fn is_bot_file(file: &Path) -> bool {

@@ -4,6 +4,7 @@
 use crate::cli::{CheckArgs, GraphArgs};
 use anyhow::{Context, bail};
 use hotline_flow::{Severity, Sources, load_flow, render_diagnostics_with};
+use hotline_localbot::eval::is_heldout_file;
 use hotline_server::intents::{IntentEngines, check_flow, parse_intents_spec};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -26,7 +27,8 @@ pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         );
     }
     for file in &files {
-        if super::bot::is_heldout(file) {
+        // Held-out evaluation sets (`*.heldout.yaml`, `*.heldout2.yaml`…) sit beside the bots.
+        if is_heldout_file(file) {
             continue;
         }
         if super::bot::is_bot_file(file) {
@@ -83,7 +85,7 @@ pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     eprintln!(
         "{} of {} files valid; {errors} errors, {warnings} warnings",
         ok,
-        files.iter().filter(|f| !super::bot::is_heldout(f)).count()
+        files.iter().filter(|f| !is_heldout_file(f)).count()
     );
     Ok(if errors == 0 {
         ExitCode::SUCCESS
