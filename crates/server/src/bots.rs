@@ -47,6 +47,8 @@ use hotline_vad::{VadConfig, VadFactory};
 use hotline_voice::{PipelineConfig, SessionConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::{BotCounters, CallUpdates, TurnResult, UpdateCounts};
+
 /// Seconds of `<Pause>` after a start-stream prompt: the call stays up (the stream keeps
 /// forking audio) until the next REST update replaces the document.
 pub const LISTEN_PAUSE_SECS: u32 = 600;
@@ -307,6 +309,8 @@ pub struct Bot {
     pub engine: Arc<dyn Engine>,
     /// One VAD per call.
     pub vad: VadFactory,
+    /// Its engine turns, for the metrics.
+    pub counters: BotCounters,
 }
 
 /// What the driver must do when the stream of a call starts.
@@ -462,6 +466,8 @@ pub struct Bots {
     max_streams: Option<NonZeroUsize>,
     /// New calls turned away at the stream limit.
     refused: AtomicU64,
+    /// Live call updates sent, for the metrics.
+    updates: CallUpdates,
 }
 
 /// A media stream counted as open until this is dropped ([`Bots::stream_opened`]).
@@ -532,6 +538,7 @@ impl Bots {
                     config: c.clone(),
                     engine,
                     vad,
+                    counters: BotCounters::default(),
                 }),
             );
         }
@@ -549,6 +556,7 @@ impl Bots {
             streams: Arc::default(),
             max_streams: None,
             refused: AtomicU64::new(0),
+            updates: CallUpdates::default(),
         })
     }
 
@@ -565,6 +573,7 @@ impl Bots {
             streams: Arc::default(),
             max_streams: None,
             refused: AtomicU64::new(0),
+            updates: CallUpdates::default(),
         }
     }
 
@@ -591,6 +600,27 @@ impl Bots {
     /// New calls turned away at the stream limit since start-up.
     pub fn streams_refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Every bot's name and turn counters, sorted by name (for the metrics).
+    pub fn counters(&self) -> Vec<(&str, &BotCounters)> {
+        let mut all: Vec<_> = self
+            .bots
+            .iter()
+            .map(|(name, bot)| (name.as_str(), &bot.counters))
+            .collect();
+        all.sort_unstable_by_key(|(name, _)| *name);
+        all
+    }
+
+    /// The live call updates sent so far, by result (for the metrics).
+    pub fn call_updates(&self) -> UpdateCounts {
+        self.updates.counts()
+    }
+
+    /// Where live call updates are counted.
+    pub(crate) fn update_counters(&self) -> &CallUpdates {
+        &self.updates
     }
 
     /// Counts a media stream as open until the guard is dropped.
@@ -841,7 +871,13 @@ impl Bots {
                 ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
             })
         });
-        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let took = started.elapsed();
+        let elapsed_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+        let counted = match &result {
+            Ok(_) => TurnResult::Replied,
+            Err(e) => TurnResult::failed(e),
+        };
+        bot.counters.turn(counted, took);
         match result {
             Ok(reply) => {
                 *session = working;

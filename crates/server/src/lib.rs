@@ -380,6 +380,13 @@ impl Server {
         metrics_text(&self.state)
     }
 
+    /// [`Server::metrics_text`] for as long as the server runs (for a caller that hands the
+    /// server to [`Server::serve`]).
+    pub fn metrics_reader(&self) -> impl Fn() -> String + Send + Sync + 'static {
+        let state = self.state.clone();
+        move || metrics_text(&state)
+    }
+
     /// Whether signatures are checked.
     pub fn verifies_signatures(&self) -> bool {
         self.state.validator.is_some()
@@ -508,6 +515,8 @@ fn metrics_text(state: &AppState) -> String {
         streams_open: bots.open_streams(),
         streams_limit: bots.max_streams().map(std::num::NonZeroUsize::get),
         streams_refused: bots.streams_refused(),
+        bots: &bots.counters(),
+        call_updates: bots.call_updates(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Operational metrics in Prometheus' text exposition format (version 0.0.4), for an operator's
-//! dashboards and alerts: webhooks answered and how fast, calls started, calls lost, failures
-//! of the stores a caller's answer depends on, flow reloads, connections and media streams.
+//! dashboards and alerts: webhooks answered and how fast, calls started and ended, calls lost,
+//! failures of the stores a caller's answer depends on, flow reloads, connections and media
+//! streams, voice bots' engine turns and live call updates.
 //!
 //! Counting is a few relaxed atomic additions per request (no lock, no allocation); the text
 //! is rendered only when scraped. `hotline serve --metrics-listen ADDR` serves it on its own
@@ -106,7 +107,7 @@ const BUCKETS_US: [u64; 13] = [
 ];
 
 /// A latency histogram: a count per bucket (not cumulative until rendered), the sum, the count.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Histogram {
     buckets: [AtomicU64; BUCKETS_US.len()],
     sum_us: AtomicU64,
@@ -121,6 +122,29 @@ impl Histogram {
         }
         self.sum_us.fetch_add(us, Relaxed);
         self.count.fetch_add(1, Relaxed);
+    }
+
+    /// Its `_bucket`, `_sum` and `_count` series as `name{label,…}` (`label`: `key="value"`).
+    fn render(&self, w: &mut String, name: &str, label: &str) {
+        let mut cumulative = 0;
+        for (le, n) in BUCKETS_US.iter().zip(&self.buckets) {
+            cumulative += n.load(Relaxed);
+            let _ = writeln!(
+                w,
+                "{name}_bucket{{{label},le=\"{}\"}} {cumulative}",
+                seconds(*le)
+            );
+        }
+        // Read after the buckets, and never below them: an observation counted in a bucket
+        // but not yet in the count must not make `+Inf` the smaller.
+        let count = self.count.load(Relaxed).max(cumulative);
+        let _ = writeln!(w, "{name}_bucket{{{label},le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            w,
+            "{name}_sum{{{label}}} {}",
+            seconds(self.sum_us.load(Relaxed))
+        );
+        let _ = writeln!(w, "{name}_count{{{label}}} {count}");
     }
 }
 
@@ -147,6 +171,115 @@ impl Failure {
             Failure::UnknownFlow => "unknown_flow",
         }
     }
+}
+
+/// How a voice bot's engine turn ended, as the `result` label names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnResult {
+    /// The engine replied.
+    Replied,
+    /// The engine did not answer within the bot's turn timeout: the caller heard an apology.
+    Timeout,
+    /// The engine was unavailable or throttling: an apology.
+    Unavailable,
+    /// The engine refused the bot's configuration (ids, locale, credentials): an apology.
+    Configuration,
+    /// The engine's answer could not be read: an apology.
+    BadResponse,
+}
+
+impl TurnResult {
+    const ALL: [TurnResult; 5] = [
+        TurnResult::Replied,
+        TurnResult::Timeout,
+        TurnResult::Unavailable,
+        TurnResult::Configuration,
+        TurnResult::BadResponse,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            TurnResult::Replied => "replied",
+            TurnResult::Timeout => "timeout",
+            TurnResult::Unavailable => "unavailable",
+            TurnResult::Configuration => "configuration",
+            TurnResult::BadResponse => "bad_response",
+        }
+    }
+
+    /// The result of a turn that failed with `error`.
+    pub fn failed(error: &hotline_bot::EngineError) -> TurnResult {
+        use hotline_bot::EngineError;
+        match error {
+            EngineError::Timeout { .. } => TurnResult::Timeout,
+            EngineError::Unavailable(_) => TurnResult::Unavailable,
+            EngineError::Configuration(_) => TurnResult::Configuration,
+            EngineError::BadResponse(_) => TurnResult::BadResponse,
+        }
+    }
+}
+
+/// A voice bot's engine turns: how each ended, and how long its callers waited for them. Each
+/// bot holds its own; they are rendered by bot name.
+#[derive(Debug, Default)]
+pub struct BotCounters {
+    turns: [AtomicU64; TurnResult::ALL.len()],
+    wait: Histogram,
+}
+
+impl BotCounters {
+    /// A turn ended with `result`, `took` after it began (the call's arrival, for the greeting;
+    /// the moment the caller's utterance was cut or their keys pressed, for a reply).
+    pub fn turn(&self, result: TurnResult, took: Duration) {
+        self.turns[result as usize].fetch_add(1, Relaxed);
+        self.wait.observe(took);
+    }
+}
+
+/// Live call updates sent through Twilio's REST API (voice bots' replies), by what came of
+/// them.
+#[derive(Debug, Default)]
+pub struct CallUpdates {
+    updated: AtomicU64,
+    gone: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl CallUpdates {
+    /// Twilio updated the call.
+    pub fn updated(&self) {
+        self.updated.fetch_add(1, Relaxed);
+    }
+
+    /// The call had ended (Twilio answered 404, or the call was completed).
+    pub fn gone(&self) {
+        self.gone.fetch_add(1, Relaxed);
+    }
+
+    /// The update failed after its retries: the caller heard nothing new.
+    pub fn failed(&self) {
+        self.failed.fetch_add(1, Relaxed);
+    }
+
+    /// The counts now.
+    pub fn counts(&self) -> UpdateCounts {
+        UpdateCounts {
+            updated: self.updated.load(Relaxed),
+            gone: self.gone.load(Relaxed),
+            failed: self.failed.load(Relaxed),
+        }
+    }
+}
+
+/// [`CallUpdates`] read at one time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdateCounts {
+    /// Calls updated.
+    pub updated: u64,
+    /// Updates of calls that had ended.
+    pub gone: u64,
+    /// Updates that failed.
+    pub failed: u64,
 }
 
 /// The counters, shared by every request.
@@ -187,7 +320,7 @@ impl Default for Metrics {
 }
 
 /// What is read off the server when the metrics are rendered, rather than counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Gauges<'a> {
     /// The ids of the flows loaded: each has its calls' series, at 0 before its first call.
     pub flow_ids: &'a [String],
@@ -197,6 +330,10 @@ pub struct Gauges<'a> {
     pub streams_limit: Option<usize>,
     /// New voice-bot calls turned away at the stream limit since start-up.
     pub streams_refused: u64,
+    /// Each voice bot's name and turn counters, sorted by name.
+    pub bots: &'a [(&'a str, &'a BotCounters)],
+    /// Live call updates sent for voice bots since start-up.
+    pub call_updates: UpdateCounts,
 }
 
 impl Metrics {
@@ -328,36 +465,8 @@ impl Metrics {
         );
         for route in Route::ALL {
             let Some(h) = route.timed() else { continue };
-            let h = &self.latency[h];
-            let mut cumulative = 0;
-            for (le, n) in BUCKETS_US.iter().zip(&h.buckets) {
-                cumulative += n.load(Relaxed);
-                let _ = writeln!(
-                    w,
-                    "hotline_webhook_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {cumulative}",
-                    route.name(),
-                    seconds(*le)
-                );
-            }
-            // Read after the buckets, and never below them: an observation counted in a
-            // bucket but not yet in the count must not make `+Inf` the smaller.
-            let count = h.count.load(Relaxed).max(cumulative);
-            let _ = writeln!(
-                w,
-                "hotline_webhook_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {count}",
-                route.name()
-            );
-            let _ = writeln!(
-                w,
-                "hotline_webhook_duration_seconds_sum{{route=\"{}\"}} {}",
-                route.name(),
-                seconds(h.sum_us.load(Relaxed))
-            );
-            let _ = writeln!(
-                w,
-                "hotline_webhook_duration_seconds_count{{route=\"{}\"}} {count}",
-                route.name()
-            );
+            let label = format!("route=\"{}\"", route.name());
+            self.latency[h].render(w, "hotline_webhook_duration_seconds", &label);
         }
 
         self.render_calls(w, gauges.flow_ids);
@@ -449,7 +558,59 @@ impl Metrics {
             "New voice-bot calls turned away at the media stream limit.",
             gauges.streams_refused,
         );
+        render_bots(w, &gauges);
         out
+    }
+}
+
+/// The voice bots' turns by bot, and the live call updates sent for them.
+fn render_bots(w: &mut String, gauges: &Gauges) {
+    header(
+        w,
+        "hotline_bot_turns_total",
+        "counter",
+        "Voice-bot engine turns, by bot and result: replied, or why the engine failed (timeout, \
+         unavailable, configuration, bad_response), when the caller heard an apology instead.",
+    );
+    for (bot, c) in gauges.bots {
+        for r in TurnResult::ALL {
+            let _ = writeln!(
+                w,
+                "hotline_bot_turns_total{{bot=\"{}\",result=\"{}\"}} {}",
+                LabelValue(bot),
+                r.name(),
+                c.turns[r as usize].load(Relaxed)
+            );
+        }
+    }
+    header(
+        w,
+        "hotline_bot_turn_duration_seconds",
+        "histogram",
+        "How long callers waited for a voice bot's engine turns (the greeting, then each reply \
+         from the moment their utterance was cut, after the silence window, or their keys \
+         pressed), the wait for an engine slot and failed turns included, by bot.",
+    );
+    for (bot, c) in gauges.bots {
+        let label = format!("bot=\"{}\"", LabelValue(bot));
+        c.wait
+            .render(w, "hotline_bot_turn_duration_seconds", &label);
+    }
+    header(
+        w,
+        "hotline_call_updates_total",
+        "counter",
+        "Live call updates sent through Twilio's REST API for voice bots' replies, by result: \
+         updated, call_gone (the call had ended), failed (after its retries; the caller heard \
+         nothing new).",
+    );
+    let u = gauges.call_updates;
+    for (result, n) in [
+        ("updated", u.updated),
+        ("call_gone", u.gone),
+        ("failed", u.failed),
+    ] {
+        let _ = writeln!(w, "hotline_call_updates_total{{result=\"{result}\"}} {n}");
     }
 }
 
@@ -786,11 +947,28 @@ mod tests {
         m.purged(3);
         m.purge_failed();
         let loaded = ["menu".to_owned(), "sales".to_owned(), "triage".to_owned()];
+        let (desk, quiet) = (BotCounters::default(), BotCounters::default());
+        desk.turn(TurnResult::Replied, Duration::from_millis(80));
+        desk.turn(TurnResult::Replied, Duration::from_millis(400));
+        desk.turn(
+            TurnResult::failed(&hotline_bot::EngineError::Timeout {
+                engine: "lex",
+                ms: 3000,
+            }),
+            Duration::from_millis(3_001),
+        );
+        let updates = CallUpdates::default();
+        updates.updated();
+        updates.updated();
+        updates.gone();
+        updates.failed();
         let text = m.render(Gauges {
             flow_ids: &loaded,
             streams_open: 2,
             streams_limit: Some(10),
             streams_refused: 4,
+            bots: &[("desk", &desk), ("quiet", &quiet)],
+            call_updates: updates.counts(),
         });
         for line in [
             "hotline_http_responses_total{route=\"step\",code=\"200\"} 2",
@@ -824,6 +1002,21 @@ mod tests {
             "hotline_media_streams_open 2",
             "hotline_media_streams_limit 10",
             "hotline_media_streams_refused_total 4",
+            "hotline_bot_turns_total{bot=\"desk\",result=\"replied\"} 2",
+            "hotline_bot_turns_total{bot=\"desk\",result=\"timeout\"} 1",
+            "hotline_bot_turns_total{bot=\"desk\",result=\"unavailable\"} 0",
+            "hotline_bot_turns_total{bot=\"quiet\",result=\"bad_response\"} 0",
+            "hotline_bot_turn_duration_seconds_bucket{bot=\"desk\",le=\"0.1\"} 1",
+            "hotline_bot_turn_duration_seconds_bucket{bot=\"desk\",le=\"0.5\"} 2",
+            "hotline_bot_turn_duration_seconds_bucket{bot=\"desk\",le=\"2.5\"} 2",
+            "hotline_bot_turn_duration_seconds_bucket{bot=\"desk\",le=\"5\"} 3",
+            "hotline_bot_turn_duration_seconds_sum{bot=\"desk\"} 3.481",
+            "hotline_bot_turn_duration_seconds_count{bot=\"desk\"} 3",
+            "hotline_bot_turn_duration_seconds_count{bot=\"quiet\"} 0",
+            "hotline_call_updates_total{result=\"updated\"} 2",
+            "hotline_call_updates_total{result=\"call_gone\"} 1",
+            "hotline_call_updates_total{result=\"failed\"} 1",
+            "# TYPE hotline_bot_turn_duration_seconds histogram",
             "# TYPE hotline_webhook_duration_seconds histogram",
         ] {
             assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");

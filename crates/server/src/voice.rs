@@ -603,13 +603,17 @@ impl Driver {
             return;
         };
         let tx = self.updates_tx.clone();
+        let bots = self.bots.clone();
         tokio::spawn(async move {
+            let counters = bots.update_counters();
             match rest.update_call(&call_sid, &update).await {
-                Ok(UpdateOutcome::Updated) => {}
+                Ok(UpdateOutcome::Updated) => counters.updated(),
                 Ok(UpdateOutcome::CallGone) => {
+                    counters.gone();
                     let _ = tx.send(UpdateResult::Gone);
                 }
                 Err(e) => {
+                    counters.failed();
                     tracing::warn!(call_sid = %call_sid, kind = update.kind(), error = %e, "call update failed");
                     let _ = tx.send(UpdateResult::Failed);
                 }

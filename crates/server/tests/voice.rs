@@ -48,6 +48,8 @@ fn during_greeting() -> Step {
 struct Running {
     base: String,
     bots: Arc<hotline_server::bots::Bots>,
+    /// The server's metrics text, now.
+    metrics: Box<dyn Fn() -> String + Send + Sync>,
     /// Holds the call records (`r.db`) and any flow written by the test.
     dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -104,6 +106,7 @@ async fn serve_configured(
     tweak(&mut config);
     let server = Server::build(&config).await.unwrap();
     let bots = server.bots().clone();
+    let metrics = Box::new(server.metrics_reader());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         server
@@ -117,6 +120,7 @@ async fn serve_configured(
         Running {
             base: format!("http://{addr}"),
             bots,
+            metrics,
             dir,
             stop: Some(tx),
         },
@@ -188,6 +192,20 @@ fn no_errors(t: &Transcript) {
     );
 }
 
+/// Waits (up to 5 s) until every one of `lines` is a line of the server's metrics: a call update
+/// is counted when Twilio's answer reaches the server, which can be after the call's end.
+async fn metrics_reach(app: &Running, lines: &[&str]) {
+    let mut text = String::new();
+    for _ in 0..250 {
+        text = (app.metrics)();
+        if lines.iter().all(|line| text.lines().any(|l| l == *line)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("not all of {lines:#?} in:\n{text}");
+}
+
 #[tokio::test]
 async fn three_turn_conversation_over_a_start_stream_ends_with_goodbye() {
     let engine = FakeConfig {
@@ -243,6 +261,19 @@ async fn three_turn_conversation_over_a_start_stream_ends_with_goodbye() {
     assert!(ups[2].1.contains("<Hangup/>"), "{}", t.render_text());
     assert!(ups[0].1.contains("<Pause"), "{}", ups[0].1);
     assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+    // The greeting and three replies; three live updates (the barge-in's, two replies', the
+    // goodbye's: the first reply rides on the barge-in's pause).
+    metrics_reach(
+        &app,
+        &[
+            "hotline_bot_turns_total{bot=\"booking\",result=\"replied\"} 4",
+            "hotline_bot_turns_total{bot=\"booking\",result=\"timeout\"} 0",
+            "hotline_bot_turn_duration_seconds_count{bot=\"booking\"} 4",
+            "hotline_call_updates_total{result=\"updated\"} 3",
+            "hotline_call_updates_total{result=\"failed\"} 0",
+        ],
+    )
+    .await;
     // The conversation is forgotten once the stream stops.
     for _ in 0..100 {
         if app.bots.conversation(&sid).await.is_none() {
@@ -610,6 +641,28 @@ async fn engine_timeout_and_error_become_apologies_and_the_call_continues() {
         "{said:?}"
     );
     assert_eq!(t.end().unwrap().0.as_str(), "caller-hangup");
+    // The greeting, then the turn that timed out: the caller waited the turn timeout for it.
+    metrics_reach(
+        &app,
+        &[
+            "hotline_bot_turns_total{bot=\"slow\",result=\"replied\"} 1",
+            "hotline_bot_turns_total{bot=\"slow\",result=\"timeout\"} 1",
+            "hotline_bot_turn_duration_seconds_count{bot=\"slow\"} 2",
+        ],
+    )
+    .await;
+    let text = (app.metrics)();
+    let within = |le: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "hotline_bot_turn_duration_seconds_bucket{{bot=\"slow\",le=\"{le}\"}} "
+                ))
+            })
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    assert_eq!(within("0.25"), Some(1), "{text}");
+    assert_eq!(within("0.5"), Some(2), "{text}");
 
     // An engine error (scripted input mismatch) is an apology too.
     let engine = FakeConfig {
@@ -629,6 +682,14 @@ async fn engine_timeout_and_error_become_apologies_and_the_call_continues() {
     let said = says(&t);
     assert_eq!(said.len(), 2, "{}", t.render_text());
     assert!(said[1].starts_with("Sorry"), "{said:?}");
+    metrics_reach(
+        &app,
+        &[
+            "hotline_bot_turns_total{bot=\"broken\",result=\"replied\"} 1",
+            "hotline_bot_turns_total{bot=\"broken\",result=\"bad_response\"} 1",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
