@@ -7,9 +7,7 @@
 
 mod serve;
 
-use serve::{Serve, root};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use serve::{Serve, exchange, root};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -41,15 +39,6 @@ fn env_file(text: &str) -> Vec<(String, String)> {
 fn setting<'a>(unit: &'a str, key: &str) -> Option<&'a str> {
     unit.lines()
         .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-}
-
-fn exchange(addr: SocketAddr, request: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    answer
 }
 
 #[test]
@@ -183,13 +172,7 @@ fn the_systemd_unit_and_its_environment_file_serve_a_signed_call() {
     assert_eq!(calls, 1);
 
     // The metrics, on their own listener, need the environment file's scrape token.
-    let printed = server.printed();
-    let metrics: SocketAddr = printed
-        .lines()
-        .find_map(|l| l.strip_prefix("metrics: http://")?.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("no metrics address in:\n{printed}"))
-        .parse()
-        .unwrap();
+    let metrics = server.metrics_addr();
     let scrape = |auth: &str| {
         exchange(
             metrics,

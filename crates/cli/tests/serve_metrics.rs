@@ -4,21 +4,10 @@
 
 mod serve;
 
-use serve::{Serve, root};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use serve::{Serve, exchange, root};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// `request` sent on a new connection to `addr` (which closes it); gives the whole answer.
-fn exchange(addr: SocketAddr, request: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    answer
-}
 
 fn get(addr: SocketAddr, path: &str) -> String {
     exchange(
@@ -50,13 +39,7 @@ fn serve_triage(
         command.env("HOTLINE_METRICS_TOKEN", token);
     }
     let (server, webhooks) = Serve::start(command, Duration::from_secs(30), "");
-    let printed = server.printed();
-    let metrics: SocketAddr = printed
-        .lines()
-        .find_map(|l| l.strip_prefix("metrics: http://")?.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("no metrics address in:\n{printed}"))
-        .parse()
-        .unwrap();
+    let metrics = server.metrics_addr();
     (server, webhooks, metrics)
 }
 

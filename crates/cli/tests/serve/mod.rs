@@ -30,6 +30,17 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `request` sent on a new connection to `addr` (which closes it); gives the whole answer.
+pub fn exchange(addr: SocketAddr, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+}
+
 /// The address in `hotline serve`'s start-up line (`hotline serve: listening on ADDR — …`).
 fn listening_on(line: &str) -> Option<SocketAddr> {
     line.split("listening on ")
@@ -115,6 +126,17 @@ impl Serve {
     /// What the server has printed on its standard error so far.
     pub fn printed(&self) -> String {
         self.printed.lock().unwrap().clone()
+    }
+
+    /// The metrics listener's address, from the start-up line `metrics: http://ADDR/metrics`.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        let printed = self.printed();
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix("metrics: http://")?.strip_suffix("/metrics"))
+            .unwrap_or_else(|| panic!("no metrics address in:\n{printed}"))
+            .parse()
+            .unwrap()
     }
 
     /// Kills the server and gives everything it printed on its standard error.
