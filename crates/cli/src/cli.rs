@@ -223,6 +223,19 @@ pub(crate) struct ServeArgs {
     /// calls, with what their callers said, are deleted at start-up and then every hour.
     #[arg(long, env = "HOTLINE_RETENTION", value_name = "AGE")]
     pub retention: Option<String>,
+    /// Log lines as plain text, or as one JSON object per line (for a log shipper): the log
+    /// events and the start-up lines alike.
+    #[arg(long, env = "HOTLINE_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// `hotline serve --log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Plain lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod console;
 mod engines;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -20,7 +21,9 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
-    init_logging(cli.verbose);
+    let json =
+        matches!(&cli.command, cli::Command::Serve(a) if a.log_format == cli::LogFormat::Json);
+    init_logging(cli.verbose, json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,13 +38,15 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            console::warn(format_args!("error: {e:#}"));
             ExitCode::from(2)
         }
     }
 }
 
-fn init_logging(verbose: u8) {
+/// Log events on standard error, as text or (`json`) one JSON object per line; in JSON, the
+/// operator's lines ([`console`]) are log events too, always shown.
+fn init_logging(verbose: u8, json: bool) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -50,8 +55,16 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("HOTLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
+    if json {
+        let filter = match format!("{}=info", console::TARGET).parse() {
+            Ok(directive) => filter.add_directive(directive),
+            Err(_) => filter,
+        };
+        if builder.json().with_env_filter(filter).try_init().is_ok() {
+            console::use_json();
+        }
+    } else {
+        let _ = builder.with_env_filter(filter).try_init();
+    }
 }

@@ -8,6 +8,7 @@
 
 use super::{duration_flag, stores};
 use crate::cli::ServeArgs;
+use crate::console;
 use anyhow::{Context, bail};
 use hotline_aws::s3::{S3Prompts, S3PromptsConfig};
 use hotline_flow::PromptBase;
@@ -104,17 +105,19 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let server = match Server::build_with(&config, s3, Some(&engines)).await {
         Ok(s) => s,
         Err(hotline_server::ServerError::Flows(diagnostics)) => {
-            eprint!("{diagnostics}");
-            eprintln!("error: the flows above are invalid; nothing was started");
+            console::block(&diagnostics.to_string());
+            console::warn(format_args!(
+                "error: the flows above are invalid; nothing was started"
+            ));
             return Ok(ExitCode::from(1));
         }
         Err(e) => return Err(e.into()),
     };
     if !server.verifies_signatures() {
-        eprintln!(
+        console::warn(format_args!(
             "WARNING: X-Twilio-Signature checks are OFF (--insecure-skip-signature). Anyone who can \
              reach {public_url} can drive calls and write call records. Never run a real number like this."
-        );
+        ));
     }
     for r in server.load_reports() {
         if let LoadReport::Loaded {
@@ -124,9 +127,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             warnings,
         } = r
         {
-            eprintln!("flow {id} (version {version}) from {}", path.display());
+            console::info(format_args!(
+                "flow {id} (version {version}) from {}",
+                path.display()
+            ));
             if !warnings.is_empty() {
-                eprint!("{warnings}");
+                console::block(&warnings.to_string());
             }
         }
     }
@@ -134,27 +140,27 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let at = m
             .local_addr()
             .map_or_else(|_| "?".to_owned(), |a| a.to_string());
-        eprintln!("metrics: http://{at}/metrics");
+        console::info(format_args!("metrics: http://{at}/metrics"));
         if args.metrics_token.is_none() && m.local_addr().is_ok_and(|a| !a.ip().is_loopback()) {
-            eprintln!(
+            console::warn(format_args!(
                 "WARNING: the metrics on {at} are open to anyone who reaches that address (no \
                  --metrics-token): they tell how many calls the line takes and what fails. Set \
                  HOTLINE_METRICS_TOKEN, or listen on 127.0.0.1."
-            );
+            ));
         }
     }
-    eprintln!(
+    console::info(format_args!(
         "hotline serve: listening on {bound} — voice webhook {public_url}/voice, status callback {public_url}/status"
-    );
+    ));
     for i in &config.intents {
-        eprintln!(
+        console::info(format_args!(
             "intent engine {}: the intents of {}",
             i.name,
             i.bot.display()
-        );
+        ));
     }
     for bot in &config.bots {
-        eprintln!(
+        console::info(format_args!(
             "voice bot {}: webhook {public_url}/bots/{}/voice ({} stream, {} VAD)",
             bot.name,
             bot.name,
@@ -164,13 +170,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 "<Start>"
             },
             bot.vad_name()
-        );
+        ));
     }
     server
         .serve_with_metrics(listener, metrics, hotline_server::shutdown_signal())
         .await
         .context("the server stopped with an error")?;
-    eprintln!("hotline serve: stopped");
+    console::info(format_args!("hotline serve: stopped"));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -189,11 +195,11 @@ async fn s3_prompts(flows: &[PathBuf]) -> anyhow::Result<Option<Arc<dyn S3Presig
     let prompts = S3Prompts::connect(&config)
         .await
         .with_context(|| needed_by.clone())?;
-    eprintln!(
+    console::info(format_args!(
         "S3 prompts: region {}, presigned URLs valid {} s",
         prompts.region(),
         prompts.ttl().as_secs()
-    );
+    ));
     Ok(Some(Arc::new(prompts)))
 }
 
@@ -245,10 +251,14 @@ fn open_files(max_connections: usize, max_streams: usize) {
             },
         ) {
             Ok(()) => {
-                eprintln!("hotline serve: open-file limit raised from {soft} to {hard}");
+                console::info(format_args!(
+                    "hotline serve: open-file limit raised from {soft} to {hard}"
+                ));
                 now = hard;
             }
-            Err(e) => eprintln!("hotline serve: cannot raise the open-file limit from {soft}: {e}"),
+            Err(e) => console::warn(format_args!(
+                "hotline serve: cannot raise the open-file limit from {soft}: {e}"
+            )),
         }
     }
     let wanted = u64::try_from(max_connections.saturating_add(max_streams))
@@ -260,10 +270,10 @@ fn open_files(max_connections: usize, max_streams: usize) {
         } else {
             format!("--max-connections {max_connections} needs")
         };
-        eprintln!(
+        console::warn(format_args!(
             "WARNING: {what} about {wanted} open files, but this process may open {now}: past \
              that, idle connections are closed to make room. Raise the hard limit (ulimit -Hn, \
              systemd's LimitNOFILE=) or lower the limits."
-        );
+        ));
     }
 }
