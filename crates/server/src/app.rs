@@ -488,7 +488,15 @@ async fn bot_voice(
     twiml(
         state
             .bots
-            .entry_from_flow(&bot, req.params.get("CallSid"), from_flow)
+            .entry_for(
+                &bot,
+                req.params.get("CallSid"),
+                crate::bots::Caller {
+                    from: req.params.get("From").unwrap_or_default().to_owned(),
+                    to: req.params.get("To").unwrap_or_default().to_owned(),
+                },
+                from_flow,
+            )
             .await,
     )
 }

@@ -39,7 +39,9 @@ use hotline_bot::{
     TurnInput,
 };
 use hotline_store::session::memory::MemoryConfig;
-use hotline_store::{CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord, TurnRecord};
+use hotline_store::{
+    CallEnd, CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord, TurnRecord,
+};
 use hotline_twilio::rest::RestClient;
 use hotline_twilio::signature::PublicBase;
 use hotline_twilio::twiml::{self, Response};
@@ -313,6 +315,29 @@ pub struct Bot {
     pub counters: BotCounters,
 }
 
+/// Who called which number: a voice webhook's `From` and `To`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// The caller's number (personal data).
+    pub from: String,
+    /// The number called.
+    pub to: String,
+}
+
+/// How a call `bot` answered itself ends in its record, once the bot's part is over: `action`
+/// (not [`CallAction::Continue`]) after an engine turn that `failed` or not. The names are the
+/// flows' outcomes (`crate::engine::outcome_name`); a return to the bot's `return-flow` is a
+/// redirect, and that flow's own end, if recorded, replaces it.
+pub(crate) fn bot_outcome(bot: &Bot, action: &CallAction, failed: bool) -> Option<&'static str> {
+    match action {
+        CallAction::Continue => None,
+        _ if failed => Some("error"),
+        CallAction::Transfer(_) => Some("dialed"),
+        CallAction::ReturnToFlow if bot.config.return_flow.is_some() => Some("redirected"),
+        CallAction::Hangup | CallAction::ReturnToFlow => Some("hung-up"),
+    }
+}
+
 /// What the driver must do when the stream of a call starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -389,6 +414,14 @@ pub struct CallState {
     /// Engine turns recorded so far (the next step's offset).
     #[serde(default)]
     pub turns: u32,
+    /// The caller's number and the number called (the voice webhook's `From` and `To`), for
+    /// the record of a call the bot answered itself.
+    #[serde(default)]
+    pub caller: Caller,
+    /// The record of a call the bot answered itself has its end (nothing more is recorded as
+    /// its end).
+    #[serde(default)]
+    pub ended: bool,
     /// The store version this copy was read or written as (compare-and-put).
     #[serde(skip)]
     pub version: Option<u64>,
@@ -404,6 +437,8 @@ impl CallState {
             last_prompt: Vec::new(),
             on_start: OnStart::Listen,
             turns: 0,
+            caller: Caller::default(),
+            ended: false,
             version: None,
         }
     }
@@ -781,15 +816,16 @@ impl Bots {
         let Some(records) = self.records.clone() else {
             return;
         };
+        let ends = bot_outcome(bot, &reply.action, failed.is_some());
         let Some(seq) = state.next_step_seq() else {
+            if let Some(outcome) = ends {
+                self.record_end(state, outcome);
+            }
             return;
         };
         state.turns += 1;
         let call_sid = state.session.call_sid.clone();
-        let at_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let at_ms = crate::engine::now_ms_i64();
         let mut step = StepRecord::new(
             call_sid.clone(),
             seq,
@@ -821,19 +857,61 @@ impl Bots {
                 call_sid.clone(),
                 format!("bot:{}", bot.config.name),
                 "",
-                "",
-                "",
+                state.caller.from.clone(),
+                state.caller.to.clone(),
                 at_ms,
             )
         });
+        // The bot's last reply ends a call it answered itself, in the same commit.
+        let ended = match ends {
+            Some(outcome) if state.flow.is_none() && !state.ended => {
+                state.ended = true;
+                Some(CallEnd {
+                    call_sid: call_sid.clone(),
+                    outcome: outcome.to_owned(),
+                    ended_at_ms: at_ms,
+                })
+            }
+            _ => None,
+        };
         tokio::spawn(async move {
             let turn = TurnRecord {
                 started,
                 steps: vec![step],
-                ended: None,
+                ended,
             };
             if let Err(e) = records.record_turn(turn).await {
                 tracing::warn!(call_sid = %call_sid, error = %e, "cannot record the bot turn");
+            }
+        });
+    }
+
+    /// Ends the record of a call the bot answered itself with `outcome`, in the background,
+    /// unless it has its end already (or the bot recorded nothing of it): the bot hung up
+    /// without an engine turn (a silent caller), or the caller hung up
+    /// ([`hotline_store::OUTCOME_CALLER_HANGUP`]). A flow's hand-off is ended by its flow.
+    pub fn record_end(&self, state: &mut CallState, outcome: &str) {
+        let Some(records) = self.records.clone() else {
+            return;
+        };
+        if state.flow.is_some() || state.ended || state.turns == 0 {
+            return;
+        }
+        state.ended = true;
+        let end = CallEnd {
+            call_sid: state.session.call_sid.clone(),
+            outcome: outcome.to_owned(),
+            ended_at_ms: crate::engine::now_ms_i64(),
+        };
+        tokio::spawn(async move {
+            let call_sid = end.call_sid.clone();
+            let turn = TurnRecord {
+                started: None,
+                steps: Vec::new(),
+                ended: Some(end),
+            };
+            if let Err(e) = records.record_turn(turn).await {
+                tracing::warn!(call_sid = %call_sid, error = %e, "cannot record the end of a bot call");
             }
         });
     }
@@ -922,6 +1000,19 @@ impl Bots {
         call_sid: Option<&str>,
         from_flow: Option<FlowReturn>,
     ) -> String {
+        self.entry_for(bot_name, call_sid, Caller::default(), from_flow)
+            .await
+    }
+
+    /// [`Bots::entry_from_flow`], with who called which number (for the record of a call the
+    /// bot answers itself).
+    pub async fn entry_for(
+        &self,
+        bot_name: &str,
+        call_sid: Option<&str>,
+        caller: Caller,
+        from_flow: Option<FlowReturn>,
+    ) -> String {
         let Some(bot) = self.get(bot_name) else {
             tracing::warn!(bot = bot_name, "voice webhook for an unknown bot");
             return crate::engine::apology("en-US", None).xml;
@@ -958,6 +1049,7 @@ impl Bots {
                     bot.config.name.clone(),
                     bot.config.locale.clone(),
                 ));
+                s.caller = caller;
                 let start = TurnKind::of(&TurnInput::Start);
                 self.record(&bot, &mut s, start, &reply, Some(AT_STREAM_LIMIT));
                 return self.final_twiml(&bot, &reply).to_xml();
@@ -969,6 +1061,7 @@ impl Bots {
                     bot.config.locale.clone(),
                 ));
                 s.flow = from_flow;
+                s.caller = caller;
                 s
             }
         };

@@ -660,7 +660,8 @@ pub fn outcome_name(outcome: &hotline_flow::runtime::Outcome) -> String {
     }
 }
 
-fn now_ms_i64() -> i64 {
+/// Now, in ms since the Unix epoch, as the call records keep time.
+pub(crate) fn now_ms_i64() -> i64 {
     i64::try_from(now_ms()).unwrap_or(i64::MAX)
 }
 

@@ -513,6 +513,9 @@ impl Driver {
         if let Some(kind) = turn {
             self.bots
                 .record(&self.bot, &mut state, kind, &reply, failed.as_deref());
+        } else if let Some(outcome) = crate::bots::bot_outcome(&self.bot, &reply.action, false) {
+            // The bot hangs up on a silent caller: no engine turn, but the call's end.
+            self.bots.record_end(&mut state, outcome);
         }
         if state.flow.is_some() {
             if let Some(why) = failed {
@@ -621,7 +624,13 @@ impl Driver {
         });
     }
 
+    /// The stream is over for good: a call the bot answered itself, not ended by the bot, was
+    /// hung up by its caller; the conversation is forgotten.
     async fn forget(&mut self) {
+        if let Some(state) = self.state.as_mut() {
+            self.bots
+                .record_end(state, hotline_store::OUTCOME_CALLER_HANGUP);
+        }
         if let Some(sid) = self.call_sid.clone() {
             self.bots.forget(&sid).await;
         }

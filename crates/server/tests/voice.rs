@@ -282,6 +282,19 @@ async fn three_turn_conversation_over_a_start_stream_ends_with_goodbye() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(app.bots.conversation(&sid).await.is_none());
+    // The call's record: who called, and the bot's goodbye as its end.
+    let record = ended_call(app.dir.path(), &sid).await;
+    assert_eq!(record.flow_id, "bot:booking");
+    assert_eq!(
+        (record.from.as_str(), record.to.as_str()),
+        ("+15005550006", "+15005550001")
+    );
+    assert_eq!(record.outcome.as_deref(), Some("hung-up"));
+    assert!(
+        record
+            .ended_at_ms
+            .is_some_and(|e| e >= record.started_at_ms)
+    );
 }
 
 #[tokio::test]
@@ -364,7 +377,7 @@ async fn a_silent_caller_is_hung_up_on_after_the_reprompts() {
     b.pipeline.endpoint.no_input_ms = 1000;
     b.max_reprompts = 2;
     let (app, emu) = serve(vec![b]).await;
-    let t = call(
+    let (sid, t) = call_with_sid(
         &emu,
         &format!("{}/bots/mute/voice", app.base),
         vec![Step::Silence(Duration::from_secs(30))],
@@ -379,6 +392,9 @@ async fn a_silent_caller_is_hung_up_on_after_the_reprompts() {
     );
     assert_eq!(t.end().unwrap().0.as_str(), "hangup");
     assert!(t.end().unwrap().1 < 15_000);
+    // The bot hung up (no engine turn did): the record says so, not that the caller did.
+    let record = ended_call(app.dir.path(), &sid).await;
+    assert_eq!(record.outcome.as_deref(), Some("hung-up"));
 }
 
 #[tokio::test]
@@ -539,7 +555,7 @@ async fn transfers_and_returns_to_a_flow() {
         ..FakeConfig::default()
     };
     let (app, emu) = serve(vec![bot("agent", engine)]).await;
-    let t = call(
+    let (sid, t) = call_with_sid(
         &emu,
         &format!("{}/bots/agent/voice", app.base),
         vec![during_greeting(), speech(), listen()],
@@ -555,6 +571,8 @@ async fn transfers_and_returns_to_a_flow() {
         t.render_text()
     );
     assert_eq!(says(&t), ["Hi.", "Connecting you to an agent."]);
+    let record = ended_call(app.dir.path(), &sid).await;
+    assert_eq!(record.outcome.as_deref(), Some("dialed"));
 
     let mut back = Reply::say(["Back to the menu."]);
     back.action = CallAction::ReturnToFlow;
@@ -613,6 +631,9 @@ async fn caller_hanging_up_mid_utterance_ends_quietly() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(app.bots.conversation(&sid).await.is_none());
+    let record = ended_call(app.dir.path(), &sid).await;
+    assert_eq!(record.outcome.as_deref(), Some("caller-hangup"));
+    assert_eq!(record.flow_id, "bot:gone");
 }
 
 #[tokio::test]
@@ -995,6 +1016,31 @@ fn returned_failed(steps: &[hotline_store::StepRecord]) -> bool {
 
 /// The steps recorded for `call_sid`, waited for up to 10 s (a bot's turns are recorded in the
 /// background, after the caller is answered).
+/// The record of a call, once it has its end (waiting up to 10 s: the end is written in the
+/// background when the stream stops).
+async fn ended_call(dir: &Path, call_sid: &str) -> hotline_store::CallRecord {
+    let store = hotline_store::RecordStoreConfig::Sqlite(
+        hotline_store::records::sqlite::SqliteConfig::new(dir.join("r.db")),
+    )
+    .build()
+    .await
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = store.get_call(call_sid).await.unwrap();
+        if let Some((call, _)) = &found
+            && call.outcome.is_some()
+        {
+            return call.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{call_sid} has no end in its record: {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn steps_of(dir: &Path, call_sid: &str) -> Vec<hotline_store::StepRecord> {
     let store = hotline_store::RecordStoreConfig::Sqlite(
         hotline_store::records::sqlite::SqliteConfig::new(dir.join("r.db")),
