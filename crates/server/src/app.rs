@@ -476,6 +476,11 @@ async fn status(State(state): State<AppState>, req: TwilioRequest) -> Response {
 
 async fn answer_status(state: &AppState, req: &TwilioRequest) -> Response {
     state.engine.call_status(&req.params).await;
+    if let (Some(call_sid), Some(status)) =
+        (req.params.get("CallSid"), req.params.get("CallStatus"))
+    {
+        state.bots.call_status(call_sid, status).await;
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 

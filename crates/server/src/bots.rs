@@ -747,6 +747,27 @@ impl Bots {
         }
     }
 
+    /// A status callback reported `call_sid` in `status`. Once the call is over, a call a bot
+    /// answered itself that neither its bot nor its stream's stop ended (a stream that never
+    /// started or never reported its stop) is recorded as hung up by its caller, and its
+    /// conversation forgotten. Nothing is read when no bot is configured.
+    pub async fn call_status(&self, call_sid: &str, status: &str) {
+        if self.bots.is_empty()
+            || !crate::engine::call_is_over(status)
+            || !crate::engine::valid_sid(call_sid)
+        {
+            return;
+        }
+        let Some(mut state) = self.conversation(call_sid).await else {
+            return;
+        };
+        if state.flow.is_some() {
+            return;
+        }
+        self.record_end(&mut state, hotline_store::OUTCOME_CALLER_HANGUP);
+        self.forget(call_sid).await;
+    }
+
     /// Keeps what the bot hands back to the flow of `call_sid`, for the step that resumes it
     /// (in the session store for any instance, and in this process).
     pub async fn keep_result(&self, call_sid: &str, result: BotResult) {

@@ -481,13 +481,10 @@ impl Engine {
         let Some(call_sid) = params.get("CallSid").filter(|s| valid_sid(s)) else {
             return;
         };
-        let status = params.get("CallStatus").unwrap_or_default();
-        if !matches!(
-            status,
-            "completed" | "busy" | "failed" | "no-answer" | "canceled"
-        ) {
+        if !call_is_over(params.get("CallStatus").unwrap_or_default()) {
             return;
         }
+        let status = params.get("CallStatus").unwrap_or_default();
         let Ok(Some(loaded)) = self.sessions.get(call_sid).await else {
             self.decoded.remove(call_sid);
             return;
@@ -663,6 +660,14 @@ pub fn outcome_name(outcome: &hotline_flow::runtime::Outcome) -> String {
 /// Now, in ms since the Unix epoch, as the call records keep time.
 pub(crate) fn now_ms_i64() -> i64 {
     i64::try_from(now_ms()).unwrap_or(i64::MAX)
+}
+
+/// Whether a status callback's `CallStatus` says the call is over.
+pub(crate) fn call_is_over(status: &str) -> bool {
+    matches!(
+        status,
+        "completed" | "busy" | "failed" | "no-answer" | "canceled"
+    )
 }
 
 /// Whether `s` looks like a CallSid (`CA` + 32 hex digits).

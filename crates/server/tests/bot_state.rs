@@ -266,6 +266,55 @@ async fn hand_back_results_cross_instances(sessions: Arc<dyn SessionStore>, n: u
     );
 }
 
+/// The greeting on instance A starts the call's record; the media stream never reports its
+/// stop; Twilio's status callback reaches instance B: the record ends `caller-hangup`, with the
+/// webhook's numbers, and the conversation is forgotten. A second callback changes nothing.
+async fn a_status_callback_ends_a_bot_call_its_stream_did_not(
+    sessions: Arc<dyn SessionStore>,
+    n: u8,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = records(&dir).await;
+    let a = instance(sessions.clone(), recs.clone()).await;
+    let b = instance(sessions, recs.clone()).await;
+    let call_sid = sid(n);
+    let caller = hotline_server::bots::Caller {
+        from: "+33612345678".to_owned(),
+        to: "+33970000000".to_owned(),
+    };
+    let twiml = a.entry_for("desk", Some(&call_sid), caller, None).await;
+    assert!(twiml.contains("<Connect><Stream"), "{twiml}");
+    b.call_status(&call_sid, "in-progress").await;
+    assert!(b.conversation(&call_sid).await.is_some());
+
+    b.call_status(&call_sid, "completed").await;
+    assert!(b.conversation(&call_sid).await.is_none());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let call = loop {
+        if let Some((call, _)) = recs.get_call(&call_sid).await.unwrap()
+            && call.outcome.is_some()
+        {
+            break call;
+        }
+        assert!(Instant::now() < deadline, "the call's record has no end");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(call.flow_id, "bot:desk");
+    assert_eq!(
+        call.outcome.as_deref(),
+        Some(hotline_store::OUTCOME_CALLER_HANGUP)
+    );
+    assert_eq!(
+        (call.from.as_str(), call.to.as_str()),
+        ("+33612345678", "+33970000000")
+    );
+    let ended = call.ended_at_ms;
+    b.call_status(&call_sid, "completed").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (again, _) = recs.get_call(&call_sid).await.unwrap().unwrap();
+    assert_eq!(again.ended_at_ms, ended);
+}
+
 mod memory {
     use super::*;
 
@@ -282,6 +331,11 @@ mod memory {
     async fn hand_back_results_cross_instances() {
         super::hand_back_results_cross_instances(store(), 2).await;
     }
+
+    #[tokio::test]
+    async fn a_status_callback_ends_a_bot_call_its_stream_did_not() {
+        super::a_status_callback_ends_a_bot_call_its_stream_did_not(store(), 5).await;
+    }
 }
 
 mod redis {
@@ -295,5 +349,10 @@ mod redis {
     #[tokio::test]
     async fn hand_back_results_cross_instances() {
         super::hand_back_results_cross_instances(redis().await, 4).await;
+    }
+
+    #[tokio::test]
+    async fn a_status_callback_ends_a_bot_call_its_stream_did_not() {
+        super::a_status_callback_ends_a_bot_call_its_stream_did_not(redis().await, 6).await;
     }
 }
