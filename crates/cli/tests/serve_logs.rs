@@ -9,6 +9,13 @@ use serve::{Serve, exchange, root};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// Each line of `text` as JSON; a line that is not fails the test.
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
 #[test]
 fn with_the_json_log_format_every_line_on_stderr_is_a_json_event() {
     let dir = tempfile::tempdir().unwrap();
@@ -37,10 +44,7 @@ fn with_the_json_log_format_every_line_on_stderr_is_a_json_event() {
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
     let printed = server.stop();
 
-    let events: Vec<serde_json::Value> = printed
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let events = json_lines(&printed);
     for e in &events {
         assert!(e["timestamp"].is_string(), "{e}");
         assert!(e["level"].is_string(), "{e}");
@@ -106,10 +110,7 @@ fn with_the_json_log_format_invalid_flows_are_reported_as_one_json_event() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let events: Vec<serde_json::Value> = stderr
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let events = json_lines(&stderr);
     let messages: Vec<&str> = events
         .iter()
         .filter_map(|e| e["fields"]["message"].as_str())

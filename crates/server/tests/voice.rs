@@ -1014,11 +1014,13 @@ fn returned_failed(steps: &[hotline_store::StepRecord]) -> bool {
         .any(|s| s.kind == "bot-returned" && s.detail.as_deref() == Some("failed"))
 }
 
-/// The steps recorded for `call_sid`, waited for up to 10 s (a bot's turns are recorded in the
-/// background, after the caller is answered).
-/// The record of a call, once it has its end (waiting up to 10 s: the end is written in the
-/// background when the stream stops).
-async fn ended_call(dir: &Path, call_sid: &str) -> hotline_store::CallRecord {
+/// The record of `call_sid` and its steps once `ready` holds for them, waited for up to 10 s (a
+/// bot's turns and a call's end are recorded in the background, after the caller is answered).
+async fn record_when(
+    dir: &Path,
+    call_sid: &str,
+    ready: impl Fn(&hotline_store::CallRecord, &[hotline_store::StepRecord]) -> bool,
+) -> (hotline_store::CallRecord, Vec<hotline_store::StepRecord>) {
     let store = hotline_store::RecordStoreConfig::Sqlite(
         hotline_store::records::sqlite::SqliteConfig::new(dir.join("r.db")),
     )
@@ -1028,37 +1030,29 @@ async fn ended_call(dir: &Path, call_sid: &str) -> hotline_store::CallRecord {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let found = store.get_call(call_sid).await.unwrap();
-        if let Some((call, _)) = &found
-            && call.outcome.is_some()
+        if let Some((call, steps)) = &found
+            && ready(call, steps)
         {
-            return call.clone();
+            return (call.clone(), steps.clone());
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{call_sid} has no end in its record: {found:?}"
+            "the record of {call_sid} is not there yet: {found:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
+/// The steps recorded for `call_sid`.
 async fn steps_of(dir: &Path, call_sid: &str) -> Vec<hotline_store::StepRecord> {
-    let store = hotline_store::RecordStoreConfig::Sqlite(
-        hotline_store::records::sqlite::SqliteConfig::new(dir.join("r.db")),
-    )
-    .build()
-    .await
-    .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some((_, steps)) = store.get_call(call_sid).await.unwrap() {
-            return steps;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no record of {call_sid}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    record_when(dir, call_sid, |_, _| true).await.1
+}
+
+/// The record of `call_sid`, once it has its end.
+async fn ended_call(dir: &Path, call_sid: &str) -> hotline_store::CallRecord {
+    record_when(dir, call_sid, |call, _| call.outcome.is_some())
+        .await
+        .0
 }
 
 #[tokio::test]
