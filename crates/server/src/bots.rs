@@ -38,6 +38,7 @@ use hotline_bot::{
     BotSession, CallAction, Engine, EngineConfig, EngineError, IntentState, Reply, ReplyPolicy,
     TurnInput,
 };
+use hotline_flow::runtime::Outcome;
 use hotline_store::session::memory::MemoryConfig;
 use hotline_store::{
     CallEnd, CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord, TurnRecord,
@@ -324,18 +325,27 @@ pub struct Caller {
     pub to: String,
 }
 
-/// How a call `bot` answered itself ends in its record, once the bot's part is over: `action`
-/// (not [`CallAction::Continue`]) after an engine turn that `failed` or not. The names are the
-/// flows' outcomes (`crate::engine::outcome_name`); a return to the bot's `return-flow` is a
-/// redirect, and that flow's own end, if recorded, replaces it.
-pub(crate) fn bot_outcome(bot: &Bot, action: &CallAction, failed: bool) -> Option<&'static str> {
-    match action {
-        CallAction::Continue => None,
-        _ if failed => Some("error"),
-        CallAction::Transfer(_) => Some("dialed"),
-        CallAction::ReturnToFlow if bot.config.return_flow.is_some() => Some("redirected"),
-        CallAction::Hangup | CallAction::ReturnToFlow => Some("hung-up"),
+/// How a call `bot` answered itself ends, once the bot's part is over: `action` (not
+/// [`CallAction::Continue`]) after an engine turn that `failed` or not, as a flow's outcome (its
+/// record names it with [`crate::engine::outcome_name`], as a flow's). A return to the bot's
+/// `return-flow` is a redirect, and that flow's own end, if recorded, replaces it.
+pub(crate) fn bot_outcome(bot: &Bot, action: &CallAction, failed: Option<&str>) -> Option<Outcome> {
+    if *action == CallAction::Continue {
+        return None;
     }
+    Some(match (failed, action) {
+        (Some(why), _) => Outcome::Error {
+            message: why.to_owned(),
+        },
+        (None, CallAction::Transfer(target)) => Outcome::Dialed {
+            target: target.clone(),
+        },
+        (None, CallAction::ReturnToFlow) => match &bot.config.return_flow {
+            Some(flow) => Outcome::Redirected { flow: flow.clone() },
+            None => Outcome::HungUp,
+        },
+        (None, _) => Outcome::HungUp,
+    })
 }
 
 /// What the driver must do when the stream of a call starts.
@@ -764,7 +774,7 @@ impl Bots {
         if state.flow.is_some() {
             return;
         }
-        self.record_end(&mut state, hotline_store::OUTCOME_CALLER_HANGUP);
+        self.record_end(&mut state, &Outcome::CallerHungUp);
         self.forget(call_sid).await;
     }
 
@@ -837,9 +847,9 @@ impl Bots {
         let Some(records) = self.records.clone() else {
             return;
         };
-        let ends = bot_outcome(bot, &reply.action, failed.is_some());
+        let ends = bot_outcome(bot, &reply.action, failed);
         let Some(seq) = state.next_step_seq() else {
-            if let Some(outcome) = ends {
+            if let Some(outcome) = &ends {
                 self.record_end(state, outcome);
             }
             return;
@@ -889,7 +899,7 @@ impl Bots {
                 state.ended = true;
                 Some(CallEnd {
                     call_sid: call_sid.clone(),
-                    outcome: outcome.to_owned(),
+                    outcome: crate::engine::outcome_name(&outcome),
                     ended_at_ms: at_ms,
                 })
             }
@@ -910,8 +920,8 @@ impl Bots {
     /// Ends the record of a call the bot answered itself with `outcome`, in the background,
     /// unless it has its end already (or the bot recorded nothing of it): the bot hung up
     /// without an engine turn (a silent caller), or the caller hung up
-    /// ([`hotline_store::OUTCOME_CALLER_HANGUP`]). A flow's hand-off is ended by its flow.
-    pub fn record_end(&self, state: &mut CallState, outcome: &str) {
+    /// ([`Outcome::CallerHungUp`]). A flow's hand-off is ended by its flow.
+    pub fn record_end(&self, state: &mut CallState, outcome: &Outcome) {
         let Some(records) = self.records.clone() else {
             return;
         };
@@ -921,7 +931,7 @@ impl Bots {
         state.ended = true;
         let end = CallEnd {
             call_sid: state.session.call_sid.clone(),
-            outcome: outcome.to_owned(),
+            outcome: crate::engine::outcome_name(outcome),
             ended_at_ms: crate::engine::now_ms_i64(),
         };
         tokio::spawn(async move {

@@ -481,10 +481,10 @@ impl Engine {
         let Some(call_sid) = params.get("CallSid").filter(|s| valid_sid(s)) else {
             return;
         };
-        if !call_is_over(params.get("CallStatus").unwrap_or_default()) {
+        let status = params.get("CallStatus").unwrap_or_default();
+        if !call_is_over(status) {
             return;
         }
-        let status = params.get("CallStatus").unwrap_or_default();
         let Ok(Some(loaded)) = self.sessions.get(call_sid).await else {
             self.decoded.remove(call_sid);
             return;

@@ -513,9 +513,9 @@ impl Driver {
         if let Some(kind) = turn {
             self.bots
                 .record(&self.bot, &mut state, kind, &reply, failed.as_deref());
-        } else if let Some(outcome) = crate::bots::bot_outcome(&self.bot, &reply.action, false) {
+        } else if let Some(outcome) = crate::bots::bot_outcome(&self.bot, &reply.action, None) {
             // The bot hangs up on a silent caller: no engine turn, but the call's end.
-            self.bots.record_end(&mut state, outcome);
+            self.bots.record_end(&mut state, &outcome);
         }
         if state.flow.is_some() {
             if let Some(why) = failed {
@@ -629,7 +629,7 @@ impl Driver {
     async fn forget(&mut self) {
         if let Some(state) = self.state.as_mut() {
             self.bots
-                .record_end(state, hotline_store::OUTCOME_CALLER_HANGUP);
+                .record_end(state, &hotline_flow::runtime::Outcome::CallerHungUp);
         }
         if let Some(sid) = self.call_sid.clone() {
             self.bots.forget(&sid).await;
