@@ -25,7 +25,7 @@ pub(crate) fn info(args: Arguments) {
     }
 }
 
-/// A warning or an error (text: the line says which).
+/// A warning.
 pub(crate) fn warn(args: Arguments) {
     if JSON.load(Ordering::Relaxed) {
         tracing::warn!(target: TARGET, "{args}");
@@ -34,11 +34,23 @@ pub(crate) fn warn(args: Arguments) {
     }
 }
 
-/// A block of lines (a compiler-style report, ending with a line break) as one message.
-pub(crate) fn block(text: &str) {
+/// An error: what stopped the command.
+pub(crate) fn error(args: Arguments) {
     if JSON.load(Ordering::Relaxed) {
-        tracing::warn!(target: TARGET, "{}", text.trim_end());
+        tracing::error!(target: TARGET, "{args}");
     } else {
+        eprintln!("{args}");
+    }
+}
+
+/// A block of lines (a compiler-style report, ending with a line break) as one message: an
+/// error when `fatal`, else a warning.
+pub(crate) fn block(text: &str, fatal: bool) {
+    if !JSON.load(Ordering::Relaxed) {
         eprint!("{text}");
+    } else if fatal {
+        tracing::error!(target: TARGET, "{}", text.trim_end());
+    } else {
+        tracing::warn!(target: TARGET, "{}", text.trim_end());
     }
 }

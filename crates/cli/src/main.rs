@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            console::warn(format_args!("error: {e:#}"));
+            console::error(format_args!("error: {e:#}"));
             ExitCode::from(2)
         }
     }

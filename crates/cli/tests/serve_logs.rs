@@ -1,6 +1,6 @@
 //! `hotline serve --log-format json`: everything the server writes on standard error, its log
 //! events and the operator's lines (banner, warnings, flow diagnostics) alike, is one JSON object
-//! per line, so that a log shipper reads a single format.
+//! per line at its level (ERROR for what stopped the server), so that a log shipper reads one format.
 #![allow(clippy::unwrap_used)]
 
 mod serve;
@@ -111,18 +111,20 @@ fn with_the_json_log_format_invalid_flows_are_reported_as_one_json_event() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let events = json_lines(&stderr);
-    let messages: Vec<&str> = events
+    // Both at the ERROR level: they are what stopped the server.
+    let errors: Vec<&str> = events
         .iter()
+        .filter(|e| e["level"] == "ERROR")
         .filter_map(|e| e["fields"]["message"].as_str())
         .collect();
     assert!(
-        messages
+        errors
             .iter()
             .any(|m| m.contains("error[F") && m.contains("nowhere") && m.contains('\n')),
         "{stderr}"
     );
     assert!(
-        messages.iter().any(|m| m.contains("nothing was started")),
+        errors.iter().any(|m| m.contains("nothing was started")),
         "{stderr}"
     );
 }

@@ -105,8 +105,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let server = match Server::build_with(&config, s3, Some(&engines)).await {
         Ok(s) => s,
         Err(hotline_server::ServerError::Flows(diagnostics)) => {
-            console::block(&diagnostics.to_string());
-            console::warn(format_args!(
+            console::block(&diagnostics.to_string(), true);
+            console::error(format_args!(
                 "error: the flows above are invalid; nothing was started"
             ));
             return Ok(ExitCode::from(1));
@@ -132,7 +132,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 path.display()
             ));
             if !warnings.is_empty() {
-                console::block(&warnings.to_string());
+                console::block(&warnings.to_string(), false);
             }
         }
     }
