@@ -215,7 +215,13 @@ pub fn apology(language: &str, then: Option<Response>) -> Answer {
 
 impl Engine {
     /// A new call reached a flow's voice URL.
-    pub async fn start_call(&self, flow_id: &str, params: &Params) -> Answer {
+    ///
+    /// The call may be in a session already: a retried voice webhook of this flow gets its
+    /// answer again; a call that a `redirect` (of another flow, or of this one) sent here starts
+    /// this flow in a new session that replaces the old one. `first_rec` is the first step-record
+    /// `seq` this flow may use (a bot's return passes the seq after its turns'); a replaced
+    /// session's steps are numbered on from its own, so no step of the call is overwritten.
+    pub async fn start_call(&self, flow_id: &str, params: &Params, first_rec: u32) -> Answer {
         let Some(flow) = self.flows.current(flow_id) else {
             tracing::warn!(flow = flow_id, "voice webhook for an unknown flow");
             self.metrics.failed(Failure::UnknownFlow);
@@ -224,13 +230,21 @@ impl Engine {
         let Some(call_sid) = params.get("CallSid").filter(|s| valid_sid(s)) else {
             return apology(&flow.default_language, None);
         };
-        // Twilio may retry a voice webhook: answer it the same way.
+        let mut rec = first_rec;
+        let mut replaces = None;
         if let Ok(Some(existing)) = self.sessions.get(call_sid).await
             && let Some(stored) = Stored::decode(&existing.bytes)
-            && stored.session.flow_id == flow.id
-            && stored.rec > 0
         {
-            return stored.replay();
+            let redirected_here = matches!(
+                &stored.session.ended,
+                Some(runtime::Outcome::Redirected { flow: to }) if *to == flow.id
+            );
+            // Twilio may retry a voice webhook: answer it the same way.
+            if stored.session.flow_id == flow.id && stored.rec > 0 && !redirected_here {
+                return stored.replay();
+            }
+            replaces = Some(existing.version);
+            rec = rec.max(stored.rec);
         }
         let facts = CallFacts {
             call_sid: call_sid.to_owned(),
@@ -250,7 +264,6 @@ impl Engine {
             i64::try_from(facts.now_unix_ms).unwrap_or(i64::MAX),
         );
         let xml = turn.response.to_xml();
-        let mut rec = 0u32;
         let steps = step_records(call_sid, &mut rec, turn.events, &session);
         let ended = session.ended.as_ref().map(outcome_name);
         let stored = Stored {
@@ -267,7 +280,7 @@ impl Engine {
             steps,
             ended,
             ends_now,
-            None,
+            replaces,
             next,
             xml,
         )

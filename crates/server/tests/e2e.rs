@@ -760,3 +760,108 @@ nodes:
     assert!(t.heard().any(|h| h == "Calm."), "{}", t.render_text());
     server.stop().await;
 }
+
+/// A `redirect` to another flow, or to the same flow, goes on in the same call (it had looped
+/// for ever on its own redirect): the call's record keeps every step of both flows in order,
+/// under the flow that answered, and ends with the second flow's outcome.
+#[tokio::test]
+async fn a_redirect_to_another_flow_keeps_every_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let first = dir.path().join("lobby.yaml");
+    std::fs::write(
+        &first,
+        r#"flow: lobby
+language: en-US
+nodes:
+  welcome:
+    say: Welcome.
+    ask: dtmf
+    retry: { attempts: 1, exhausted: bye }
+    routes:
+      - digits: "1"
+        goto: onward
+      - digits: "9"
+        goto: again
+  onward:
+    redirect: desk
+  again:
+    redirect: lobby
+  bye: { say: Bye., hangup: true }
+"#,
+    )
+    .unwrap();
+    let second = dir.path().join("desk.yaml");
+    std::fs::write(
+        &second,
+        r#"flow: desk
+language: en-US
+nodes:
+  greet:
+    say: The desk.
+    ask: dtmf
+    retry: { attempts: 1, exhausted: bye }
+    routes:
+      - digits: "2"
+        goto: done
+  done: { say: Done., hangup: true }
+  bye: { say: Bye., hangup: true }
+"#,
+    )
+    .unwrap();
+    let mut c = config(&[], &db);
+    c.flows = vec![first, second];
+    let server = serve(c).await;
+    let emu = emulator().await;
+    let mut spec = CallSpec::new(
+        format!("{}/flows/lobby/voice", server.base)
+            .parse()
+            .unwrap(),
+    );
+    spec.script = vec![
+        Step::Press("9".into()),
+        Step::Press("1".into()),
+        Step::Press("2".into()),
+    ];
+    let outcome = emu.call(spec).await;
+    let t = outcome.transcript;
+    no_app_errors(&t);
+    assert!(t.heard().any(|h| h == "Done."), "{}", t.render_text());
+
+    let store = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(&db))
+        .build()
+        .await
+        .unwrap();
+    let (call, steps) = store.get_call(&outcome.call_sid).await.unwrap().unwrap();
+    // The record is the call's: under the flow that answered it, ended as the second flow
+    // ended it, with each flow's answer and route.
+    assert_eq!(call.flow_id, "lobby");
+    assert_eq!(call.outcome.as_deref(), Some("hung-up"));
+    assert_eq!(call.last_node.as_deref(), Some("done"));
+    let answered: Vec<(&str, Option<&str>)> = steps
+        .iter()
+        .filter(|s| s.kind == "heard")
+        .map(|s| (s.node.as_str(), s.digits.as_deref()))
+        .collect();
+    assert_eq!(
+        answered,
+        [
+            ("welcome", Some("9")),
+            ("welcome", Some("1")),
+            ("greet", Some("2"))
+        ],
+        "{steps:#?}"
+    );
+    let entered: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.kind == "entered")
+        .map(|s| s.node.as_str())
+        .collect();
+    assert_eq!(
+        entered,
+        ["welcome", "again", "welcome", "onward", "greet", "done"],
+        "{steps:#?}"
+    );
+    assert!(steps.windows(2).all(|w| w[0].seq < w[1].seq));
+    server.stop().await;
+}
