@@ -86,6 +86,10 @@ const AT_STREAM_LIMIT: &str = "the server is at its media stream limit (--max-st
 pub const HANDOFF_SEQ_BASE: u32 = 100_000;
 /// Turns recorded per conversation (per hand-off).
 const MAX_RECORDED_TURNS: u32 = 999;
+/// The first step `seq` of the `return-flow` a call the bot answered itself goes on to: after
+/// the bot's own turns (1 to [`MAX_RECORDED_TURNS`]), so that the flow's steps never collide
+/// with them.
+pub const RETURN_FLOW_FIRST_SEQ: u32 = MAX_RECORDED_TURNS + 1;
 
 /// One bot, as configured.
 #[derive(Debug, Clone)]
@@ -1216,13 +1220,27 @@ impl Bots {
 
     /// The document for a reply that ends the conversation: hang up, transfer, or return to
     /// the flow.
+    ///
+    /// Before a transfer or a return to the flow, a `<Start>` stream is stopped: Twilio would
+    /// otherwise keep sending the caller's audio (and their talk with whoever answers) to the
+    /// bot, which no longer listens, for the rest of the call.
     pub fn final_twiml(&self, bot: &Bot, reply: &Reply) -> Response {
-        let r = say_all(Response::new(), &bot.config, &reply.messages);
+        let mut r = say_all(Response::new(), &bot.config, &reply.messages);
+        let goes_on = matches!(
+            reply.action,
+            CallAction::Transfer(_) | CallAction::ReturnToFlow
+        );
+        if goes_on && !bot.config.bidirectional {
+            r = r.stop(twiml::Stop {
+                streams: vec![self.stream_verb(bot)],
+            });
+        }
         match &reply.action {
             CallAction::Transfer(target) => r.push(twiml::Verb::Dial(twiml::Dial::number(target))),
             CallAction::ReturnToFlow => match &bot.config.return_flow {
                 Some(flow) => r.push(twiml::Verb::Redirect(twiml::Redirect::new(
-                    self.public.http_url(&format!("/flows/{flow}/voice")),
+                    self.public
+                        .http_url(&format!("/flows/{flow}/voice?rec={RETURN_FLOW_FIRST_SEQ}")),
                 ))),
                 None => r.hangup(),
             },

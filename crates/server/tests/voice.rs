@@ -181,6 +181,13 @@ fn updates(t: &Transcript) -> Vec<(u64, String)> {
         .collect()
 }
 
+/// Where in `t` the application stopped the stream (`<Stop><Stream>`), if it did.
+fn stream_stopped(t: &Transcript) -> Option<usize> {
+    t.entries.iter().position(
+        |e| matches!(&e.event, Event::StreamStopped { reason, .. } if reason.contains("<Stop>")),
+    )
+}
+
 fn no_errors(t: &Transcript) {
     assert!(
         !t.entries.iter().any(|e| matches!(
@@ -562,12 +569,17 @@ async fn transfers_and_returns_to_a_flow() {
     )
     .await;
     no_errors(&t);
-    assert!(
-        t.entries.iter().any(|e| matches!(
+    let dialed = t.entries.iter().position(|e| {
+        matches!(
             &e.event,
             Event::Dial { targets, .. } if targets.iter().any(|n| n.contains("+15550100"))
-        )),
-        "{}",
+        )
+    });
+    assert!(dialed.is_some(), "{}", t.render_text());
+    // The caller's talk with the agent is not streamed to the bot.
+    assert!(
+        matches!((stream_stopped(&t), dialed), (Some(stop), Some(dial)) if stop < dial),
+        "the bot's stream stops before the dial: {}",
         t.render_text()
     );
     assert_eq!(says(&t), ["Hi.", "Connecting you to an agent."]);
@@ -601,7 +613,7 @@ async fn transfers_and_returns_to_a_flow() {
     assert!(
         t.entries.iter().any(|e| matches!(
             &e.event,
-            Event::Request { url, status: Some(200), .. } if url.ends_with("/flows/sales-menu/voice")
+            Event::Request { url, status: Some(200), .. } if url.ends_with("/flows/sales-menu/voice?rec=1000")
         )),
         "{}",
         t.render_text()
@@ -1316,4 +1328,76 @@ async fn past_the_stream_limit_new_calls_are_turned_away_gracefully() {
     no_errors(&taken);
     assert_eq!(says(&taken), ["Hi."], "{}", taken.render_text());
     assert!(stream_started(&taken), "{}", taken.render_text());
+}
+
+/// A call the bot answered itself and handed to its `return-flow`: one record with the bot's
+/// turns, then every step of the flow (numbered after the turns, none overwritten), ended as
+/// the flow ended it.
+#[tokio::test]
+async fn a_call_returned_to_its_flow_keeps_every_step() {
+    let mut back = Reply::say(["Back to the menu."]);
+    back.action = CallAction::ReturnToFlow;
+    let engine = FakeConfig {
+        turns: vec![turn("<start>", Reply::say(["Hi."])), turn("<audio>", back)],
+        ..FakeConfig::default()
+    };
+    let mut b = bot("menu", engine);
+    b.return_flow = Some("sales-menu".into());
+    let (app, emu) = serve(vec![b]).await;
+    let (sid, t) = call_with_sid(
+        &emu,
+        &format!("{}/bots/menu/voice", app.base),
+        vec![
+            during_greeting(),
+            speech(),
+            listen(),
+            // The bot's stream is stopped before the flow starts: the next step is the menu's.
+            Step::Press("1".into()),
+        ],
+    )
+    .await;
+    assert!(
+        t.entries.iter().any(|e| matches!(
+            &e.event,
+            Event::Dial { targets, .. } if targets.iter().any(|n| n.contains("+12025550123"))
+        )),
+        "{}",
+        t.render_text()
+    );
+    let stopped = stream_stopped(&t);
+    let redirected = t.entries.iter().position(|e| {
+        matches!(&e.event, Event::Request { url, .. } if url.contains("/flows/sales-menu/voice"))
+    });
+    assert!(
+        matches!((stopped, redirected), (Some(stop), Some(redirect)) if stop < redirect),
+        "the bot's stream stops before the flow: {}",
+        t.render_text()
+    );
+    let (record, steps) = record_when(app.dir.path(), &sid, |c, _| {
+        c.outcome.as_deref() == Some("dialed")
+    })
+    .await;
+    assert_eq!(record.flow_id, "bot:menu");
+    assert_eq!(record.last_node.as_deref(), Some("sales"));
+    let kinds: Vec<(u32, &str, &str)> = steps
+        .iter()
+        .map(|s| (s.seq, s.node.as_str(), &*s.kind))
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| k.2 == "bot-turn").count(),
+        2,
+        "{kinds:?}"
+    );
+    let heard = steps
+        .iter()
+        .find(|s| s.kind == "heard")
+        .expect("the menu's answer");
+    assert_eq!(heard.digits.as_deref(), Some("1"));
+    assert!(
+        steps
+            .iter()
+            .filter(|s| s.kind != "bot-turn")
+            .all(|s| s.seq >= hotline_server::bots::RETURN_FLOW_FIRST_SEQ),
+        "{kinds:?}"
+    );
 }
