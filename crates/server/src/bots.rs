@@ -50,7 +50,7 @@ use hotline_vad::{VadConfig, VadFactory};
 use hotline_voice::{PipelineConfig, SessionConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{BotCounters, CallUpdates, TurnResult, UpdateCounts};
+use crate::metrics::{BotCounters, CallUpdates, Metrics, TurnResult, UpdateCounts};
 
 /// Seconds of `<Pause>` after a start-stream prompt: the call stays up (the stream keeps
 /// forking audio) until the next REST update replaces the document.
@@ -329,6 +329,12 @@ pub struct Caller {
     pub to: String,
 }
 
+/// The flow id of a call the bot named `bot` answered itself, in its record and the metrics:
+/// `bot:NAME`.
+pub(crate) fn call_flow_id(bot: &str) -> String {
+    format!("bot:{bot}")
+}
+
 /// How a call `bot` answered itself ends, once the bot's part is over: `action` (not
 /// [`CallAction::Continue`]) after an engine turn that `failed` or not, as a flow's outcome (its
 /// record names it with [`crate::engine::outcome_name`], as a flow's). A return to the bot's
@@ -517,6 +523,9 @@ pub struct Bots {
     refused: AtomicU64,
     /// Live call updates sent, for the metrics.
     updates: CallUpdates,
+    /// The server's metrics: the calls a bot answers itself are counted with the flows', as
+    /// flow `bot:NAME` ([`Bots::with_metrics`]).
+    metrics: Arc<Metrics>,
 }
 
 /// A media stream counted as open until this is dropped ([`Bots::stream_opened`]).
@@ -606,6 +615,7 @@ impl Bots {
             max_streams: None,
             refused: AtomicU64::new(0),
             updates: CallUpdates::default(),
+            metrics: Arc::default(),
         })
     }
 
@@ -623,6 +633,7 @@ impl Bots {
             max_streams: None,
             refused: AtomicU64::new(0),
             updates: CallUpdates::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -633,6 +644,13 @@ impl Bots {
     /// second or so before their streams connect can take the count a little past `max`.
     pub fn with_max_streams(mut self, max: Option<NonZeroUsize>) -> Self {
         self.max_streams = max;
+        self
+    }
+
+    /// Counts the calls the bots answer themselves in `metrics` (the server's), under flow
+    /// `bot:NAME`: `hotline_calls_started_total` and `hotline_calls_ended_total`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 
@@ -888,9 +906,11 @@ impl Bots {
             .to_string(),
         );
         let started = (state.flow.is_none() && kind.input == "start").then(|| {
+            let flow = call_flow_id(&bot.config.name);
+            self.metrics.call_started(&flow);
             CallRecord::started(
                 call_sid.clone(),
-                format!("bot:{}", bot.config.name),
+                flow,
                 "",
                 state.caller.from.clone(),
                 state.caller.to.clone(),
@@ -901,6 +921,8 @@ impl Bots {
         let ended = match ends {
             Some(outcome) if state.flow.is_none() && !state.ended => {
                 state.ended = true;
+                self.metrics
+                    .call_ended(&call_flow_id(&bot.config.name), &outcome);
                 Some(CallEnd {
                     call_sid: call_sid.clone(),
                     outcome: crate::engine::outcome_name(&outcome),
@@ -933,6 +955,8 @@ impl Bots {
             return;
         }
         state.ended = true;
+        self.metrics
+            .call_ended(&call_flow_id(&state.session.bot), outcome);
         let end = CallEnd {
             call_sid: state.session.call_sid.clone(),
             outcome: crate::engine::outcome_name(outcome),

@@ -328,7 +328,8 @@ impl Server {
         )
         .await
         .map_err(ServerError::Config)?
-        .with_max_streams(config.max_streams);
+        .with_max_streams(config.max_streams)
+        .with_metrics(engine.metrics.clone());
         let state = AppState::new(app::Shared {
             engine: Arc::new(engine),
             validator,

@@ -469,7 +469,7 @@ impl Metrics {
             self.latency[h].render(w, "hotline_webhook_duration_seconds", &label);
         }
 
-        self.render_calls(w, gauges.flow_ids);
+        self.render_calls(w, gauges.flow_ids, gauges.bots);
         counter(
             w,
             "hotline_lost_calls_total",
@@ -649,15 +649,21 @@ fn outcome_index(outcome: &Outcome) -> usize {
 
 impl Metrics {
     /// `hotline_calls_started_total` and `hotline_calls_ended_total`, by flow, for every flow
-    /// that had a call and every flow in `loaded`, sorted by flow id.
-    fn render_calls(&self, w: &mut String, loaded: &[String]) {
+    /// that had a call, every flow in `loaded` and every bot in `bots` (as flow `bot:NAME`, the
+    /// calls it answers itself), sorted by flow id.
+    fn render_calls(&self, w: &mut String, loaded: &[String], bots: &[(&str, &BotCounters)]) {
         let calls = self.calls.read().unwrap_or_else(PoisonError::into_inner);
+        let bot_ids: Vec<String> = bots
+            .iter()
+            .map(|(name, _)| crate::bots::call_flow_id(name))
+            .collect();
         let mut flows: Vec<(&str, Option<&FlowCalls>)> = calls
             .iter()
             .map(|(id, c)| (&**id, Some(c)))
             .chain(
                 loaded
                     .iter()
+                    .chain(&bot_ids)
                     .filter(|id| !calls.contains_key(id.as_str()))
                     .map(|id| (id.as_str(), None)),
             )
@@ -667,7 +673,7 @@ impl Metrics {
             w,
             "hotline_calls_started_total",
             "counter",
-            "Calls started, by flow.",
+            "Calls started, by flow (the calls a voice bot answers itself as flow `bot:NAME`).",
         );
         for (id, c) in &flows {
             let n = c.map_or(0, |c| c.started.load(Relaxed));
@@ -991,6 +997,9 @@ mod tests {
             "hotline_calls_ended_total{flow=\"triage\",outcome=\"error\"} 0",
             "hotline_calls_ended_total{flow=\"sales\",outcome=\"error\"} 1",
             "hotline_calls_ended_total{flow=\"menu\",outcome=\"hung-up\"} 0",
+            // Every bot's own calls, exported from 0 as flow `bot:NAME`.
+            "hotline_calls_started_total{flow=\"bot:desk\"} 0",
+            "hotline_calls_ended_total{flow=\"bot:quiet\",outcome=\"caller-hangup\"} 0",
             "hotline_lost_calls_total 1",
             "hotline_call_failures_total{cause=\"records\"} 1",
             "hotline_call_failures_total{cause=\"sessions\"} 0",

@@ -278,6 +278,10 @@ async fn three_turn_conversation_over_a_start_stream_ends_with_goodbye() {
             "hotline_bot_turn_duration_seconds_count{bot=\"booking\"} 4",
             "hotline_call_updates_total{result=\"updated\"} 3",
             "hotline_call_updates_total{result=\"failed\"} 0",
+            // The call the bot answered itself counts with the flows', as in its record.
+            "hotline_calls_started_total{flow=\"bot:booking\"} 1",
+            "hotline_calls_ended_total{flow=\"bot:booking\",outcome=\"hung-up\"} 1",
+            "hotline_calls_ended_total{flow=\"bot:booking\",outcome=\"caller-hangup\"} 0",
         ],
     )
     .await;
@@ -646,6 +650,14 @@ async fn caller_hanging_up_mid_utterance_ends_quietly() {
     let record = ended_call(app.dir.path(), &sid).await;
     assert_eq!(record.outcome.as_deref(), Some("caller-hangup"));
     assert_eq!(record.flow_id, "bot:gone");
+    metrics_reach(
+        &app,
+        &[
+            "hotline_calls_started_total{flow=\"bot:gone\"} 1",
+            "hotline_calls_ended_total{flow=\"bot:gone\",outcome=\"caller-hangup\"} 1",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1376,6 +1388,15 @@ async fn a_call_returned_to_its_flow_keeps_every_step() {
     let (record, steps) = record_when(app.dir.path(), &sid, |c, _| {
         c.outcome.as_deref() == Some("dialed")
     })
+    .await;
+    metrics_reach(
+        &app,
+        &[
+            "hotline_calls_ended_total{flow=\"bot:menu\",outcome=\"redirected\"} 1",
+            "hotline_calls_started_total{flow=\"sales-menu\"} 1",
+            "hotline_calls_ended_total{flow=\"sales-menu\",outcome=\"dialed\"} 1",
+        ],
+    )
     .await;
     assert_eq!(record.flow_id, "bot:menu");
     assert_eq!(record.last_node.as_deref(), Some("sales"));
