@@ -136,7 +136,7 @@ pub(crate) async fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
             c.outcome.as_deref().unwrap_or("in progress")
         );
     }
-    eprintln!("{} calls", calls.len());
+    eprintln!("{}", count(calls.len() as u64, "call"));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -151,14 +151,14 @@ pub(crate) async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "flow {}{} — {} calls ({} in progress)",
+        "flow {}{} — {} ({} in progress)",
         funnel.flow_id,
         funnel
             .flow_version
             .as_deref()
             .map(|v| format!(" version {v}"))
             .unwrap_or_default(),
-        funnel.calls,
+        count(funnel.calls, "call"),
         funnel.in_progress
     );
     println!();
@@ -198,9 +198,28 @@ pub(crate) async fn purge(args: PurgeArgs) -> anyhow::Result<ExitCode> {
     .await
     .context("cannot purge the call records")?;
     println!(
-        "purged {purged} call{} started before {}",
-        if purged == 1 { "" } else { "s" },
+        "purged {} started before {}",
+        count(purged, "call"),
         when(cutoff)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `n` and `noun`, in the plural unless `n` is 1: "1 call", "3 calls".
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_singular_only_for_one() {
+        assert_eq!(super::count(1, "call"), "1 call");
+        assert_eq!(super::count(0, "call"), "0 calls");
+        assert_eq!(super::count(3, "call"), "3 calls");
+    }
 }
