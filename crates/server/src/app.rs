@@ -410,7 +410,7 @@ async fn answer_by_number(state: &AppState, req: &TwilioRequest) -> Response {
         .map(String::as_str)
         .or(state.default_flow.as_deref());
     match flow {
-        Some(flow) => twiml(state.engine.start_call(flow, params, 0).await.xml),
+        Some(flow) => twiml(state.engine.start_call(flow, params, None).await.xml),
         None => {
             tracing::warn!(
                 "a call to a number with no flow (configure --number or --default-flow)"
@@ -430,13 +430,13 @@ async fn voice_for_flow(
 }
 
 async fn answer_for_flow(state: &AppState, flow: &str, req: &TwilioRequest) -> Response {
-    // `rec`: the first step-record seq this flow may use (a bot's hand-back to its
-    // `return-flow` passes the seq after the bot's turns).
+    // `rec`: the first step-record seq this flow may use, on Hotline's own redirects (a bot's
+    // hand-back to its `return-flow`, a lost call's restart).
     let first_rec = req.query("rec").and_then(|v| v.parse::<u32>().ok());
     twiml(
         state
             .engine
-            .start_call(flow, &req.params, first_rec.unwrap_or(0))
+            .start_call(flow, &req.params, first_rec)
             .await
             .xml,
     )

@@ -218,10 +218,16 @@ impl Engine {
     ///
     /// The call may be in a session already: a retried voice webhook of this flow gets its
     /// answer again; a call that a `redirect` (of another flow, or of this one) sent here starts
-    /// this flow in a new session that replaces the old one. `first_rec` is the first step-record
-    /// `seq` this flow may use (a bot's return passes the seq after its turns'); a replaced
+    /// this flow in a new session that replaces the old one. `first_rec`, given only by
+    /// Hotline's own redirects (a bot's return to its flow, a lost call's restart), is the
+    /// first step-record `seq` this flow may use, and always starts the flow anew. A replaced
     /// session's steps are numbered on from its own, so no step of the call is overwritten.
-    pub async fn start_call(&self, flow_id: &str, params: &Params, first_rec: u32) -> Answer {
+    pub async fn start_call(
+        &self,
+        flow_id: &str,
+        params: &Params,
+        first_rec: Option<u32>,
+    ) -> Answer {
         let Some(flow) = self.flows.current(flow_id) else {
             tracing::warn!(flow = flow_id, "voice webhook for an unknown flow");
             self.metrics.failed(Failure::UnknownFlow);
@@ -230,7 +236,7 @@ impl Engine {
         let Some(call_sid) = params.get("CallSid").filter(|s| valid_sid(s)) else {
             return apology(&flow.default_language, None);
         };
-        let mut rec = first_rec;
+        let mut rec = first_rec.unwrap_or(0);
         let mut replaces = None;
         if let Ok(Some(existing)) = self.sessions.get(call_sid).await
             && let Some(stored) = Stored::decode(&existing.bytes)
@@ -240,7 +246,11 @@ impl Engine {
                 Some(runtime::Outcome::Redirected { flow: to }) if *to == flow.id
             );
             // Twilio may retry a voice webhook: answer it the same way.
-            if stored.session.flow_id == flow.id && stored.rec > 0 && !redirected_here {
+            if stored.session.flow_id == flow.id
+                && stored.rec > 0
+                && !redirected_here
+                && first_rec.is_none()
+            {
                 return stored.replay();
             }
             replaces = Some(existing.version);
@@ -311,7 +321,7 @@ impl Engine {
             Ok(None) => {
                 // Ended, expired or lost: nothing kept decoded for it will be used again.
                 self.decoded.remove(call_sid);
-                return self.lost_call(flow_id, &language());
+                return self.lost_call(call_sid, flow_id, &language(), None).await;
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot read a session");
@@ -321,7 +331,7 @@ impl Engine {
         };
         let Some(mut stored) = Stored::load(&self.decoded, call_sid, &loaded.bytes) else {
             tracing::error!("a stored session does not decode");
-            return self.lost_call(flow_id, &language());
+            return self.lost_call(call_sid, flow_id, &language(), None).await;
         };
         match seq.map(|s| stored.session.check_seq(s)) {
             Some(SeqCheck::Current) => {}
@@ -342,7 +352,12 @@ impl Engine {
             .version(&stored.session.flow_id, &stored.session.flow_version)
         {
             Some(f) => f,
-            None => return self.lost_call(flow_id, &stored.session.language),
+            None => {
+                let rec = Some(stored.rec);
+                return self
+                    .lost_call(call_sid, flow_id, &stored.session.language, rec)
+                    .await;
+            }
         };
         let input = match input {
             Some(i) => i,
@@ -563,8 +578,15 @@ impl Engine {
     }
 
     /// The answer to a callback for a call without a session: the flow's `on-lost-call`, or
-    /// the server's default.
-    fn lost_call(&self, flow_id: &str, language: &str) -> Answer {
+    /// the server's default. A restart goes on in the call's record after its last step:
+    /// `next_rec`, the session's next step seq, or the record's (read only on this rare path).
+    async fn lost_call(
+        &self,
+        call_sid: &str,
+        flow_id: &str,
+        language: &str,
+        next_rec: Option<u32>,
+    ) -> Answer {
         self.metrics.call_lost();
         let policy = self
             .flows
@@ -574,8 +596,19 @@ impl Engine {
         match &policy {
             LostCallPolicy::Hangup => apology(language, None),
             LostCallPolicy::Restart => {
-                let restart = Response::new()
-                    .redirect(twiml::Redirect::new(self.links.flow_entry_url(flow_id)));
+                let rec = match next_rec {
+                    Some(rec) => rec,
+                    None => match self.records.get_call(call_sid).await {
+                        Ok(Some((_, steps))) => steps
+                            .iter()
+                            .map(|s| s.seq.saturating_add(1))
+                            .max()
+                            .unwrap_or(0),
+                        _ => 0,
+                    },
+                };
+                let url = format!("{}?rec={rec}", self.links.flow_entry_url(flow_id));
+                let restart = Response::new().redirect(twiml::Redirect::new(url));
                 apology(language, Some(restart))
             }
             LostCallPolicy::Transfer(target) => {

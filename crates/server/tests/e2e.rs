@@ -303,7 +303,7 @@ async fn bad_input_gets_clear_answers_and_records_nothing() {
     let body = r.text().await.unwrap();
     assert!(body.contains("<Say"), "{body}");
     assert!(
-        body.contains("/flows/sales-menu/voice</Redirect>"),
+        body.contains("/flows/sales-menu/voice?rec=0</Redirect>"),
         "{body}"
     );
 

@@ -147,3 +147,50 @@ async fn a_lost_call_records_nothing_and_a_bad_signature_is_refused() {
     let resp = server.app().oneshot(req).await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }
+
+/// A call restarted after its session was lost (here, a restart of a server with the memory
+/// session store) goes on in its record: the restarted flow's steps are numbered after the
+/// steps recorded before, none overwritten, and the restart is not mistaken for a retry.
+#[tokio::test]
+async fn a_restarted_lost_call_goes_on_in_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let voice = [("CallSid", SID), ("From", "+15550001"), ("To", "+15550002")];
+    let before = server(dir.path(), LostCallPolicy::Hangup).await;
+    let (status, xml) = support::post_form(
+        &before,
+        (PUBLIC, TOKEN),
+        "/flows/restarts/voice",
+        &voice,
+        true,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(xml.contains("Say yes."), "{xml}");
+    drop(before);
+
+    // The new server has no session for the call.
+    let after = server(dir.path(), LostCallPolicy::Hangup).await;
+    let records = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(
+        dir.path().join("records.db"),
+    ))
+    .build()
+    .await
+    .unwrap();
+    let (_, steps) = records.get_call(SID).await.unwrap().unwrap();
+    let next = steps.iter().map(|s| s.seq).max().unwrap() + 1;
+    let (_, xml) = lost_callback(&after, "restarts").await;
+    let restart = format!("/flows/restarts/voice?rec={next}");
+    assert!(xml.contains(&format!("{PUBLIC}{restart}")), "{xml}");
+    let (status, xml) = support::post_form(&after, (PUBLIC, TOKEN), &restart, &voice, true).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(xml.contains("Say yes."), "{xml}");
+
+    let (call, steps) = records.get_call(SID).await.unwrap().unwrap();
+    assert_eq!(call.flow_id, "restarts");
+    let entered: Vec<u32> = steps
+        .iter()
+        .filter(|s| s.kind == "entered" && s.node == "menu")
+        .map(|s| s.seq)
+        .collect();
+    assert_eq!(entered, [0, next], "{steps:#?}");
+}
