@@ -876,6 +876,7 @@ impl Bots {
             }
             return;
         };
+        let first_turn = state.turns == 0;
         state.turns += 1;
         let call_sid = state.session.call_sid.clone();
         let at_ms = crate::engine::now_ms_i64();
@@ -907,7 +908,10 @@ impl Bots {
         );
         let started = (state.flow.is_none() && kind.input == "start").then(|| {
             let flow = call_flow_id(&bot.config.name);
-            self.metrics.call_started(&flow);
+            // A retried voice webhook greets again (the record's start is written once).
+            if first_turn {
+                self.metrics.call_started(&flow);
+            }
             CallRecord::started(
                 call_sid.clone(),
                 flow,

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use hotline_bot::fake::ScriptedTurn;
 use hotline_bot::{EngineConfig, FakeConfig, Intent, IntentState, Reply};
 use hotline_server::bots::{BotConfig, Bots, FlowReturn, STEP_BOT_TURN};
+use hotline_server::metrics::{Gauges, Metrics};
 use hotline_store::session::memory::MemoryConfig;
 use hotline_store::session::redis::RedisConfig;
 use hotline_store::{RecordStore, SessionStore};
@@ -51,6 +52,15 @@ fn bot() -> BotConfig {
 }
 
 async fn instance(sessions: Arc<dyn SessionStore>, records: Arc<dyn RecordStore>) -> Arc<Bots> {
+    instance_counted(sessions, records, Arc::default()).await
+}
+
+/// [`instance`], counting its calls in `metrics`.
+async fn instance_counted(
+    sessions: Arc<dyn SessionStore>,
+    records: Arc<dyn RecordStore>,
+    metrics: Arc<Metrics>,
+) -> Arc<Bots> {
     let mut rest = hotline_twilio::rest::RestConfig::new("AC1", "token");
     rest.api_base = "http://127.0.0.1:9".to_owned();
     Arc::new(
@@ -64,8 +74,21 @@ async fn instance(sessions: Arc<dyn SessionStore>, records: Arc<dyn RecordStore>
             Some(records),
         )
         .await
-        .unwrap(),
+        .unwrap()
+        .with_metrics(metrics),
     )
+}
+
+/// `metrics`' lines for the calls of bot `desk` that `family` counts (`started`, `ended`) and
+/// that are not 0, e.g. `hotline_calls_started_total{flow="bot:desk"} 1`.
+fn desk_calls(metrics: &Metrics, family: &str) -> Vec<String> {
+    let prefix = format!("hotline_calls_{family}_total{{flow=\"bot:desk\"");
+    metrics
+        .render(Gauges::default())
+        .lines()
+        .filter(|l| l.starts_with(&prefix) && !l.ends_with(" 0"))
+        .map(str::to_owned)
+        .collect()
 }
 
 async fn records(dir: &tempfile::TempDir) -> Arc<dyn RecordStore> {
@@ -275,15 +298,25 @@ async fn a_status_callback_ends_a_bot_call_its_stream_did_not(
 ) {
     let dir = tempfile::tempdir().unwrap();
     let recs = records(&dir).await;
-    let a = instance(sessions.clone(), recs.clone()).await;
-    let b = instance(sessions, recs.clone()).await;
+    let (counted_a, counted_b) = (Arc::<Metrics>::default(), Arc::<Metrics>::default());
+    let a = instance_counted(sessions.clone(), recs.clone(), counted_a.clone()).await;
+    let b = instance_counted(sessions, recs.clone(), counted_b.clone()).await;
     let call_sid = sid(n);
     let caller = hotline_server::bots::Caller {
         from: "+33612345678".to_owned(),
         to: "+33970000000".to_owned(),
     };
-    let twiml = a.entry_for("desk", Some(&call_sid), caller, None).await;
-    assert!(twiml.contains("<Connect><Stream"), "{twiml}");
+    // Twilio retries the voice webhook: greeted twice, the call is counted once.
+    for _ in 0..2 {
+        let twiml = a
+            .entry_for("desk", Some(&call_sid), caller.clone(), None)
+            .await;
+        assert!(twiml.contains("<Connect><Stream"), "{twiml}");
+    }
+    assert_eq!(
+        desk_calls(&counted_a, "started"),
+        ["hotline_calls_started_total{flow=\"bot:desk\"} 1"]
+    );
     b.call_status(&call_sid, "in-progress").await;
     assert!(b.conversation(&call_sid).await.is_some());
 
@@ -313,6 +346,11 @@ async fn a_status_callback_ends_a_bot_call_its_stream_did_not(
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (again, _) = recs.get_call(&call_sid).await.unwrap().unwrap();
     assert_eq!(again.ended_at_ms, ended);
+    // The instance that ended the call counted its end, once.
+    assert_eq!(
+        desk_calls(&counted_b, "ended"),
+        ["hotline_calls_ended_total{flow=\"bot:desk\",outcome=\"caller-hangup\"} 1"]
+    );
 }
 
 mod memory {
