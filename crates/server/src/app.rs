@@ -5,6 +5,8 @@
 //! | `POST/GET /voice` | a call's voice webhook; the flow is chosen by the called number (`To`) |
 //! | `POST/GET /flows/{flow}/voice` | a call's voice webhook for a named flow |
 //! | `POST/GET /flows/{flow}/step?seq=N` | `<Gather>`/`<Dial>`/`<Record>` actions; with `&bot=done`, a bot handing the call back |
+//! | `POST/GET /flows/{flow}/voice?rec=N` | the same, from Hotline's own redirects (a bot's return to its flow, a lost call's restart): the flow starts anew, its step records numbered from N |
+//! | `POST /flows/{flow}/transcription?seq=N&node=NODE` | Twilio's transcription of a `record` node's recording (kept in the call's record) |
 //! | `POST /status` | Twilio's call status callback (ends records and sessions) |
 //! | `GET/HEAD /prompts/{flow}/{path}?exp&sig` | signed prompt audio |
 //! | `POST/GET /bots/{bot}/voice` | a call's voice webhook for a voice bot: greeting and media stream (`?flow=F&seq=N&max=S` when a flow's `bot` node hands the call over) |
@@ -102,6 +104,7 @@ fn router(state: AppState) -> Router {
         .route("/voice", any(voice_by_number))
         .route("/flows/{flow}/voice", any(voice_for_flow))
         .route("/flows/{flow}/step", any(step))
+        .route("/flows/{flow}/transcription", any(transcription))
         .route("/status", any(status))
         .route("/prompts/{flow}/{*path}", get(prompt).head(prompt))
         .route("/bots/{bot}/voice", any(bot_voice))
@@ -477,6 +480,29 @@ async fn step_flow(state: &AppState, flow: &str, req: &TwilioRequest) -> Respons
             .await
             .xml,
     )
+}
+
+/// Twilio's `transcribeCallback` for a `record` node: the transcription, kept in the call's
+/// record. 204 once committed; 500 when the records cannot be written (Twilio's debugger shows
+/// it).
+async fn transcription(
+    State(state): State<AppState>,
+    Path(flow): Path<String>,
+    req: TwilioRequest,
+) -> Response {
+    let seq = req.query("seq").and_then(|v| v.parse::<u64>().ok());
+    let node = req.query("node");
+    match state
+        .engine
+        .transcribed(&flow, seq, node.as_deref(), &req.params)
+        .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record a transcription");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 async fn status(State(state): State<AppState>, req: TwilioRequest) -> Response {

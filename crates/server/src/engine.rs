@@ -26,6 +26,10 @@ use hotline_twilio::webhook::Form;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The first step-record `seq` of recordings' transcriptions: the recording's webhook seq is
+/// added to it.
+pub const TRANSCRIPTION_SEQ_BASE: u32 = 2_000_000_000;
+
 /// The most flow-webhook effects performed in one request (guards a misbehaving flow).
 pub const MAX_EFFECTS_PER_REQUEST: usize = 8;
 /// The largest flow-webhook reply accepted.
@@ -501,6 +505,57 @@ impl Engine {
                 apology(language, None)
             }
         }
+    }
+
+    /// Twilio's transcription of a recording made at `node` of `flow_id` (the `record` node's
+    /// `transcribe: true`), posted to the URL the node's webhook `seq` gave: a `transcribed`
+    /// step of the call's record, with the text, committed before the answer. It may come after
+    /// the call ended. `Err` when the record could not be written.
+    pub async fn transcribed(
+        &self,
+        flow_id: &str,
+        seq: Option<u64>,
+        node: Option<&str>,
+        params: &Params,
+    ) -> Result<(), hotline_store::StoreError> {
+        let call_sid = params.get("CallSid").filter(|s| valid_sid(s));
+        // The record's seq: past every other step of the call (its own webhooks' seqs stay far
+        // below), one per recording.
+        let rec = seq
+            .and_then(|s| u32::try_from(s).ok())
+            .and_then(|s| TRANSCRIPTION_SEQ_BASE.checked_add(s));
+        let node = node.filter(|n| {
+            self.flows
+                .current(flow_id)
+                .is_some_and(|f| f.find(n).is_some())
+        });
+        let (Some(call_sid), Some(rec), Some(node)) = (call_sid, rec, node) else {
+            tracing::warn!(
+                flow = flow_id,
+                "a transcription callback that names no call, step or node of the flow: ignored"
+            );
+            return Ok(());
+        };
+        let completed = params.get("TranscriptionStatus") == Some("completed");
+        let mut step = StepRecord::new(
+            call_sid.to_owned(),
+            rec,
+            now_ms_i64(),
+            node.to_owned(),
+            hotline_store::records::kind::TRANSCRIBED,
+        );
+        if completed {
+            step.speech = params.get("TranscriptionText").map(str::to_owned);
+        } else {
+            step.detail = Some("failed".to_owned());
+        }
+        self.records
+            .record_turn(TurnRecord {
+                started: None,
+                steps: vec![step],
+                ended: None,
+            })
+            .await
     }
 
     /// Twilio's call status callback: a completed call ends its record (a caller who hung up

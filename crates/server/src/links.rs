@@ -53,6 +53,16 @@ impl ServerLinks {
     }
 }
 
+/// Where Twilio posts the transcription of a recording made at `node`:
+/// `{public}/flows/{id}/transcription?seq=N&node=NODE`.
+fn transcription_url(public: &PublicBase, flow_id: &str, seq: u64, node: &str) -> String {
+    public.http_url(&format!(
+        "/flows/{}/transcription?seq={seq}&node={}",
+        encode(flow_id),
+        encode(node)
+    ))
+}
+
 /// Where a bot hands a call back to its flow: `{public}/flows/{id}/step?seq=N&bot=done`.
 pub fn bot_return_url(public: &PublicBase, flow_id: &str, seq: u64) -> String {
     public.http_url(&format!(
@@ -123,6 +133,15 @@ impl Links for LinksAt<'_> {
 
     fn error_transfer(&self, _flow: &Flow) -> Option<String> {
         self.links.error_transfer.clone()
+    }
+
+    fn transcription(&self, session: &Session, node: &str) -> Option<String> {
+        Some(transcription_url(
+            &self.links.public,
+            &session.flow_id,
+            session.seq,
+            node,
+        ))
     }
 
     fn bot_entry(&self, session: &Session, bot: &Bot) -> Option<String> {

@@ -865,3 +865,90 @@ nodes:
     assert!(steps.windows(2).all(|w| w[0].seq < w[1].seq));
     server.stop().await;
 }
+
+/// A `record` node with `transcribe: true` asks Twilio for the transcription at a signed URL of
+/// its own; the transcription lands in the call's record at that node. A transcription that is
+/// not signed is refused, and one for a node the flow does not have is ignored.
+#[tokio::test]
+async fn a_voicemail_transcription_is_kept_in_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let flow = dir.path().join("notes.yaml");
+    std::fs::write(
+        &flow,
+        r#"flow: notes
+language: en-US
+nodes:
+  message:
+    say: Leave a message after the beep.
+    record: { max-length: 30, transcribe: true }
+    next: thanks
+  thanks: { say: Thanks., hangup: true }
+"#,
+    )
+    .unwrap();
+    let mut c = config(&[], &db);
+    c.flows = vec![flow];
+    let server = serve(c).await;
+    let emu = emulator().await;
+    let mut spec = CallSpec::new(
+        format!("{}/flows/notes/voice", server.base)
+            .parse()
+            .unwrap(),
+    );
+    spec.script = vec![say("please call me back tomorrow")];
+    let outcome = emu.call(spec).await;
+    let t = outcome.transcript;
+    no_app_errors(&t);
+    assert!(
+        t.entries.iter().any(|e| matches!(
+            &e.event,
+            hotline_emulator::Event::Request { url, status: Some(204), .. }
+                if url.ends_with("/flows/notes/transcription?seq=1&node=message")
+        )),
+        "{}",
+        t.render_text()
+    );
+
+    let store = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(&db))
+        .build()
+        .await
+        .unwrap();
+    let (_, steps) = store.get_call(&outcome.call_sid).await.unwrap().unwrap();
+    let transcribed: Vec<(&str, Option<&str>)> = steps
+        .iter()
+        .filter(|s| s.kind == "transcribed")
+        .map(|s| (s.node.as_str(), s.speech.as_deref()))
+        .collect();
+    assert_eq!(
+        transcribed,
+        [("message", Some("please call me back tomorrow"))],
+        "{steps:#?}"
+    );
+
+    // Unsigned: refused. A node the flow does not have: nothing recorded.
+    let params = [
+        ("CallSid", CALL),
+        ("TranscriptionStatus", "completed"),
+        ("TranscriptionText", "forged"),
+    ];
+    let url = format!(
+        "{}/flows/notes/transcription?seq=1&node=message",
+        server.base
+    );
+    let r = reqwest::Client::new()
+        .post(&url)
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let url = format!(
+        "{}/flows/notes/transcription?seq=1&node=nowhere",
+        server.base
+    );
+    let r = signed_post(&url, &params, TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(store.get_call(CALL).await.unwrap().is_none());
+    server.stop().await;
+}

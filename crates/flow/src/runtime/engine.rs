@@ -671,6 +671,7 @@ impl<'a> Ctx<'a> {
         verb.finish_on_key = record.finish_on_key.map(|k| k.to_string());
         if record.transcribe {
             verb.transcribe = Some(true);
+            verb.transcribe_callback = self.links.transcription(session, &node.id);
         }
         self.verbs.push(tw::Verb::Record(verb));
     }

@@ -30,6 +30,15 @@ pub trait Links {
         None
     }
 
+    /// The URL Twilio posts the transcription of a `record` node's recording to
+    /// (`<Record transcribeCallback>`, for `transcribe: true`), or `None` to leave it with
+    /// Twilio. Like [`Links::action`] it is called after the step incremented [`Session::seq`];
+    /// it must identify the flow and the node (`node`). Default: none.
+    fn transcription(&self, session: &Session, node: &str) -> Option<String> {
+        let _ = (session, node);
+        None
+    }
+
     /// The URL that hands the call to the voice bot of a `bot` node, or `None` when the server
     /// has no such bot (the caller then hears that the assistant is unavailable and the flow
     /// takes `fallback`, else `next`). Like [`Links::action`] it must carry [`Session::seq`]

@@ -37,6 +37,9 @@ pub mod kind {
     pub const WEBHOOK: &str = "webhook";
     /// The flow ended the call at this node.
     pub const ENDED: &str = "ended";
+    /// Twilio transcribed the recording made at this node (`speech`; `detail` `failed` when it
+    /// could not). It may arrive after the call ended.
+    pub const TRANSCRIBED: &str = "transcribed";
 }
 
 /// One call.
