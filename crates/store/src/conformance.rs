@@ -498,7 +498,8 @@ pub mod records {
     }
 
     /// `record_turn`: a whole call in three turns (start + steps, steps, steps + end) reads
-    /// back like the separate writes would; the end's `last_node` sees the turn's own steps;
+    /// back like the separate writes would; the end's `last_node` sees the turn's own steps
+    /// (and not a transcription's, numbered past them);
     /// a replayed turn changes nothing; an end for an unknown call is refused after its steps
     /// are stored; an empty turn is a no-op.
     pub async fn turns(store: Arc<dyn RecordStore>) {
@@ -522,10 +523,22 @@ pub mod records {
         // Twilio retried the first two webhooks: nothing changes.
         store.record_turn(first).await.unwrap();
         store.record_turn(second).await.unwrap();
+        // A recording's transcription, numbered past every step, arrives mid-call: it is not
+        // where the call is, nor where it ends.
+        let mut transcribed = step(&sid, 2_000_000_001, "voicemail", kind::TRANSCRIBED);
+        transcribed.speech = Some("rappelez-moi".into());
+        store
+            .record_turn(TurnRecord {
+                started: None,
+                steps: vec![transcribed.clone()],
+                ended: None,
+            })
+            .await
+            .unwrap();
         let (c, steps) = store.get_call(&sid).await.unwrap().unwrap();
         assert_eq!(c.ended_at_ms, None);
         assert_eq!(c.last_node.as_deref(), Some("q1"));
-        assert_eq!(steps.len(), 3);
+        assert_eq!(steps.len(), 4);
         store
             .record_turn(TurnRecord {
                 started: None,
@@ -553,9 +566,10 @@ pub mod records {
         );
         assert_eq!(
             steps.iter().map(|s| s.seq).collect::<Vec<_>>(),
-            [0, 1, 2, 3, 4]
+            [0, 1, 2, 3, 4, 2_000_000_001]
         );
         assert_eq!(steps.get(1), Some(&heard));
+        assert_eq!(steps.last(), Some(&transcribed));
 
         let ghost = unique_sid("ghost-turn");
         let err = store

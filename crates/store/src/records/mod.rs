@@ -3,8 +3,8 @@
 //! # Model
 //! - One [`CallRecord`] per call, written by [`RecordStore::call_started`] and completed by
 //!   [`RecordStore::call_ended`] (outcome, end time, and `last_node`: the node of the call's
-//!   highest-`seq` step written by then; a backend that commits writes in batches may count the
-//!   steps of its whole batch).
+//!   highest-`seq` step written by then, [`kind::TRANSCRIBED`] steps aside; a backend that
+//!   commits writes in batches may count the steps of its whole batch).
 //! - [`StepRecord`]s, each identified by `(call_sid, seq)`. `seq` is assigned by the server,
 //!   unique and increasing within a call; steps are always returned in `seq` order, whatever
 //!   order they were written in.

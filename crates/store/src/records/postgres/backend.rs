@@ -216,8 +216,11 @@ const PURGE: &str = "WITH doomed AS (SELECT call_sid FROM calls WHERE started_at
      ORDER BY started_at_ms, call_sid LIMIT $2), \
      gone AS (DELETE FROM steps WHERE call_sid IN (SELECT call_sid FROM doomed)) \
      DELETE FROM calls WHERE call_sid IN (SELECT call_sid FROM doomed)";
+/// Ends a call: its last node is its highest step's, a recording's transcription aside (numbered
+/// past every step, it may arrive before the call ends).
 const END_CALL: &str = "UPDATE calls SET ended_at_ms = $2, outcome = $3, \
-     last_node = (SELECT node FROM steps WHERE call_sid = $1 ORDER BY seq DESC LIMIT 1) WHERE call_sid = $1";
+     last_node = (SELECT node FROM steps WHERE call_sid = $1 AND kind <> 'transcribed' \
+     ORDER BY seq DESC LIMIT 1) WHERE call_sid = $1";
 
 /// The step rows of consecutive `append_all`s, column by column.
 #[derive(Default)]
@@ -361,7 +364,7 @@ async fn write_batch(
 
 const CALL_COLUMNS: &str = "c.call_sid, c.flow_id, c.flow_version, c.from_number, c.to_number, c.started_at_ms, \
      c.ended_at_ms, c.outcome, \
-     COALESCE(c.last_node, (SELECT s.node FROM steps s WHERE s.call_sid = c.call_sid ORDER BY s.seq DESC LIMIT 1))";
+     COALESCE(c.last_node, (SELECT s.node FROM steps s WHERE s.call_sid = c.call_sid AND s.kind <> 'transcribed' ORDER BY s.seq DESC LIMIT 1))";
 
 fn call_from_row(r: &Row) -> Result<CallRecord, tokio_postgres::Error> {
     Ok(CallRecord {

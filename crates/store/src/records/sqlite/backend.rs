@@ -216,7 +216,7 @@ impl SqliteRecordStore {
 
 const CALL_COLUMNS: &str = "c.call_sid, c.flow_id, c.flow_version, c.from_number, c.to_number, c.started_at_ms, \
      c.ended_at_ms, c.outcome, \
-     COALESCE(c.last_node, (SELECT s.node FROM steps s WHERE s.call_id = c.id ORDER BY s.seq DESC LIMIT 1))";
+     COALESCE(c.last_node, (SELECT s.node FROM steps s WHERE s.call_id = c.id AND s.kind <> 'transcribed' ORDER BY s.seq DESC LIMIT 1))";
 
 fn call_from_row(r: &Row<'_>) -> rusqlite::Result<CallRecord> {
     Ok(CallRecord {
