@@ -510,11 +510,14 @@ async fn status(State(state): State<AppState>, req: TwilioRequest) -> Response {
 }
 
 async fn answer_status(state: &AppState, req: &TwilioRequest) -> Response {
-    state.engine.call_status(&req.params).await;
-    if let (Some(call_sid), Some(status)) =
-        (req.params.get("CallSid"), req.params.get("CallStatus"))
-    {
-        state.bots.call_status(call_sid, status).await;
+    // A call a bot answered itself has no flow session: the bots end it, not the flows (which
+    // would take it for a lost call).
+    let bot_call = match (req.params.get("CallSid"), req.params.get("CallStatus")) {
+        (Some(call_sid), Some(status)) => state.bots.call_status(call_sid, status).await,
+        _ => false,
+    };
+    if !bot_call {
+        state.engine.call_status(&req.params).await;
     }
     StatusCode::NO_CONTENT.into_response()
 }

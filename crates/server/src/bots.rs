@@ -782,22 +782,24 @@ impl Bots {
     /// A status callback reported `call_sid` in `status`. Once the call is over, a call a bot
     /// answered itself that neither its bot nor its stream's stop ended (a stream that never
     /// started or never reported its stop) is recorded as hung up by its caller, and its
-    /// conversation forgotten. Nothing is read when no bot is configured.
-    pub async fn call_status(&self, call_sid: &str, status: &str) {
+    /// conversation forgotten. Nothing is read when no bot is configured. `true` when the call
+    /// was such a call, and its conversation is now forgotten.
+    pub async fn call_status(&self, call_sid: &str, status: &str) -> bool {
         if self.bots.is_empty()
             || !crate::engine::call_is_over(status)
             || !crate::engine::valid_sid(call_sid)
         {
-            return;
+            return false;
         }
         let Some(mut state) = self.conversation(call_sid).await else {
-            return;
+            return false;
         };
         if state.flow.is_some() {
-            return;
+            return false;
         }
         self.record_end(&mut state, &Outcome::CallerHungUp);
         self.forget(call_sid).await;
+        true
     }
 
     /// Keeps what the bot hands back to the flow of `call_sid`, for the step that resumes it

@@ -559,7 +559,9 @@ impl Engine {
     }
 
     /// Twilio's call status callback: a completed call ends its record (a caller who hung up
-    /// mid-flow is recorded as such, at the node they were at) and its session.
+    /// mid-flow is recorded as such, at the node they were at) and its session. A call whose
+    /// session was lost (a restart with the memory store, an expired session) ends
+    /// [`hotline_store::OUTCOME_LOST`] if its record is still open.
     pub async fn call_status(&self, params: &Params) {
         let Some(call_sid) = params.get("CallSid").filter(|s| valid_sid(s)) else {
             return;
@@ -568,9 +570,17 @@ impl Engine {
         if !call_is_over(status) {
             return;
         }
-        let Ok(Some(loaded)) = self.sessions.get(call_sid).await else {
-            self.decoded.remove(call_sid);
-            return;
+        let loaded = match self.sessions.get(call_sid).await {
+            Ok(Some(loaded)) => loaded,
+            Ok(None) => {
+                self.decoded.remove(call_sid);
+                self.end_lost(call_sid).await;
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a session");
+                return;
+            }
         };
         let Some(mut stored) = Stored::load(&self.decoded, call_sid, &loaded.bytes) else {
             return;
@@ -622,6 +632,25 @@ impl Engine {
         }
         let _ = self.sessions.delete(call_sid).await;
         self.decoded.remove(call_sid);
+    }
+
+    /// Ends the record of a call the server had lost the session of, if it is still open (a
+    /// call ended already, or never recorded, is left alone).
+    async fn end_lost(&self, call_sid: &str) {
+        let turn = TurnRecord {
+            started: None,
+            steps: Vec::new(),
+            ended: Some(CallEnd {
+                call_sid: call_sid.to_owned(),
+                outcome: hotline_store::OUTCOME_LOST.to_owned(),
+                ended_at_ms: now_ms_i64(),
+            }),
+        };
+        match self.records.record_turn(turn).await {
+            Ok(()) => tracing::info!(call_sid, "a call whose session was lost ended"),
+            Err(hotline_store::StoreError::UnknownCall(_)) => {}
+            Err(e) => tracing::error!(error = %e, "cannot record a lost call's end"),
+        }
     }
 
     /// The default language of a served flow (for apologies), `en-US` if it is unknown.

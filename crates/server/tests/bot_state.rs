@@ -320,7 +320,7 @@ async fn a_status_callback_ends_a_bot_call_its_stream_did_not(
     b.call_status(&call_sid, "in-progress").await;
     assert!(b.conversation(&call_sid).await.is_some());
 
-    b.call_status(&call_sid, "completed").await;
+    assert!(b.call_status(&call_sid, "completed").await, "a bot call");
     assert!(b.conversation(&call_sid).await.is_none());
     let deadline = Instant::now() + Duration::from_secs(10);
     let call = loop {
@@ -342,7 +342,7 @@ async fn a_status_callback_ends_a_bot_call_its_stream_did_not(
         ("+33612345678", "+33970000000")
     );
     let ended = call.ended_at_ms;
-    b.call_status(&call_sid, "completed").await;
+    assert!(!b.call_status(&call_sid, "completed").await, "forgotten");
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (again, _) = recs.get_call(&call_sid).await.unwrap().unwrap();
     assert_eq!(again.ended_at_ms, ended);

@@ -194,3 +194,78 @@ async fn a_restarted_lost_call_goes_on_in_its_record() {
         .collect();
     assert_eq!(entered, [0, next], "{steps:#?}");
 }
+
+/// A call in progress when the server lost its session (a restart with the memory session
+/// store) would stay "in progress" in the records for ever: Twilio's status callback now ends it
+/// `lost`, at the node it was last seen at. A call ended already keeps its outcome.
+#[tokio::test]
+async fn a_lost_call_ends_lost_at_the_status_callback() {
+    let dir = tempfile::tempdir().unwrap();
+    let voice = [("CallSid", SID), ("From", "+15550001"), ("To", "+15550002")];
+    let before = server(dir.path(), LostCallPolicy::Hangup).await;
+    let (status, _) = support::post_form(
+        &before,
+        (PUBLIC, TOKEN),
+        "/flows/hangs-up/voice",
+        &voice,
+        true,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    drop(before);
+
+    let after = server(dir.path(), LostCallPolicy::Hangup).await;
+    let completed = [("CallSid", SID), ("CallStatus", "completed")];
+    for _ in 0..2 {
+        let (status, _) =
+            support::post_form(&after, (PUBLIC, TOKEN), "/status", &completed, true).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    let records = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(
+        dir.path().join("records.db"),
+    ))
+    .build()
+    .await
+    .unwrap();
+    let (call, _) = records.get_call(SID).await.unwrap().unwrap();
+    assert_eq!(
+        (call.outcome.as_deref(), call.last_node.as_deref()),
+        (Some(hotline_store::OUTCOME_LOST), Some("menu"))
+    );
+
+    // A call that ended normally: a late or repeated status callback leaves its outcome.
+    let other = "CA0123456789abcdef0123456789abcdee";
+    let voice = [
+        ("CallSid", other),
+        ("From", "+15550001"),
+        ("To", "+15550002"),
+    ];
+    support::post_form(
+        &after,
+        (PUBLIC, TOKEN),
+        "/flows/hangs-up/voice",
+        &voice,
+        true,
+    )
+    .await;
+    let answer = [
+        ("CallSid", other),
+        ("SpeechResult", "yes"),
+        ("Confidence", "0.9"),
+    ];
+    let (_, xml) = support::post_form(
+        &after,
+        (PUBLIC, TOKEN),
+        "/flows/hangs-up/step?seq=1",
+        &answer,
+        true,
+    )
+    .await;
+    assert!(xml.contains("Goodbye."), "{xml}");
+    let completed = [("CallSid", other), ("CallStatus", "completed")];
+    for _ in 0..2 {
+        support::post_form(&after, (PUBLIC, TOKEN), "/status", &completed, true).await;
+    }
+    let (call, _) = records.get_call(other).await.unwrap().unwrap();
+    assert_eq!(call.outcome.as_deref(), Some("hung-up"));
+}

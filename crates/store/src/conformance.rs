@@ -186,8 +186,8 @@ pub mod records {
     use super::*;
     use crate::records::kind;
     use crate::{
-        CallEnd, CallFilter, CallRecord, OUTCOME_CALLER_HANGUP, RecordStore, StepRecord,
-        StoreError, TurnRecord,
+        CallEnd, CallFilter, CallRecord, OUTCOME_CALLER_HANGUP, OUTCOME_LOST, RecordStore,
+        StepRecord, StoreError, TurnRecord,
     };
 
     fn call(sid: &str, flow: &str, version: &str, started: i64) -> CallRecord {
@@ -300,6 +300,51 @@ pub mod records {
         let sid = unique_sid("ok");
         store.call_started(call(&sid, "f", "v", 0)).await.unwrap();
         store.call_ended(&sid, "completed", 1).await.unwrap();
+    }
+
+    /// [`OUTCOME_LOST`] ends a call still open, never one ended already (which it reports as
+    /// unknown); a later end of another outcome still replaces it.
+    pub async fn lost_ends_only_open_calls(store: Arc<dyn RecordStore>) {
+        let open = unique_sid("lost-open");
+        store.call_started(call(&open, "f", "v", 0)).await.unwrap();
+        store
+            .append(step(&open, 0, "menu", kind::ENTERED))
+            .await
+            .unwrap();
+        store.call_ended(&open, OUTCOME_LOST, 7).await.unwrap();
+        let (c, _) = store.get_call(&open).await.unwrap().unwrap();
+        assert_eq!(
+            (c.outcome.as_deref(), c.ended_at_ms, c.last_node.as_deref()),
+            (Some(OUTCOME_LOST), Some(7), Some("menu"))
+        );
+        store.call_ended(&open, "dialed", 9).await.unwrap();
+        let (c, _) = store.get_call(&open).await.unwrap().unwrap();
+        assert_eq!(
+            (c.outcome.as_deref(), c.ended_at_ms),
+            (Some("dialed"), Some(9))
+        );
+
+        let ended = unique_sid("lost-ended");
+        store.call_started(call(&ended, "f", "v", 0)).await.unwrap();
+        store.call_ended(&ended, "hung-up", 5).await.unwrap();
+        let err = store
+            .record_turn(TurnRecord {
+                started: None,
+                steps: vec![],
+                ended: Some(CallEnd {
+                    call_sid: ended.clone(),
+                    outcome: OUTCOME_LOST.into(),
+                    ended_at_ms: 8,
+                }),
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::UnknownCall(_)), "{err}");
+        let (c, _) = store.get_call(&ended).await.unwrap().unwrap();
+        assert_eq!(
+            (c.outcome.as_deref(), c.ended_at_ms),
+            (Some("hung-up"), Some(5))
+        );
     }
 
     /// `list_calls`: filters by flow, version and start time; newest first; limited.
@@ -792,7 +837,7 @@ macro_rules! session_suite {
 #[macro_export]
 macro_rules! record_suite {
     ($factory:expr) => {
-        $crate::record_suite!(@tests $factory; round_trip step_order idempotent_writes unknown_call list_calls funnel concurrent_appends turns concurrent_turns_that_end purge);
+        $crate::record_suite!(@tests $factory; round_trip step_order idempotent_writes unknown_call lost_ends_only_open_calls list_calls funnel concurrent_appends turns concurrent_turns_that_end purge);
     };
     (@tests $factory:expr; $($check:ident)*) => {
         $(

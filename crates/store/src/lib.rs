@@ -38,7 +38,7 @@ pub mod conformance;
 
 pub use error::StoreError;
 pub use records::{
-    CallEnd, CallFilter, CallRecord, Funnel, NodeFunnel, OUTCOME_CALLER_HANGUP, OutcomeCount,
-    RecordStore, RecordStoreConfig, StepRecord, TurnRecord,
+    CallEnd, CallFilter, CallRecord, Funnel, NodeFunnel, OUTCOME_CALLER_HANGUP, OUTCOME_LOST,
+    OutcomeCount, RecordStore, RecordStoreConfig, StepRecord, TurnRecord,
 };
 pub use session::{CasOutcome, Session, SessionStore, SessionStoreConfig};

@@ -14,7 +14,8 @@
 //! Twilio what it implies. Writes are idempotent so a retried webhook can replay them: a step
 //! whose `(call_sid, seq)` exists already is ignored (first write wins), as is a second
 //! `call_started` for the same call SID. `call_ended` overwrites the outcome (a late status
-//! callback wins).
+//! callback wins), except [`OUTCOME_LOST`], which only ends a call still open (an end that
+//! changes nothing is [`StoreError::UnknownCall`], as for a call never started).
 //!
 //! # Schema (`migrations/<dialect>/NNNN_*.sql`; SQLite at version 3, PostgreSQL at 2)
 //! SQLite (0002 re-keys the steps by a small integer call id, handed out in arrival order; 0003
@@ -51,7 +52,8 @@ use serde::{Deserialize, Serialize};
 pub use funnel::{Funnel, NodeFunnel, OutcomeCount};
 pub(crate) use funnel::{FunnelRows, assemble_funnel};
 pub use model::{
-    CallEnd, CallFilter, CallRecord, OUTCOME_CALLER_HANGUP, StepRecord, TurnRecord, kind,
+    CallEnd, CallFilter, CallRecord, OUTCOME_CALLER_HANGUP, OUTCOME_LOST, StepRecord, TurnRecord,
+    kind,
 };
 
 use crate::StoreError;

@@ -11,6 +11,12 @@ use serde::{Deserialize, Serialize};
 /// The outcome that [`crate::Funnel`] counts as "hung up there".
 pub const OUTCOME_CALLER_HANGUP: &str = "caller-hangup";
 
+/// The outcome of a call whose end Twilio reported after the server had lost its session (a
+/// restart with the memory session store, an expired session): how it went after that is not
+/// known. Unlike every other outcome it never replaces one already recorded: it only ends a
+/// call still open.
+pub const OUTCOME_LOST: &str = "lost";
+
 /// Suggested [`StepRecord::kind`] values (the store accepts any string).
 pub mod kind {
     /// The call arrived at a node.

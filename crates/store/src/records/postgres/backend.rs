@@ -217,10 +217,10 @@ const PURGE: &str = "WITH doomed AS (SELECT call_sid FROM calls WHERE started_at
      gone AS (DELETE FROM steps WHERE call_sid IN (SELECT call_sid FROM doomed)) \
      DELETE FROM calls WHERE call_sid IN (SELECT call_sid FROM doomed)";
 /// Ends a call: its last node is its highest step's, a recording's transcription aside (numbered
-/// past every step, it may arrive before the call ends).
+/// past every step, it may arrive before the call ends). `lost` ends only a call still open.
 const END_CALL: &str = "UPDATE calls SET ended_at_ms = $2, outcome = $3, \
      last_node = (SELECT node FROM steps WHERE call_sid = $1 AND kind <> 'transcribed' \
-     ORDER BY seq DESC LIMIT 1) WHERE call_sid = $1";
+     ORDER BY seq DESC LIMIT 1) WHERE call_sid = $1 AND ($3 <> 'lost' OR ended_at_ms IS NULL)";
 
 /// The step rows of consecutive `append_all`s, column by column.
 #[derive(Default)]

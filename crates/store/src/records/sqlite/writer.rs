@@ -94,11 +94,11 @@ const PURGE_STEPS: &str = "DELETE FROM steps WHERE call_id IN (SELECT id FROM ca
 const PURGE_CALLS: &str = "DELETE FROM calls WHERE id IN (SELECT id FROM calls \
      WHERE started_at_ms < ?1 ORDER BY started_at_ms, id LIMIT ?2)";
 /// Ends a call: its last node is its highest step's, a recording's transcription aside (numbered
-/// past every step, it may arrive before the call ends).
+/// past every step, it may arrive before the call ends). `lost` ends only a call still open.
 const END_CALL: &str = "UPDATE calls SET ended_at_ms = ?2, outcome = ?3, \
      last_node = (SELECT node FROM steps WHERE call_id = calls.id AND kind <> 'transcribed' \
      ORDER BY seq DESC LIMIT 1) \
-     WHERE call_sid = ?1 AND started_at_ms IS NOT NULL";
+     WHERE call_sid = ?1 AND started_at_ms IS NOT NULL AND (?3 <> 'lost' OR ended_at_ms IS NULL)";
 
 /// The write connection and what the writer remembers between batches.
 pub(super) struct Writer {
