@@ -510,14 +510,14 @@ impl Engine {
     /// Twilio's transcription of a recording made at `node` of `flow_id` (the `record` node's
     /// `transcribe: true`), posted to the URL the node's webhook `seq` gave: a `transcribed`
     /// step of the call's record, with the text, committed before the answer. It may come after
-    /// the call ended. `Err` when the record could not be written.
+    /// the call ended. A records failure is logged and counted, as for the status callback.
     pub async fn transcribed(
         &self,
         flow_id: &str,
         seq: Option<u64>,
         node: Option<&str>,
         params: &Params,
-    ) -> Result<(), hotline_store::StoreError> {
+    ) {
         let call_sid = params.get("CallSid").filter(|s| valid_sid(s));
         // The record's seq: past every other step of the call (its own webhooks' seqs stay far
         // below), one per recording.
@@ -534,7 +534,7 @@ impl Engine {
                 flow = flow_id,
                 "a transcription callback that names no call, step or node of the flow: ignored"
             );
-            return Ok(());
+            return;
         };
         let completed = params.get("TranscriptionStatus") == Some("completed");
         let mut step = StepRecord::new(
@@ -549,13 +549,15 @@ impl Engine {
         } else {
             step.detail = Some("failed".to_owned());
         }
-        self.records
-            .record_turn(TurnRecord {
-                started: None,
-                steps: vec![step],
-                ended: None,
-            })
-            .await
+        let turn = TurnRecord {
+            started: None,
+            steps: vec![step],
+            ended: None,
+        };
+        if let Err(e) = self.records.record_turn(turn).await {
+            tracing::error!(error = %e, "cannot record a transcription");
+            self.metrics.failed(Failure::Records);
+        }
     }
 
     /// Twilio's call status callback: a completed call ends its record (a caller who hung up
