@@ -10,8 +10,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use hotline_server::engine::LostCallPolicy;
 use hotline_server::{Server, ServerConfig};
-use hotline_store::RecordStoreConfig;
+use hotline_store::{RecordStore, RecordStoreConfig};
 use std::path::Path;
+use std::sync::Arc;
 use tower::ServiceExt;
 
 const TOKEN: &str = "lost-call-token";
@@ -52,6 +53,35 @@ async fn server(dir: &Path, default: LostCallPolicy) -> Server {
     config.reload_every = None;
     config.lost_call = default;
     Server::build(&config).await.unwrap()
+}
+
+/// The records file the servers of `dir` write, opened as `hotline calls` opens it.
+async fn records(dir: &Path) -> Arc<dyn RecordStore> {
+    RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(
+        dir.join("records.db"),
+    ))
+    .build()
+    .await
+    .unwrap()
+}
+
+/// The voice webhook's parameters of a call `sid`.
+fn voice(sid: &str) -> [(&str, &str); 3] {
+    [("CallSid", sid), ("From", "+15550001"), ("To", "+15550002")]
+}
+
+/// Call `SID` answered by `flow` on a server, then that server gone: the server returned is
+/// the one that replaced it (the same records, a new memory session store, so no session for
+/// the call).
+async fn restarted_after_a_call(dir: &Path, flow: &str) -> Server {
+    let before = server(dir, LostCallPolicy::Hangup).await;
+    let path = format!("/flows/{flow}/voice");
+    let (status, xml) =
+        support::post_form(&before, (PUBLIC, TOKEN), &path, &voice(SID), true).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(xml.contains("Say yes."), "{xml}");
+    drop(before);
+    server(dir, LostCallPolicy::Hangup).await
 }
 
 /// A signed gather callback for a call the server never saw.
@@ -131,12 +161,7 @@ async fn a_lost_call_records_nothing_and_a_bad_signature_is_refused() {
     let server = server(dir.path(), LostCallPolicy::Restart).await;
     let (status, _) = lost_callback(&server, "transfers").await;
     assert_eq!(status, StatusCode::OK);
-    let records = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(
-        dir.path().join("records.db"),
-    ))
-    .build()
-    .await
-    .unwrap();
+    let records = records(dir.path()).await;
     assert_eq!(records.get_call(SID).await.unwrap(), None);
 
     let req = Request::post("/flows/transfers/step?seq=3")
@@ -154,34 +179,15 @@ async fn a_lost_call_records_nothing_and_a_bad_signature_is_refused() {
 #[tokio::test]
 async fn a_restarted_lost_call_goes_on_in_its_record() {
     let dir = tempfile::tempdir().unwrap();
-    let voice = [("CallSid", SID), ("From", "+15550001"), ("To", "+15550002")];
-    let before = server(dir.path(), LostCallPolicy::Hangup).await;
-    let (status, xml) = support::post_form(
-        &before,
-        (PUBLIC, TOKEN),
-        "/flows/restarts/voice",
-        &voice,
-        true,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(xml.contains("Say yes."), "{xml}");
-    drop(before);
-
-    // The new server has no session for the call.
-    let after = server(dir.path(), LostCallPolicy::Hangup).await;
-    let records = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(
-        dir.path().join("records.db"),
-    ))
-    .build()
-    .await
-    .unwrap();
+    let after = restarted_after_a_call(dir.path(), "restarts").await;
+    let records = records(dir.path()).await;
     let (_, steps) = records.get_call(SID).await.unwrap().unwrap();
     let next = steps.iter().map(|s| s.seq).max().unwrap() + 1;
     let (_, xml) = lost_callback(&after, "restarts").await;
     let restart = format!("/flows/restarts/voice?rec={next}");
     assert!(xml.contains(&format!("{PUBLIC}{restart}")), "{xml}");
-    let (status, xml) = support::post_form(&after, (PUBLIC, TOKEN), &restart, &voice, true).await;
+    let (status, xml) =
+        support::post_form(&after, (PUBLIC, TOKEN), &restart, &voice(SID), true).await;
     assert_eq!(status, StatusCode::OK);
     assert!(xml.contains("Say yes."), "{xml}");
 
@@ -201,32 +207,14 @@ async fn a_restarted_lost_call_goes_on_in_its_record() {
 #[tokio::test]
 async fn a_lost_call_ends_lost_at_the_status_callback() {
     let dir = tempfile::tempdir().unwrap();
-    let voice = [("CallSid", SID), ("From", "+15550001"), ("To", "+15550002")];
-    let before = server(dir.path(), LostCallPolicy::Hangup).await;
-    let (status, _) = support::post_form(
-        &before,
-        (PUBLIC, TOKEN),
-        "/flows/hangs-up/voice",
-        &voice,
-        true,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    drop(before);
-
-    let after = server(dir.path(), LostCallPolicy::Hangup).await;
+    let after = restarted_after_a_call(dir.path(), "hangs-up").await;
     let completed = [("CallSid", SID), ("CallStatus", "completed")];
     for _ in 0..2 {
         let (status, _) =
             support::post_form(&after, (PUBLIC, TOKEN), "/status", &completed, true).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
     }
-    let records = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(
-        dir.path().join("records.db"),
-    ))
-    .build()
-    .await
-    .unwrap();
+    let records = records(dir.path()).await;
     let (call, _) = records.get_call(SID).await.unwrap().unwrap();
     assert_eq!(
         (call.outcome.as_deref(), call.last_node.as_deref()),
@@ -235,19 +223,8 @@ async fn a_lost_call_ends_lost_at_the_status_callback() {
 
     // A call that ended normally: a late or repeated status callback leaves its outcome.
     let other = "CA0123456789abcdef0123456789abcdee";
-    let voice = [
-        ("CallSid", other),
-        ("From", "+15550001"),
-        ("To", "+15550002"),
-    ];
-    support::post_form(
-        &after,
-        (PUBLIC, TOKEN),
-        "/flows/hangs-up/voice",
-        &voice,
-        true,
-    )
-    .await;
+    let path = "/flows/hangs-up/voice";
+    support::post_form(&after, (PUBLIC, TOKEN), path, &voice(other), true).await;
     let answer = [
         ("CallSid", other),
         ("SpeechResult", "yes"),
