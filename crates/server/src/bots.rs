@@ -929,11 +929,11 @@ impl Bots {
                 state.ended = true;
                 self.metrics
                     .call_ended(&call_flow_id(&bot.config.name), &outcome);
-                Some(CallEnd {
-                    call_sid: call_sid.clone(),
-                    outcome: crate::engine::outcome_name(&outcome),
-                    ended_at_ms: at_ms,
-                })
+                Some(CallEnd::new(
+                    call_sid.clone(),
+                    crate::engine::outcome_name(&outcome),
+                    at_ms,
+                ))
             }
             _ => None,
         };
@@ -963,11 +963,11 @@ impl Bots {
         state.ended = true;
         self.metrics
             .call_ended(&call_flow_id(&state.session.bot), outcome);
-        let end = CallEnd {
-            call_sid: state.session.call_sid.clone(),
-            outcome: crate::engine::outcome_name(outcome),
-            ended_at_ms: crate::engine::now_ms_i64(),
-        };
+        let end = CallEnd::new(
+            state.session.call_sid.clone(),
+            crate::engine::outcome_name(outcome),
+            crate::engine::now_ms_i64(),
+        );
         tokio::spawn(async move {
             let call_sid = end.call_sid.clone();
             let turn = TurnRecord {

@@ -466,11 +466,7 @@ impl Engine {
         let records = self.records.record_turn(TurnRecord {
             started,
             steps,
-            ended: ended.map(|outcome| CallEnd {
-                call_sid: call_sid.to_owned(),
-                outcome,
-                ended_at_ms: now_ms_i64(),
-            }),
+            ended: ended.map(|outcome| CallEnd::new(call_sid, outcome, now_ms_i64())),
         });
         let write = self.sessions.compare_and_put(
             call_sid,
@@ -611,11 +607,7 @@ impl Engine {
             let turn = TurnRecord {
                 started: None,
                 steps,
-                ended: Some(CallEnd {
-                    call_sid: call_sid.to_owned(),
-                    outcome,
-                    ended_at_ms: now_ms_i64(),
-                }),
+                ended: Some(CallEnd::new(call_sid, outcome, now_ms_i64())),
             };
             match self.records.record_turn(turn).await {
                 Ok(()) => self.metrics.call_ended(
@@ -643,9 +635,8 @@ impl Engine {
             started: None,
             steps: Vec::new(),
             ended: Some(CallEnd {
-                call_sid: call_sid.to_owned(),
-                outcome: hotline_store::OUTCOME_LOST.to_owned(),
-                ended_at_ms: now_ms_i64(),
+                only_if_open: true,
+                ..CallEnd::new(call_sid, hotline_store::OUTCOME_LOST, now_ms_i64())
             }),
         };
         match self.records.record_turn(turn).await {

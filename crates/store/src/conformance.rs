@@ -302,16 +302,27 @@ pub mod records {
         store.call_ended(&sid, "completed", 1).await.unwrap();
     }
 
-    /// [`OUTCOME_LOST`] ends a call still open, never one ended already (which it reports as
-    /// unknown); a later end of another outcome still replaces it.
-    pub async fn lost_ends_only_open_calls(store: Arc<dyn RecordStore>) {
+    /// An end `only_if_open` ([`OUTCOME_LOST`]'s) ends a call still open, never one ended
+    /// already (which it reports as unknown); a later plain end still replaces it.
+    pub async fn ends_only_if_open(store: Arc<dyn RecordStore>) {
+        let end_if_open = |sid: &str, at| {
+            let end = CallEnd {
+                only_if_open: true,
+                ..CallEnd::new(sid, OUTCOME_LOST, at)
+            };
+            TurnRecord {
+                started: None,
+                steps: vec![],
+                ended: Some(end),
+            }
+        };
         let open = unique_sid("lost-open");
         store.call_started(call(&open, "f", "v", 0)).await.unwrap();
         store
             .append(step(&open, 0, "menu", kind::ENTERED))
             .await
             .unwrap();
-        store.call_ended(&open, OUTCOME_LOST, 7).await.unwrap();
+        store.record_turn(end_if_open(&open, 7)).await.unwrap();
         let (c, _) = store.get_call(&open).await.unwrap().unwrap();
         assert_eq!(
             (c.outcome.as_deref(), c.ended_at_ms, c.last_node.as_deref()),
@@ -327,24 +338,17 @@ pub mod records {
         let ended = unique_sid("lost-ended");
         store.call_started(call(&ended, "f", "v", 0)).await.unwrap();
         store.call_ended(&ended, "hung-up", 5).await.unwrap();
-        let err = store
-            .record_turn(TurnRecord {
-                started: None,
-                steps: vec![],
-                ended: Some(CallEnd {
-                    call_sid: ended.clone(),
-                    outcome: OUTCOME_LOST.into(),
-                    ended_at_ms: 8,
-                }),
-            })
-            .await
-            .unwrap_err();
+        let err = store.record_turn(end_if_open(&ended, 8)).await.unwrap_err();
         assert!(matches!(err, StoreError::UnknownCall(_)), "{err}");
         let (c, _) = store.get_call(&ended).await.unwrap().unwrap();
         assert_eq!(
             (c.outcome.as_deref(), c.ended_at_ms),
             (Some("hung-up"), Some(5))
         );
+        // A plain end with the same outcome string replaces an end as any other does.
+        store.call_ended(&ended, OUTCOME_LOST, 10).await.unwrap();
+        let (c, _) = store.get_call(&ended).await.unwrap().unwrap();
+        assert_eq!(c.outcome.as_deref(), Some(OUTCOME_LOST));
     }
 
     /// `list_calls`: filters by flow, version and start time; newest first; limited.
@@ -591,11 +595,7 @@ pub mod records {
                     step(&sid, 3, "q1", kind::HEARD),
                     step(&sid, 4, "end", kind::ENDED),
                 ],
-                ended: Some(CallEnd {
-                    call_sid: sid.clone(),
-                    outcome: "dialed".into(),
-                    ended_at_ms: 9_000,
-                }),
+                ended: Some(CallEnd::new(sid.clone(), "dialed", 9_000)),
             })
             .await
             .unwrap();
@@ -621,11 +621,7 @@ pub mod records {
             .record_turn(TurnRecord {
                 started: None,
                 steps: vec![step(&ghost, 0, "menu", kind::ENTERED)],
-                ended: Some(CallEnd {
-                    call_sid: ghost.clone(),
-                    outcome: "completed".into(),
-                    ended_at_ms: 1,
-                }),
+                ended: Some(CallEnd::new(ghost.clone(), "completed", 1)),
             })
             .await
             .unwrap_err();
@@ -643,11 +639,7 @@ pub mod records {
     pub async fn concurrent_turns_that_end(store: Arc<dyn RecordStore>) {
         const CALLS: u32 = 48;
         const GHOSTS: u32 = 16;
-        let end = |sid: &str| CallEnd {
-            call_sid: sid.to_owned(),
-            outcome: "completed".into(),
-            ended_at_ms: 2_000,
-        };
+        let end = |sid: &str| CallEnd::new(sid, "completed", 2_000);
         let mut tasks = Vec::new();
         for i in 0..CALLS + GHOSTS {
             let store = Arc::clone(&store);
@@ -837,7 +829,7 @@ macro_rules! session_suite {
 #[macro_export]
 macro_rules! record_suite {
     ($factory:expr) => {
-        $crate::record_suite!(@tests $factory; round_trip step_order idempotent_writes unknown_call lost_ends_only_open_calls list_calls funnel concurrent_appends turns concurrent_turns_that_end purge);
+        $crate::record_suite!(@tests $factory; round_trip step_order idempotent_writes unknown_call ends_only_if_open list_calls funnel concurrent_appends turns concurrent_turns_that_end purge);
     };
     (@tests $factory:expr; $($check:ident)*) => {
         $(

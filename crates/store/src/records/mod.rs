@@ -14,8 +14,7 @@
 //! Twilio what it implies. Writes are idempotent so a retried webhook can replay them: a step
 //! whose `(call_sid, seq)` exists already is ignored (first write wins), as is a second
 //! `call_started` for the same call SID. `call_ended` overwrites the outcome (a late status
-//! callback wins), except [`OUTCOME_LOST`], which only ends a call still open (an end that
-//! changes nothing is [`StoreError::UnknownCall`], as for a call never started).
+//! callback wins); a [`CallEnd`] with `only_if_open` only ends a call still open.
 //!
 //! # Schema (`migrations/<dialect>/NNNN_*.sql`; SQLite at version 3, PostgreSQL at 2)
 //! SQLite (0002 re-keys the steps by a small integer call id, handed out in arrival order; 0003

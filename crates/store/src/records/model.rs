@@ -13,8 +13,8 @@ pub const OUTCOME_CALLER_HANGUP: &str = "caller-hangup";
 
 /// The outcome of a call whose end Twilio reported after the server had lost its session (a
 /// restart with the memory session store, an expired session): how it went after that is not
-/// known. Unlike every other outcome it never replaces one already recorded: it only ends a
-/// call still open.
+/// known. The server records it with [`CallEnd::only_if_open`], so that it never replaces an
+/// outcome recorded already.
 pub const OUTCOME_LOST: &str = "lost";
 
 /// Suggested [`StepRecord::kind`] values (the store accepts any string).
@@ -215,6 +215,23 @@ pub struct CallEnd {
     pub outcome: String,
     /// When it ended, ms since the Unix epoch.
     pub ended_at_ms: i64,
+    /// End the call only if it has no end yet: an end that would replace one is not written
+    /// ([`crate::StoreError::UnknownCall`], as for a call never started). Otherwise (`false`) the
+    /// end overwrites any earlier one (a late status callback wins).
+    #[serde(default)]
+    pub only_if_open: bool,
+}
+
+impl CallEnd {
+    /// The end of `call_sid` with `outcome` at `ended_at_ms`, replacing any earlier end.
+    pub fn new(call_sid: impl Into<String>, outcome: impl Into<String>, ended_at_ms: i64) -> Self {
+        CallEnd {
+            call_sid: call_sid.into(),
+            outcome: outcome.into(),
+            ended_at_ms,
+            only_if_open: false,
+        }
+    }
 }
 
 /// Everything one webhook produced for the records, written in **one** commit by

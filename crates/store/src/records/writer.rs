@@ -5,18 +5,14 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::oneshot;
 
 use crate::StoreError;
-use crate::records::{CallRecord, StepRecord, TurnRecord};
+use crate::records::{CallEnd, CallRecord, StepRecord, TurnRecord};
 
 /// One write, as queued for the writer.
 #[derive(Debug)]
 pub(crate) enum WriteOp {
     Started(CallRecord),
     Steps(Vec<StepRecord>),
-    Ended {
-        call_sid: String,
-        outcome: String,
-        ended_at_ms: i64,
-    },
+    Ended(CallEnd),
     /// One webhook's start, steps and end, in one write (one acknowledgement).
     Turn(TurnRecord),
     /// A chunk of a retention purge ([`crate::RecordStore::purge`]), serialized with the
@@ -118,7 +114,7 @@ pub(crate) fn fail_all(jobs: Vec<Job>, backend: &'static str, message: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Job, WriteOp, check_queue, submit};
+    use super::{CallEnd, Job, WriteOp, check_queue, submit};
     use crate::StoreError;
     use crate::records::postgres::PostgresConfig;
     use crate::records::sqlite::SqliteConfig;
@@ -143,16 +139,12 @@ mod tests {
     }
 
     fn ended(sid: &str) -> WriteOp {
-        WriteOp::Ended {
-            call_sid: sid.to_owned(),
-            outcome: "completed".to_owned(),
-            ended_at_ms: 1,
-        }
+        WriteOp::Ended(CallEnd::new(sid, "completed", 1))
     }
 
     fn sid(job: &Job) -> &str {
         match &job.op {
-            WriteOp::Ended { call_sid, .. } => call_sid,
+            WriteOp::Ended(end) => &end.call_sid,
             other => panic!("unexpected write {other:?}"),
         }
     }

@@ -16,8 +16,8 @@ use crate::StoreError;
 use crate::error::redact_url;
 use crate::records::writer::{Job, Purge, WriteOp, fail_all, submit};
 use crate::records::{
-    CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore, StepRecord,
-    TurnRecord, assemble_funnel, latest_version,
+    CallEnd, CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore,
+    StepRecord, TurnRecord, assemble_funnel, latest_version,
 };
 
 const BACKEND: &str = "postgres";
@@ -217,10 +217,11 @@ const PURGE: &str = "WITH doomed AS (SELECT call_sid FROM calls WHERE started_at
      gone AS (DELETE FROM steps WHERE call_sid IN (SELECT call_sid FROM doomed)) \
      DELETE FROM calls WHERE call_sid IN (SELECT call_sid FROM doomed)";
 /// Ends a call: its last node is its highest step's, a recording's transcription aside (numbered
-/// past every step, it may arrive before the call ends). `lost` ends only a call still open.
+/// past every step, it may arrive before the call ends). With `$4` (`only_if_open`), only a call
+/// not ended yet.
 const END_CALL: &str = "UPDATE calls SET ended_at_ms = $2, outcome = $3, \
      last_node = (SELECT node FROM steps WHERE call_sid = $1 AND kind <> 'transcribed' \
-     ORDER BY seq DESC LIMIT 1) WHERE call_sid = $1 AND ($3 <> 'lost' OR ended_at_ms IS NULL)";
+     ORDER BY seq DESC LIMIT 1) WHERE call_sid = $1 AND (NOT $4 OR ended_at_ms IS NULL)";
 
 /// The step rows of consecutive `append_all`s, column by column.
 #[derive(Default)]
@@ -268,10 +269,13 @@ impl<'a> StepColumns<'a> {
 }
 
 /// One statement of a batch: which job it belongs to, and its parameters.
+// The step columns are inline: a batch holds a handful of statements, built once per commit, and
+// boxing them would cost an allocation per batch.
+#[allow(clippy::large_enum_variant)]
 enum Stmt<'a> {
     Call(&'a CallRecord),
     Steps(StepColumns<'a>),
-    End(&'a str, &'a i64, &'a str),
+    End(&'a CallEnd),
     Purge(&'a Purge),
 }
 
@@ -307,20 +311,14 @@ async fn write_batch(
         match &job.op {
             WriteOp::Started(c) => stmts.push((i, Stmt::Call(c))),
             WriteOp::Steps(steps) => push_steps(&mut stmts, i, steps),
-            WriteOp::Ended {
-                call_sid,
-                outcome,
-                ended_at_ms,
-            } => {
-                stmts.push((i, Stmt::End(call_sid, ended_at_ms, outcome)));
-            }
+            WriteOp::Ended(end) => stmts.push((i, Stmt::End(end))),
             WriteOp::Turn(turn) => {
                 if let Some(c) = &turn.started {
                     stmts.push((i, Stmt::Call(c)));
                 }
                 push_steps(&mut stmts, i, &turn.steps);
                 if let Some(end) = &turn.ended {
-                    stmts.push((i, Stmt::End(&end.call_sid, &end.ended_at_ms, &end.outcome)));
+                    stmts.push((i, Stmt::End(end)));
                 }
             }
             WriteOp::Purge(p) => stmts.push((i, Stmt::Purge(p))),
@@ -340,7 +338,15 @@ async fn write_batch(
                 ],
             ),
             Stmt::Steps(columns) => (&insert_steps, columns.params().to_vec()),
-            Stmt::End(sid, at, outcome) => (&end_call, vec![sid, *at, outcome]),
+            Stmt::End(end) => (
+                &end_call,
+                vec![
+                    &end.call_sid,
+                    &end.ended_at_ms,
+                    &end.outcome,
+                    &end.only_if_open,
+                ],
+            ),
             Stmt::Purge(p) => (&purge, vec![&p.started_before_ms, &p.max_calls]),
         };
         let tx = &tx;
@@ -350,10 +356,10 @@ async fn write_batch(
     tx.commit().await?;
     let mut results: Vec<Result<(), StoreError>> = jobs.iter().map(|_| Ok(())).collect();
     for ((i, stmt), n) in stmts.iter().zip(counts) {
-        if let (Stmt::End(sid, _, _), 0) = (stmt, n)
+        if let (Stmt::End(end), 0) = (stmt, n)
             && let Some(slot) = results.get_mut(*i)
         {
-            *slot = Err(StoreError::UnknownCall((*sid).to_owned()));
+            *slot = Err(StoreError::UnknownCall(end.call_sid.clone()));
         }
         if let Stmt::Purge(p) = stmt {
             p.deleted.store(n, std::sync::atomic::Ordering::Relaxed);
@@ -431,11 +437,7 @@ impl RecordStore for PostgresRecordStore {
         outcome: &str,
         ended_at_ms: i64,
     ) -> Result<(), StoreError> {
-        let op = WriteOp::Ended {
-            call_sid: call_sid.to_owned(),
-            outcome: outcome.to_owned(),
-            ended_at_ms,
-        };
+        let op = WriteOp::Ended(CallEnd::new(call_sid, outcome, ended_at_ms));
         submit(&self.queue, BACKEND, op).await
     }
 

@@ -15,8 +15,8 @@ use super::{MIGRATIONS, SqliteConfig};
 use crate::StoreError;
 use crate::records::writer::{Job, WriteOp, submit};
 use crate::records::{
-    CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore, StepRecord,
-    TurnRecord, assemble_funnel, latest_version,
+    CallEnd, CallFilter, CallRecord, Funnel, FunnelRows, OUTCOME_CALLER_HANGUP, RecordStore,
+    StepRecord, TurnRecord, assemble_funnel, latest_version,
 };
 
 pub(super) const BACKEND: &str = "sqlite";
@@ -272,11 +272,7 @@ impl RecordStore for SqliteRecordStore {
         outcome: &str,
         ended_at_ms: i64,
     ) -> Result<(), StoreError> {
-        let op = WriteOp::Ended {
-            call_sid: call_sid.to_owned(),
-            outcome: outcome.to_owned(),
-            ended_at_ms,
-        };
+        let op = WriteOp::Ended(CallEnd::new(call_sid, outcome, ended_at_ms));
         submit(&self.queue, BACKEND, op).await
     }
 

@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 
 use crate::StoreError;
 use crate::records::writer::{Job, WriteOp, fail_all};
-use crate::records::{CallRecord, StepRecord};
+use crate::records::{CallEnd, CallRecord, StepRecord};
 
 use super::backend::BACKEND;
 
@@ -94,11 +94,12 @@ const PURGE_STEPS: &str = "DELETE FROM steps WHERE call_id IN (SELECT id FROM ca
 const PURGE_CALLS: &str = "DELETE FROM calls WHERE id IN (SELECT id FROM calls \
      WHERE started_at_ms < ?1 ORDER BY started_at_ms, id LIMIT ?2)";
 /// Ends a call: its last node is its highest step's, a recording's transcription aside (numbered
-/// past every step, it may arrive before the call ends). `lost` ends only a call still open.
+/// past every step, it may arrive before the call ends). With `?4` (`only_if_open`), only a call
+/// not ended yet.
 const END_CALL: &str = "UPDATE calls SET ended_at_ms = ?2, outcome = ?3, \
      last_node = (SELECT node FROM steps WHERE call_id = calls.id AND kind <> 'transcribed' \
      ORDER BY seq DESC LIMIT 1) \
-     WHERE call_sid = ?1 AND started_at_ms IS NOT NULL AND (?3 <> 'lost' OR ended_at_ms IS NULL)";
+     WHERE call_sid = ?1 AND started_at_ms IS NOT NULL AND (NOT ?4 OR ended_at_ms IS NULL)";
 
 /// The write connection and what the writer remembers between batches.
 pub(super) struct Writer {
@@ -204,7 +205,7 @@ fn write_jobs(
     // Calls ended by this batch, by the index of their job's result: ended after every step of
     // the batch is in, so that the steps go in as few multi-row statements as possible and
     // `last_node` sees them all.
-    let mut ends: Vec<(usize, &str, &str, i64)> = Vec::new();
+    let mut ends: Vec<(usize, &CallEnd)> = Vec::new();
     for job in jobs {
         let index = results.len();
         results.push(Ok(()));
@@ -215,11 +216,7 @@ fn write_jobs(
                     pending.push((call_id(tx, ids, &s.call_sid)?, s));
                 }
             }
-            WriteOp::Ended {
-                call_sid,
-                outcome,
-                ended_at_ms,
-            } => ends.push((index, call_sid, outcome, *ended_at_ms)),
+            WriteOp::Ended(end) => ends.push((index, end)),
             WriteOp::Turn(turn) => {
                 if let Some(c) = &turn.started {
                     start_call(tx, ids, c)?;
@@ -228,7 +225,7 @@ fn write_jobs(
                     pending.push((call_id(tx, ids, &s.call_sid)?, s));
                 }
                 if let Some(end) = &turn.ended {
-                    ends.push((index, &end.call_sid, &end.outcome, end.ended_at_ms));
+                    ends.push((index, end));
                 }
             }
             WriteOp::Purge(p) => {
@@ -247,26 +244,24 @@ fn write_jobs(
         }
     }
     insert_steps(tx, &mut pending)?;
-    for (index, call_sid, outcome, ended_at_ms) in ends {
+    for (index, end) in ends {
         if let Some(slot) = results.get_mut(index) {
-            *slot = end_call(tx, call_sid, outcome, ended_at_ms)?;
+            *slot = end_call(tx, end)?;
         }
     }
     Ok(results)
 }
 
-/// Ends a call; `Ok(Err(UnknownCall))` if it was never started.
-fn end_call(
-    tx: &Connection,
-    call_sid: &str,
-    outcome: &str,
-    ended_at_ms: i64,
-) -> rusqlite::Result<Result<(), StoreError>> {
-    let n = tx
-        .prepare_cached(END_CALL)?
-        .execute(params![call_sid, ended_at_ms, outcome])?;
+/// Ends a call; `Ok(Err(UnknownCall))` if it was never started (or, `only_if_open`, has its end).
+fn end_call(tx: &Connection, end: &CallEnd) -> rusqlite::Result<Result<(), StoreError>> {
+    let n = tx.prepare_cached(END_CALL)?.execute(params![
+        end.call_sid,
+        end.ended_at_ms,
+        end.outcome,
+        end.only_if_open
+    ])?;
     Ok(if n == 0 {
-        Err(StoreError::UnknownCall(call_sid.to_owned()))
+        Err(StoreError::UnknownCall(end.call_sid.clone()))
     } else {
         Ok(())
     })
