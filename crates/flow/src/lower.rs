@@ -989,7 +989,7 @@ impl<'a> Lowerer<'a> {
             match field {
                 "routes" => matches!(action, None | Some("ask" | "webhook" | "bot")),
                 "retry" => action == Some("ask"),
-                "fallback" => matches!(action, Some("dial" | "webhook" | "bot")),
+                "fallback" => matches!(action, Some("dial" | "record" | "webhook" | "bot")),
                 "next" => !matches!(action, Some("redirect" | "hangup")),
                 _ => true,
             }
@@ -1083,9 +1083,11 @@ impl<'a> Lowerer<'a> {
             Some("redirect") => self
                 .redirect(f.get("redirect"))
                 .map(|flow| NodeKind::Redirect { flow }),
-            Some("record") => self
-                .record(f.get("record"))
-                .map(|record| NodeKind::Record { record, next }),
+            Some("record") => self.record(f.get("record")).map(|record| NodeKind::Record {
+                record,
+                next,
+                fallback,
+            }),
             Some("hangup") => {
                 if let Some(v) = f.get("hangup")
                     && self.boolean(v, "hangup") == Some(false)
@@ -2203,7 +2205,7 @@ fn field_help(field: &str) -> &'static str {
             "routes belong on `ask`, `webhook`, `bot` nodes or on nodes without an action (branches)"
         }
         "retry" => "`retry` only applies to `ask` nodes",
-        "fallback" => "`fallback` only applies to `dial`, `webhook` and `bot` nodes",
+        "fallback" => "`fallback` only applies to `dial`, `record`, `webhook` and `bot` nodes",
         _ => "`redirect` and `hangup` end the flow; remove `next`",
     }
 }

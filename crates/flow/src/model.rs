@@ -225,6 +225,9 @@ pub enum NodeKind {
         record: Record,
         /// After recording (`None`: the call ends).
         next: Option<NodeId>,
+        /// When the caller recorded nothing (Twilio posts no empty recording; `None`: as
+        /// `next`).
+        fallback: Option<NodeId>,
     },
     /// Hang up.
     Hangup,
@@ -779,9 +782,17 @@ impl Node {
                     out.push((EdgeKind::Fallback, *f));
                 }
             }
-            NodeKind::Enqueue { next, .. } | NodeKind::Record { next, .. } => {
+            NodeKind::Enqueue { next, .. } => {
                 if let Some(n) = next {
                     out.push((EdgeKind::Next, *n));
+                }
+            }
+            NodeKind::Record { next, fallback, .. } => {
+                if let Some(n) = next {
+                    out.push((EdgeKind::Next, *n));
+                }
+                if let Some(f) = fallback {
+                    out.push((EdgeKind::Fallback, *f));
                 }
             }
             NodeKind::Redirect { .. } | NodeKind::Hangup => {}

@@ -622,6 +622,50 @@ fn sales_say_support_then_voicemail() {
 }
 
 #[test]
+fn an_empty_voicemail_goes_on_without_a_recording() {
+    // Twilio does not post an empty recording to `action`; it runs the next verb, the
+    // redirect back to the same step, which brings no recording.
+    let mut call = Call::new(example("sales-menu.yaml"));
+    call.press("2");
+    let xml = call.dial_ended("busy");
+    let redirect = "<Redirect>https://ivr.test/calls/CA42/step?seq=3</Redirect>";
+    let record = xml.find("<Record action=\"https://ivr.test/calls/CA42/step?seq=3\"");
+    assert!(
+        record.is_some_and(|r| xml.find(redirect) > Some(r)),
+        "{xml}"
+    );
+    let xml = call.silence();
+    assert_eq!(call.path(), ["menu", "support", "voicemail", "thanks"]);
+    assert_eq!(call.var("voicemail_url"), None);
+    assert!(xml.contains("we will call you back"), "{xml}");
+    assert!(
+        call.events
+            .iter()
+            .any(|e| matches!(e, StepEvent::NoInput { node, count: 1 } if node == "voicemail")),
+        "{:?}",
+        call.events
+    );
+}
+
+#[test]
+fn an_empty_voicemail_takes_the_fallback_or_ends_the_call() {
+    let source = |fallback: &str| {
+        format!(
+            "flow: vm\nlanguage: en-US\nnodes:\n  leave:\n    say: Leave a message.\n    record: true\n{fallback}  thanks:\n    say: Thanks.\n    hangup: true\n  again:\n    say: We did not hear you.\n    hangup: true\n"
+        )
+    };
+    let mut call = Call::new(inline(&source("    next: thanks\n    fallback: again\n")));
+    let xml = call.silence();
+    assert_eq!(call.path(), ["leave", "again"]);
+    assert!(xml.contains("We did not hear you."), "{xml}");
+
+    let mut call = Call::new(inline(&source("")));
+    let xml = call.silence();
+    assert!(xml.contains("<Hangup/>"), "{xml}");
+    assert_eq!(call.outcome(), Some(&Outcome::HungUp));
+}
+
+#[test]
 fn sales_silence_three_times_goes_to_the_operator() {
     let mut call = Call::new(example("sales-menu.yaml"));
     let xml = call.silence();

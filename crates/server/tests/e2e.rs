@@ -230,6 +230,22 @@ async fn english_triage_and_sales_menu() {
         t.render_text()
     );
     assert_eq!(t.end().unwrap().0.as_str(), "hangup");
+    // Support busy and nothing said at the beep: Twilio posts no empty recording and goes on
+    // with the next verb; the flow still thanks the caller and hangs up.
+    let mut spec = CallSpec::new(sales.parse().unwrap());
+    spec.script = vec![
+        Step::Press("2".into()),
+        Step::Silence(Duration::from_secs(30)),
+    ];
+    spec.dial_outcome = DialOutcome::Busy;
+    let t = emu.call(spec).await.transcript;
+    no_app_errors(&t);
+    assert!(
+        t.heard().any(|h| h.contains("we will call you back")),
+        "{}",
+        t.render_text()
+    );
+    assert_eq!(t.end().unwrap().0.as_str(), "hangup");
     server.stop().await;
 }
 

@@ -152,6 +152,9 @@ impl<'a> Ctx<'a> {
             (Awaiting::Record { node }, Input::Recorded { url, duration_secs }) => {
                 self.on_recorded(session, &node, url, duration_secs);
             }
+            (Awaiting::Record { node }, Input::NoInput) => {
+                self.on_not_recorded(session, &node);
+            }
             (Awaiting::Webhook { node }, Input::WebhookReplied(reply)) => {
                 self.on_webhook(session, &node, reply);
             }
@@ -664,8 +667,9 @@ impl<'a> Ctx<'a> {
         session.awaiting = Awaiting::Record {
             node: node.id.clone(),
         };
+        let action = self.links.action(session);
         let mut verb = tw::Record::new()
-            .with_action(self.links.action(session))
+            .with_action(action.clone())
             .with_max_length(record.max_length_secs)
             .with_play_beep(record.beep);
         verb.finish_on_key = record.finish_on_key.map(|k| k.to_string());
@@ -674,13 +678,17 @@ impl<'a> Ctx<'a> {
             verb.transcribe_callback = self.links.transcription(session, &node.id);
         }
         self.verbs.push(tw::Verb::Record(verb));
+        // Twilio does not post an empty recording to `action`: it goes on with the next verb.
+        // This redirect brings that call back to the same step, with no recording.
+        self.verbs
+            .push(tw::Verb::Redirect(tw::Redirect::new(action)));
     }
 
     fn on_recorded(&mut self, session: &mut Session, name: &str, url: String, duration_secs: u32) {
         let Some(node) = self.resolve(session, name) else {
             return;
         };
-        let NodeKind::Record { record, next } = &node.kind else {
+        let NodeKind::Record { record, next, .. } = &node.kind else {
             return self.wrong_kind(session, node, "record");
         };
         self.events.push(StepEvent::Recorded {
@@ -698,6 +706,29 @@ impl<'a> Ctx<'a> {
             None => {
                 self.verbs.push(tw::Verb::Hangup);
                 self.end(session, Outcome::Recorded);
+            }
+        }
+    }
+
+    /// The caller recorded nothing (the redirect after `<Record>`): `fallback`, else `next`,
+    /// else the call ends. The recording's variable is left unset.
+    fn on_not_recorded(&mut self, session: &mut Session, name: &str) {
+        let Some(node) = self.resolve(session, name) else {
+            return;
+        };
+        let NodeKind::Record { next, fallback, .. } = &node.kind else {
+            return self.wrong_kind(session, node, "record");
+        };
+        session.no_input = session.no_input.saturating_add(1);
+        self.events.push(StepEvent::NoInput {
+            node: node.id.clone(),
+            count: session.no_input,
+        });
+        match fallback.or(*next) {
+            Some(target) => self.enter(session, target),
+            None => {
+                self.verbs.push(tw::Verb::Hangup);
+                self.end(session, Outcome::HungUp);
             }
         }
     }
