@@ -11,7 +11,7 @@ use crate::INSTALL_COMMAND;
 pub enum EmbedError {
     /// A model file is absent: the models were never installed, or `HOTLINE_MODELS_DIR` points
     /// elsewhere. Remedy: run the install command, or fix the models folder setting.
-    #[error("the all-MiniLM-L6-v2 file {} is missing; install the models with `{INSTALL_COMMAND}`", path.display())]
+    #[error("the all-MiniLM-L6-v2 file {} is missing; install the models with `{INSTALL_COMMAND}` (or set HOTLINE_MODELS_DIR to the folder that has them)", path.display())]
     Missing {
         /// The file that was looked for.
         path: PathBuf,
