@@ -3,7 +3,10 @@
 use super::stores;
 use crate::cli::{CallsArgs, PurgeArgs, ReportArgs};
 use anyhow::Context;
+use hotline_flow::runtime::Outcome;
+use hotline_server::engine::outcome_name;
 use hotline_store::CallFilter;
+use hotline_store::records::kind;
 use std::process::ExitCode;
 
 fn when(ms: i64) -> String {
@@ -104,8 +107,10 @@ pub(crate) async fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
             if let Some(r) = &s.route {
                 line.push_str(&format!(" → route {r}"));
             }
-            if let Some(d) = &s.detail {
-                line.push_str(&format!(" {d}"));
+            match &s.detail {
+                Some(d) if s.kind == kind::ENDED => line.push_str(&format!(" {}", ended(d))),
+                Some(d) => line.push_str(&format!(" {d}")),
+                None => {}
             }
             println!("{}", line.trim_end());
         }
@@ -205,6 +210,23 @@ pub(crate) async fn purge(args: PurgeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// An `ended` step's outcome (kept as JSON in the records) as the call list names it, with
+/// where the call went: "dialed +12025550123", "error: …". Anything else is shown as it is.
+fn ended(detail: &str) -> String {
+    let Ok(outcome) = serde_json::from_str::<Outcome>(detail) else {
+        return detail.to_owned();
+    };
+    let name = outcome_name(&outcome);
+    match outcome {
+        Outcome::Dialed { target: to }
+        | Outcome::Enqueued { queue: to }
+        | Outcome::Redirected { flow: to }
+        | Outcome::HandedToBot { bot: to } => format!("{name} {to}"),
+        Outcome::Error { message } => format!("{name}: {message}"),
+        _ => name,
+    }
+}
+
 /// `n` and `noun`, in the plural unless `n` is 1: "1 call", "3 calls".
 fn count(n: u64, noun: &str) -> String {
     if n == 1 {
@@ -216,6 +238,24 @@ fn count(n: u64, noun: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ended_steps_name_the_outcome() {
+        assert_eq!(
+            super::ended(r#"{"kind":"dialed","target":"+12025550123"}"#),
+            "dialed +12025550123"
+        );
+        assert_eq!(super::ended(r#"{"kind":"hung_up"}"#), "hung-up");
+        assert_eq!(
+            super::ended(r#"{"kind":"caller_hung_up"}"#),
+            "caller-hangup"
+        );
+        assert_eq!(
+            super::ended(r#"{"kind":"error","message":"no node `x`"}"#),
+            "error: no node `x`"
+        );
+        assert_eq!(super::ended("not json"), "not json");
+    }
+
     #[test]
     fn counts_are_singular_only_for_one() {
         assert_eq!(super::count(1, "call"), "1 call");
