@@ -125,9 +125,11 @@ pub fn run_gather(
                     };
                 }
             }
-            Step::Audio { text, .. } => {
+            Step::Audio { path, text } => {
                 let words = text.unwrap_or_default();
-                let spoken = speech_duration(&words);
+                let spoken = script
+                    .audio_length(&path)
+                    .unwrap_or_else(|| speech_duration(&words));
                 if input.speech && !words.trim().is_empty() {
                     return GatherResult::Speech {
                         text: words,
@@ -251,9 +253,12 @@ pub fn run_record(
                 waited = Duration::ZERO;
                 words.push(text);
             }
-            Step::Audio { text, .. } => {
+            Step::Audio { path, text } => {
                 let t = text.unwrap_or_default();
-                length += speech_duration(&t) + waited;
+                length += script
+                    .audio_length(&path)
+                    .unwrap_or_else(|| speech_duration(&t))
+                    + waited;
                 waited = Duration::ZERO;
                 if !t.is_empty() {
                     words.push(t);
@@ -391,6 +396,32 @@ mod tests {
             run_gather(&speech_only, &mut s, 0.9, |_| {}),
             GatherResult::CallerHangup { .. }
         ));
+    }
+
+    #[test]
+    fn record_times_audio_by_its_file() {
+        let path = std::path::PathBuf::from("caller.wav");
+        let audio = Step::Audio {
+            path: path.clone(),
+            text: Some("call me back".into()),
+        };
+        let mut s = Script::new([audio.clone(), Step::Press("#".into())]).with_audio_lengths(
+            std::collections::HashMap::from([(path, Duration::from_millis(3620))]),
+        );
+        match run_record(&Record::new(), &mut s, |_| {}) {
+            RecordResult::Recorded { length, .. } => {
+                assert_eq!(length, Duration::from_millis(3620));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Unmeasured (the file could not be read): timed by its words.
+        let mut s = Script::new([audio, Step::Press("#".into())]);
+        match run_record(&Record::new(), &mut s, |_| {}) {
+            RecordResult::Recorded { length, .. } => {
+                assert_eq!(length, speech_duration("call me back"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -267,7 +267,9 @@ impl Emulator {
             to_country: None,
         };
         let clock = clock::Clock::new(spec.pace);
-        let rec = Recorder::new(clock, Script::new(spec.script.clone()), live);
+        let script =
+            Script::new(spec.script.clone()).with_audio_lengths(tts::audio_lengths(&spec.script));
+        let rec = Recorder::new(clock, script, live);
         let updates = self.env.registry.register(&call_sid);
         let (signals_tx, signals_rx) = tokio::sync::mpsc::unbounded_channel();
         let run = call::CallRun::new(self.env.clone(), spec, info, rec.clone(), signals_tx);

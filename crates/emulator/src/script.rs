@@ -10,7 +10,7 @@
 
 use crate::duration::parse_duration;
 use serde::Deserialize;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -61,6 +61,8 @@ impl Step {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Script {
     steps: VecDeque<Step>,
+    /// How long each audio step's file plays, where it could be read.
+    audio_lengths: HashMap<PathBuf, Duration>,
 }
 
 impl Script {
@@ -68,7 +70,18 @@ impl Script {
     pub fn new(steps: impl IntoIterator<Item = Step>) -> Self {
         Script {
             steps: steps.into_iter().collect(),
+            audio_lengths: HashMap::new(),
         }
+    }
+    /// The same script, knowing how long its audio files play (measured at the edge, when the
+    /// call starts).
+    pub fn with_audio_lengths(mut self, lengths: HashMap<PathBuf, Duration>) -> Self {
+        self.audio_lengths = lengths;
+        self
+    }
+    /// How long an audio step's file plays, if it was measured.
+    pub fn audio_length(&self, path: &Path) -> Option<Duration> {
+        self.audio_lengths.get(path).copied()
     }
     /// Takes the next step.
     pub fn pop(&mut self) -> Option<Step> {

@@ -10,6 +10,9 @@ use hotline_audio::wav::{read_wav, to_telephone_ulaw};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::script::Step;
 
 /// Why audio for the caller could not be produced.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +43,23 @@ pub enum VoiceError {
 
 /// Synthesised phrases by (language, text).
 type PhraseCache = HashMap<(String, String), Arc<Vec<u8>>>;
+
+/// How long each audio step's WAV file plays, for `<Gather>` and `<Record>` timing and the
+/// `RecordingDuration`. A file that cannot be read is left out: a media stream reports it when
+/// it plays, and `<Gather>` and `<Record>` time the step by its words instead.
+pub fn audio_lengths(steps: &[Step]) -> HashMap<PathBuf, Duration> {
+    steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::Audio { path, .. } => {
+                let wav = std::fs::read(path).ok().and_then(|b| read_wav(&b).ok())?;
+                let secs = wav.frames() as f64 / f64::from(wav.sample_rate.max(1));
+                Some((path.clone(), Duration::from_secs_f64(secs)))
+            }
+            _ => None,
+        })
+        .collect()
+}
 
 /// Produces caller audio, caching synthesised phrases.
 #[derive(Debug, Default, Clone)]
@@ -150,4 +170,31 @@ impl Voice {
 pub fn which(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn audio_steps_are_timed_by_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("caller.wav");
+        // 1.5 s at 16 kHz, stereo: frames, not samples, make the length.
+        std::fs::write(
+            &wav,
+            hotline_audio::wav::write_wav_pcm16(16_000, 2, &[0; 48_000]),
+        )
+        .unwrap();
+        let missing = dir.path().join("missing.wav");
+        let not_wav = dir.path().join("notes.txt");
+        std::fs::write(&not_wav, "hello").unwrap();
+        let audio = |path: &PathBuf| Step::Audio {
+            path: path.clone(),
+            text: None,
+        };
+        let lengths = audio_lengths(&[audio(&wav), Step::Hangup, audio(&missing), audio(&not_wav)]);
+        assert_eq!(lengths, HashMap::from([(wav, Duration::from_millis(1500))]));
+    }
 }
