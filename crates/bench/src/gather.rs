@@ -158,7 +158,13 @@ struct Worker {
 }
 
 /// One connection's calls until `deadline`; what it sends before `measure_from` is not counted.
-async fn worker(cfg: GatherConfig, id: usize, measure_from: Instant, deadline: Instant) -> Worker {
+async fn worker(
+    cfg: GatherConfig,
+    run: u32,
+    id: usize,
+    measure_from: Instant,
+    deadline: Instant,
+) -> Worker {
     let mut w = Worker {
         latencies: Vec::with_capacity(200_000),
         callbacks: 0,
@@ -177,7 +183,7 @@ async fn worker(cfg: GatherConfig, id: usize, measure_from: Instant, deadline: I
     let mut n: u64 = 0;
     while Instant::now() < deadline {
         n += 1;
-        let call_sid = format!("CA{:08x}{:024x}", id, n);
+        let call_sid = format!("CA{run:08x}{id:08x}{n:016x}");
         let base = vec![
             ("AccountSid".to_owned(), account.clone()),
             ("ApiVersion".to_owned(), "2010-04-01".to_owned()),
@@ -286,6 +292,19 @@ async fn worker(cfg: GatherConfig, id: usize, measure_from: Instant, deadline: I
     w
 }
 
+/// A number for this run, the first eight hex digits of its call SIDs (then the connection's
+/// number and the call's). Two runs against one server must not share SIDs: the records keep a
+/// call's first write, so a call replayed under a recorded SID commits nothing new, and the
+/// second run would measure a writer with nothing to write.
+fn run_id() -> u32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| {
+            d.subsec_nanos() ^ (d.as_secs() as u32).rotate_left(16)
+        });
+    nanos ^ std::process::id().rotate_left(8)
+}
+
 /// Runs the load and reports.
 pub async fn run(cfg: GatherConfig) -> Report {
     let cpu = |pids: &[u32]| -> Option<u64> {
@@ -296,10 +315,12 @@ pub async fn run(cfg: GatherConfig) -> Report {
     };
     let measure_from = Instant::now() + cfg.warmup;
     let deadline = measure_from + cfg.duration;
+    let run = run_id();
     let mut tasks = Vec::new();
     for id in 0..cfg.connections.max(1) {
         tasks.push(tokio::spawn(worker(
             cfg.clone(),
+            run,
             id,
             measure_from,
             deadline,

@@ -93,16 +93,43 @@ fn calls_are_played_and_measured_after_the_warm_up() {
     // too, are not counted. The records hold both (one `heard` step per callback answered):
     // about three times the measured rate, more than 1.5 times unless the warm-up ran at under
     // a quarter of that rate. Counting the warm-up, or skipping it, gives about once.
-    drop(server);
-    let heard: f64 = {
+    let heard = || -> f64 {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.query_row("SELECT count(*) FROM steps WHERE kind = 'heard'", [], |r| {
             r.get::<_, i64>(0)
         })
         .unwrap() as f64
     };
+    let first = heard();
     assert!(
-        heard > per_sec * 1.5,
-        "{heard} callbacks recorded over 3 s of load, {per_sec}/s measured over 1 s: {stdout}"
+        first > per_sec * 1.5,
+        "{first} callbacks recorded over 3 s of load, {per_sec}/s measured over 1 s: {stdout}"
     );
+
+    // A second run against the same server plays new calls: with the first run's call SIDs,
+    // the records (first write wins) would keep nothing of it, and the run would measure a
+    // writer with nothing to write.
+    let stdout = bench(
+        &[
+            "gather",
+            "--addr",
+            &addr,
+            "--auth-token",
+            TOKEN,
+            "--connections",
+            "2",
+            "--warmup",
+            "1s",
+            "--duration",
+            "1s",
+        ],
+        &server,
+    );
+    let again = serve::row(&stdout, "2")[1].parse::<f64>().unwrap();
+    let added = heard() - first;
+    assert!(
+        added > again,
+        "{added} callbacks recorded over 2 s of a second run at {again}/s: {stdout}"
+    );
+    drop(server);
 }
