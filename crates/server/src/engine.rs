@@ -629,8 +629,19 @@ impl Engine {
     }
 
     /// Ends the record of a call the server had lost the session of, if it is still open (a
-    /// call ended already, or never recorded, is left alone).
+    /// call ended already, or never recorded, is left alone), and counts its end under its
+    /// flow. The record is read first, on this rare path only: the status callback does not
+    /// say which flow the call was on.
     async fn end_lost(&self, call_sid: &str) {
+        let flow = match self.records.get_call(call_sid).await {
+            Ok(Some((call, _))) if call.ended_at_ms.is_none() => Some(call.flow_id),
+            Ok(_) => return,
+            // Written anyway: the end only applies to an open record.
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a lost call's record");
+                None
+            }
+        };
         let turn = TurnRecord {
             started: None,
             steps: Vec::new(),
@@ -640,7 +651,12 @@ impl Engine {
             }),
         };
         match self.records.record_turn(turn).await {
-            Ok(()) => tracing::info!(call_sid, "a call whose session was lost ended"),
+            Ok(()) => {
+                tracing::info!(call_sid, "a call whose session was lost ended");
+                if let Some(flow) = flow {
+                    self.metrics.call_ended_lost(&flow);
+                }
+            }
             Err(hotline_store::StoreError::UnknownCall(_)) => {}
             Err(e) => tracing::error!(error = %e, "cannot record a lost call's end"),
         }

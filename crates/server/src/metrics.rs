@@ -375,6 +375,11 @@ impl Metrics {
         count(calls.entry(Box::from(flow)).or_default());
     }
 
+    /// A call on `flow` whose session the server had lost ended (its record was still open).
+    pub fn call_ended_lost(&self, flow: &str) {
+        self.on_flow(flow, |c| c.ended[LOST].fetch_add(1, Relaxed));
+    }
+
     /// A callback came for a call with no session (answered by the lost-call policy).
     pub fn call_lost(&self) {
         self.lost_calls.fetch_add(1, Relaxed);
@@ -623,7 +628,7 @@ struct FlowCalls {
 
 /// How calls end, as the `outcome` label names them: the call records' outcome names
 /// (`crate::engine::outcome_name`), in [`outcome_index`]'s order.
-const OUTCOMES: [&str; 8] = [
+const OUTCOMES: [&str; 9] = [
     "dialed",
     "enqueued",
     "redirected",
@@ -632,7 +637,11 @@ const OUTCOMES: [&str; 8] = [
     "handed-to-bot",
     hotline_store::OUTCOME_CALLER_HANGUP,
     "error",
+    hotline_store::OUTCOME_LOST,
 ];
+
+/// [`OUTCOMES`]' index of a call that ended after the server lost its session.
+const LOST: usize = 8;
 
 fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
@@ -906,10 +915,12 @@ mod tests {
                 "{o:?}"
             );
         }
-        let mut indexes: Vec<usize> = all.iter().map(outcome_index).collect();
+        // Every label is a flow outcome's, or the records' `lost` (which no flow ends with).
+        let mut indexes: Vec<usize> = all.iter().map(outcome_index).chain([LOST]).collect();
         indexes.sort_unstable();
         indexes.dedup();
         assert_eq!(indexes.len(), OUTCOMES.len());
+        assert_eq!(OUTCOMES[LOST], hotline_store::OUTCOME_LOST);
     }
 
     #[test]

@@ -220,6 +220,14 @@ async fn a_lost_call_ends_lost_at_the_status_callback() {
         (call.outcome.as_deref(), call.last_node.as_deref()),
         (Some(hotline_store::OUTCOME_LOST), Some("menu"))
     );
+    // Counted once, under the flow its record names, for the two callbacks.
+    let metrics = after.metrics_text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "hotline_calls_ended_total{flow=\"hangs-up\",outcome=\"lost\"} 1"),
+        "{metrics}"
+    );
 
     // A call that ended normally: a late or repeated status callback leaves its outcome.
     let other = "CA0123456789abcdef0123456789abcdee";
