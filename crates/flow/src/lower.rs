@@ -88,7 +88,7 @@ struct RawAsk {
     input: Option<InputMode>,
     timeout: Option<u32>,
     speech_timeout: Option<SpeechTimeout>,
-    hints: Option<Vec<String>>,
+    hints: Option<Localized<Vec<String>>>,
     num_digits: Option<u32>,
     finish_on_key: Option<char>,
     language: Option<String>,
@@ -1483,9 +1483,7 @@ impl<'a> Lowerer<'a> {
             };
         }
         if let Some(v) = f.get("hints") {
-            raw.hints = self
-                .text_list(v, "hints")
-                .map(|l| l.into_iter().map(|t| t.value).collect());
+            raw.hints = self.hints(v);
         }
         if let Some(v) = f.get("num-digits") {
             raw.num_digits = self.uint(v, "num-digits", 1, 64);
@@ -1503,6 +1501,19 @@ impl<'a> Lowerer<'a> {
             raw.save_as = Some(t.value);
         }
         raw
+    }
+
+    /// `hints: [a, b]` for every language, or one list per declared language.
+    fn hints(&mut self, y: &Yaml) -> Option<Localized<Vec<String>>> {
+        let texts = |l: Vec<Spanned<String>>| l.into_iter().map(|t| t.value).collect();
+        if let Value::Map(_) = &y.value {
+            let mut out = Vec::new();
+            for (lang, v) in self.per_language(y, "hints") {
+                out.push((lang, texts(self.text_list(v, "hints")?)));
+            }
+            return Some(Localized::PerLanguage(out));
+        }
+        self.text_list(y, "hints").map(|l| Localized::All(texts(l)))
     }
 
     fn raw_retry(&mut self, y: &Yaml) -> RawRetry {
@@ -1582,7 +1593,10 @@ impl<'a> Lowerer<'a> {
                 .speech_timeout
                 .or(d.speech_timeout)
                 .unwrap_or(SpeechTimeout::Auto),
-            hints: raw.hints.or(d.hints).unwrap_or_default(),
+            hints: raw
+                .hints
+                .or(d.hints)
+                .unwrap_or_else(|| Localized::All(Vec::new())),
             num_digits: raw.num_digits.or(d.num_digits),
             finish_on_key: raw.finish_on_key.or(d.finish_on_key),
             language: raw.language.or(d.language),

@@ -330,8 +330,8 @@ pub struct Ask {
     pub timeout_secs: u32,
     /// End-of-speech detection.
     pub speech_timeout: SpeechTimeout,
-    /// Recognition hints (words and phrases likely to be said).
-    pub hints: Vec<String>,
+    /// Recognition hints (words and phrases likely to be said), in the recognition language.
+    pub hints: Localized<Vec<String>>,
     /// Stop after this many digits.
     pub num_digits: Option<u32>,
     /// Key that ends digit entry.

@@ -1177,7 +1177,7 @@ nodes:
       - { digits: 2, keywords: [english, anglais], language: en-US, goto: welcome }
   welcome:
     say: { fr-FR: Bienvenue., en-US: Welcome. }
-    ask: speech
+    ask: { input: speech, hints: { fr-FR: [oui, non], en-US: [yes, no] } }
     retry: { exhausted: bye }
     routes:
       - keywords: { fr-FR: [oui], en-US: [yes] }
@@ -1189,6 +1189,7 @@ nodes:
     );
     let (mut session, turn) = runtime::start(&flow, facts(), &TestLinks);
     let xml = turn.response.to_xml();
+    assert!(!xml.contains("hints="), "{xml}");
     assert!(
         xml.contains("<Say voice=\"Polly.Joanna\" language=\"en-US\">For English, press 2.</Say>"),
         "{xml}"
@@ -1209,7 +1210,10 @@ nodes:
     );
     assert_eq!(session.language, "en-US");
     let xml = turn.response.to_xml();
-    assert!(xml.contains("language=\"en-US\""), "{xml}");
+    assert!(
+        xml.contains("language=\"en-US\" hints=\"yes, no\""),
+        "{xml}"
+    );
     assert!(
         xml.contains("<Say voice=\"Polly.Joanna\" language=\"en-US\">Welcome.</Say>"),
         "{xml}"

@@ -113,14 +113,17 @@ pub(crate) fn gather(
         .with_timeout(ask.timeout_secs)
         .with_action_on_empty_result(true);
     if input.speech {
+        let language = ask.language.as_deref().unwrap_or(call_language);
         g = g
             .with_speech_timeout(match ask.speech_timeout {
                 SpeechTimeout::Auto => tw::SpeechTimeout::Auto,
                 SpeechTimeout::Seconds(n) => tw::SpeechTimeout::Seconds(n),
             })
-            .with_language(ask.language.as_deref().unwrap_or(call_language));
-        if !ask.hints.is_empty() {
-            g = g.with_hints(ask.hints.join(", "));
+            .with_language(language);
+        if let Some(hints) = ask.hints.get(language)
+            && !hints.is_empty()
+        {
+            g = g.with_hints(hints.join(", "));
         }
     }
     if input.dtmf {
