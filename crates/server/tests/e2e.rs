@@ -178,6 +178,113 @@ async fn french_triage_every_route() {
     server.stop().await;
 }
 
+/// The bilingual triage: the language menu by key, by speech and by silence, then the whole
+/// call in the chosen language.
+#[tokio::test]
+async fn bilingual_triage_runs_in_the_chosen_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let server = serve(config(&["examples/flows/covid-triage-bilingue.yaml"], &db)).await;
+    let emu = emulator().await;
+    let url = format!("{}/flows/covid-triage-bilingue/voice", server.base);
+    // Everything heard after the menu's own prompts.
+    let after_menu = |t: &Transcript| -> Vec<String> {
+        t.heard()
+            .skip_while(|h| !h.contains("coronavirus"))
+            .map(str::to_owned)
+            .collect()
+    };
+
+    // Key 2: English from then on; a low score goes to the medical students' line.
+    let mut script = vec![
+        Step::Press("2".into()),
+        say("yes"),
+        say("I'm worried about symptoms"),
+    ];
+    script.extend(["no", "yes I cough", "no", "no", "no", "no"].map(say));
+    let t = call(&emu, &url, script).await;
+    no_app_errors(&t);
+    assert_eq!(dialled(&t), ["number +33199001234"], "{}", t.render_text());
+    let heard = after_menu(&t);
+    assert!(
+        heard.iter().any(|h| h.contains("add up to 1 points")),
+        "{heard:?}"
+    );
+    assert!(
+        !heard
+            .iter()
+            .any(|h| h.contains("question.") && h.contains("Avez-vous"))
+    );
+    assert!(!heard.iter().any(|h| h.contains("Merci")), "{heard:?}");
+
+    // "Français", said: French; not about the coronavirus, so queued for the SAMU.
+    let t = call(
+        &emu,
+        &url,
+        vec![say("français"), say("non c'est un accident")],
+    )
+    .await;
+    assert_eq!(enqueued(&t), ["samu"], "{}", t.render_text());
+    assert!(after_menu(&t).iter().any(|h| h.contains("Restez en ligne")));
+
+    // English, said, and a red flag in English: the SAMU's physician at once.
+    let t = call(
+        &emu,
+        &url,
+        vec![
+            say("English please"),
+            say("yes"),
+            say("symptoms"),
+            say("no"),
+            say("no"),
+            say("yes I'm short of breath"),
+        ],
+    )
+    .await;
+    assert_eq!(dialled(&t), ["number 15"], "{}", t.render_text());
+    assert!(
+        after_menu(&t)
+            .iter()
+            .any(|h| h.contains("emergency physician"))
+    );
+
+    // No choice at all: the menu is asked twice, then the call goes on in French.
+    let t = call(
+        &emu,
+        &url,
+        vec![
+            Step::Silence(Duration::from_secs(6)),
+            Step::Silence(Duration::from_secs(6)),
+            say("oui"),
+            say("juste une question"),
+        ],
+    )
+    .await;
+    assert!(dialled(&t)[0].contains("800"), "{}", t.render_text());
+    let heard: Vec<&str> = t.heard().collect();
+    assert!(
+        heard
+            .iter()
+            .any(|h| h.contains("Tapez 1 pour le français.")),
+        "{heard:?}"
+    );
+    assert!(heard.iter().any(|h| h.contains("numéro vert")), "{heard:?}");
+
+    // The records hold the four calls and where the menu sent them.
+    let store = RecordStoreConfig::Sqlite(hotline_store::records::sqlite::SqliteConfig::new(&db))
+        .build()
+        .await
+        .unwrap();
+    let funnel = store.funnel("covid-triage-bilingue", None).await.unwrap();
+    assert_eq!(funnel.calls, 4);
+    assert_eq!(funnel.node("langue").unwrap().reached, 4);
+    assert_eq!(funnel.node("langue").unwrap().no_inputs, 2);
+    assert_eq!(funnel.node("accueil").unwrap().reached, 4);
+    assert_eq!(funnel.outcome("dialed"), 3);
+    assert_eq!(funnel.outcome("enqueued"), 1);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn english_triage_and_sales_menu() {
     let dir = tempfile::tempdir().unwrap();
