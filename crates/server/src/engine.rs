@@ -520,18 +520,34 @@ impl Engine {
         let rec = seq
             .and_then(|s| u32::try_from(s).ok())
             .and_then(|s| TRANSCRIPTION_SEQ_BASE.checked_add(s));
-        let node = node.filter(|n| {
-            self.flows
-                .current(flow_id)
-                .is_some_and(|f| f.find(n).is_some())
-        });
         let (Some(call_sid), Some(rec), Some(node)) = (call_sid, rec, node) else {
             tracing::warn!(
                 flow = flow_id,
-                "a transcription callback that names no call, step or node of the flow: ignored"
+                "a transcription callback that names no call, step or node: ignored"
             );
             return;
         };
+        // The node must be one the call was at, as its record says: not one of the flow as it
+        // is now, since a transcription comes minutes after the call, when an edit may have
+        // renamed the node or a restart dropped the version the call ran on. A rare callback:
+        // the one read costs nothing that matters.
+        match self.records.get_call(call_sid).await {
+            Ok(Some((_, steps))) if steps.iter().any(|s| s.node == node) => {}
+            Ok(_) => {
+                tracing::warn!(
+                    flow = flow_id,
+                    call_sid,
+                    node,
+                    "a transcription callback for a node the call's record never reached: ignored"
+                );
+                return;
+            }
+            // The URL is Hotline's own, signed: keep the text rather than lose it.
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a call's record for its transcription");
+                self.metrics.failed(Failure::Records);
+            }
+        }
         let completed = params.get("TranscriptionStatus") == Some("completed");
         let mut step = StepRecord::new(
             call_sid.to_owned(),

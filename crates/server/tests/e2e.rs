@@ -991,7 +991,8 @@ nodes:
 
 /// A `record` node with `transcribe: true` asks Twilio for the transcription at a signed URL of
 /// its own; the transcription lands in the call's record at that node. A transcription that is
-/// not signed is refused, and one for a node the flow does not have is ignored.
+/// not signed is refused, one for a node the call never reached is ignored, and one that comes
+/// after an edit renamed the node is kept.
 #[tokio::test]
 async fn a_voicemail_transcription_is_kept_in_the_record() {
     let dir = tempfile::tempdir().unwrap();
@@ -1011,7 +1012,7 @@ nodes:
     )
     .unwrap();
     let mut c = config(&[], &db);
-    c.flows = vec![flow];
+    c.flows = vec![flow.clone()];
     let server = serve(c).await;
     let emu = emulator().await;
     let mut spec = CallSpec::new(
@@ -1076,5 +1077,64 @@ nodes:
     let r = signed_post(&url, &params, TOKEN).send().await.unwrap();
     assert_eq!(r.status(), 204);
     assert!(store.get_call(CALL).await.unwrap().is_none());
+
+    // A transcription comes minutes after its call, maybe after an edit renamed the node: it
+    // is kept at the node the call was at. A node the call never reached is still ignored.
+    std::fs::write(
+        &flow,
+        r#"flow: notes
+language: en-US
+nodes:
+  voicemail:
+    say: Leave a message after the tone.
+    record: { max-length: 30, transcribe: true }
+    next: thanks
+  thanks: { say: Thanks., hangup: true }
+"#,
+    )
+    .unwrap();
+    let voice = format!("{}/flows/notes/voice", server.base);
+    let mut reloaded = false;
+    for i in 0..100u32 {
+        // A new call each time: a call's repeated webhook is answered as it was the first time.
+        let sid = format!("CA{i:032x}");
+        let r = signed_post(&voice, &[("CallSid", sid.as_str())], TOKEN)
+            .send()
+            .await
+            .unwrap();
+        if r.text().await.unwrap().contains("tone") {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reloaded, "the edit was not loaded");
+    let late = [
+        ("CallSid", outcome.call_sid.as_str()),
+        ("TranscriptionStatus", "completed"),
+        ("TranscriptionText", "and my number is 555 0100"),
+    ];
+    for node in ["message", "thanks-not"] {
+        let url = format!(
+            "{}/flows/notes/transcription?seq=2&node={node}",
+            server.base
+        );
+        let r = signed_post(&url, &late, TOKEN).send().await.unwrap();
+        assert_eq!(r.status(), 204);
+    }
+    let (_, steps) = store.get_call(&outcome.call_sid).await.unwrap().unwrap();
+    let transcribed: Vec<(&str, Option<&str>)> = steps
+        .iter()
+        .filter(|s| s.kind == "transcribed")
+        .map(|s| (s.node.as_str(), s.speech.as_deref()))
+        .collect();
+    assert_eq!(
+        transcribed,
+        [
+            ("message", Some("please call me back tomorrow")),
+            ("message", Some("and my number is 555 0100"))
+        ],
+        "{steps:#?}"
+    );
     server.stop().await;
 }
