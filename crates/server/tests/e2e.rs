@@ -278,7 +278,21 @@ async fn bilingual_triage_runs_in_the_chosen_language() {
     let funnel = store.funnel("covid-triage-bilingue", None).await.unwrap();
     assert_eq!(funnel.calls, 4);
     assert_eq!(funnel.node("langue").unwrap().reached, 4);
-    assert_eq!(funnel.node("langue").unwrap().no_inputs, 2);
+    let langue = funnel.node("langue").unwrap();
+    assert_eq!(langue.no_inputs, 2);
+    // Who chose which language: the menu's routes, by their labels.
+    assert_eq!(
+        langue
+            .routes
+            .iter()
+            .map(|r| (r.route.as_str(), r.taken))
+            .collect::<Vec<_>>(),
+        [
+            ("english / anglais / anglaise / 2 / language en-US", 2),
+            ("français / francais / french / 1 / language fr-FR", 1)
+        ],
+        "{funnel:#?}"
+    );
     assert_eq!(funnel.node("accueil").unwrap().reached, 4);
     assert_eq!(funnel.outcome("dialed"), 3);
     assert_eq!(funnel.outcome("enqueued"), 1);

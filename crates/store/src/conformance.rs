@@ -187,7 +187,7 @@ pub mod records {
     use crate::records::kind;
     use crate::{
         CallEnd, CallFilter, CallRecord, OUTCOME_CALLER_HANGUP, OUTCOME_LOST, RecordStore,
-        StepRecord, StoreError, TurnRecord,
+        RouteCount, StepRecord, StoreError, TurnRecord,
     };
 
     fn call(sid: &str, flow: &str, version: &str, started: i64) -> CallRecord {
@@ -414,6 +414,9 @@ pub mod records {
     /// 3. menu(entered, heard, matched) → support(entered, no-input) → caller-hangup at support
     /// 4. menu(entered) → caller-hangup at menu
     /// 5. menu(entered, heard) → still in progress
+    ///
+    /// The answers' routes: call 1's `matched` row `1 / sales`, call 3's `2 / support`, and call
+    /// 5's `heard` row `1 / sales` (an answer's route is on its `heard` row).
     pub async fn funnel(store: Arc<dyn RecordStore>) {
         use kind::*;
         let flow = unique_sid("funnel");
@@ -459,10 +462,22 @@ pub mod records {
                 .call_started(call(&sid, &flow, "v1", i as i64))
                 .await
                 .unwrap();
+            let route = match i {
+                0 | 4 => Some("1 / sales"),
+                2 => Some("2 / support"),
+                _ => None,
+            };
             let steps = steps
                 .iter()
                 .enumerate()
-                .map(|(n, (node, k))| step(&sid, n as u32 + 1, node, k))
+                .map(|(n, (node, k))| {
+                    let mut s = step(&sid, n as u32 + 1, node, k);
+                    let answer = if i == 4 { HEARD } else { MATCHED };
+                    if *k == answer {
+                        s.route = route.map(str::to_owned);
+                    }
+                    s
+                })
                 .collect();
             store.append_all(steps).await.unwrap();
             if let Some(outcome) = outcome {
@@ -509,7 +524,21 @@ pub mod records {
             ),
             (5, 2, 1, 2, 2)
         );
+        assert_eq!(
+            menu.routes,
+            [
+                RouteCount {
+                    route: "1 / sales".into(),
+                    taken: 2
+                },
+                RouteCount {
+                    route: "2 / support".into(),
+                    taken: 1
+                }
+            ]
+        );
         let sales = f.node("sales").unwrap();
+        assert!(sales.routes.is_empty());
         assert_eq!(
             (
                 sales.reached,

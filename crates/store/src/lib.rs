@@ -39,6 +39,6 @@ pub mod conformance;
 pub use error::StoreError;
 pub use records::{
     CallEnd, CallFilter, CallRecord, Funnel, NodeFunnel, OUTCOME_CALLER_HANGUP, OUTCOME_LOST,
-    OutcomeCount, RecordStore, RecordStoreConfig, StepRecord, TurnRecord,
+    OutcomeCount, RecordStore, RecordStoreConfig, RouteCount, StepRecord, TurnRecord,
 };
 pub use session::{CasOutcome, Session, SessionStore, SessionStoreConfig};

@@ -182,6 +182,16 @@ pub(crate) async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     for o in &funnel.outcomes {
         println!("{:<24} {:>8}", o.outcome, o.calls);
     }
+    if funnel.nodes.iter().any(|n| !n.routes.is_empty()) {
+        println!();
+        // The label last: a route's keywords can be long.
+        println!("{:<24} {:>8}  route", "node", "taken");
+        for n in &funnel.nodes {
+            for r in &n.routes {
+                println!("{:<24} {:>8}  {}", n.node, r.taken, r.route);
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,4 +1,4 @@
-//! The funnel report (`hotline report FLOW`), assembled from three grouped queries that every
+//! The funnel report (`hotline report FLOW`), assembled from four grouped queries that every
 //! backend runs in its own dialect.
 
 use std::collections::BTreeMap;
@@ -52,6 +52,29 @@ pub struct NodeFunnel {
     pub no_matches: u64,
     /// Calls that ended `caller-hangup` with this as their last node.
     pub hung_up: u64,
+    /// The routes taken from this node, most taken first (ties by label): where its callers
+    /// went, and why.
+    #[serde(default)]
+    pub routes: Vec<RouteCount>,
+}
+
+impl NodeFunnel {
+    /// How many times the route labelled `route` was taken here.
+    pub fn route(&self, route: &str) -> u64 {
+        self.routes
+            .iter()
+            .find(|r| r.route == route)
+            .map_or(0, |r| r.taken)
+    }
+}
+
+/// How many times one route of a node was taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteCount {
+    /// The route's label, as the records keep it (its keywords, digits or condition).
+    pub route: String,
+    /// Times taken (a call that came back to the node may take it again).
+    pub taken: u64,
 }
 
 /// How many calls ended one way.
@@ -64,12 +87,13 @@ pub struct OutcomeCount {
 }
 
 /// Raw query results: `(node, reached, retries, no_inputs, no_matches)`,
-/// `(last_node, hangups)`, `(outcome or None, calls)`.
+/// `(last_node, hangups)`, `(outcome or None, calls)`, `(node, route, taken)`.
 #[derive(Debug, Default)]
 pub(crate) struct FunnelRows {
     pub(crate) nodes: Vec<(String, i64, i64, i64, i64)>,
     pub(crate) hangups: Vec<(String, i64)>,
     pub(crate) outcomes: Vec<(Option<String>, i64)>,
+    pub(crate) routes: Vec<(String, String, i64)>,
 }
 
 fn count(n: i64) -> u64 {
@@ -98,6 +122,20 @@ pub(crate) fn assemble_funnel(
             ..NodeFunnel::default()
         });
         row.hung_up += count(hangups);
+    }
+    for (node, route, taken) in rows.routes {
+        let row = nodes.entry(node.clone()).or_insert_with(|| NodeFunnel {
+            node,
+            ..NodeFunnel::default()
+        });
+        row.routes.push(RouteCount {
+            route,
+            taken: count(taken),
+        });
+    }
+    for row in nodes.values_mut() {
+        row.routes
+            .sort_by(|a, b| b.taken.cmp(&a.taken).then_with(|| a.route.cmp(&b.route)));
     }
     let mut nodes: Vec<NodeFunnel> = nodes.into_values().collect();
     nodes.sort_by(|a, b| b.reached.cmp(&a.reached).then_with(|| a.node.cmp(&b.node)));

@@ -48,7 +48,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use funnel::{Funnel, NodeFunnel, OutcomeCount};
+pub use funnel::{Funnel, NodeFunnel, OutcomeCount, RouteCount};
 pub(crate) use funnel::{FunnelRows, assemble_funnel};
 pub use model::{
     CallEnd, CallFilter, CallRecord, OUTCOME_CALLER_HANGUP, OUTCOME_LOST, StepRecord, TurnRecord,

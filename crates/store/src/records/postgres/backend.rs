@@ -555,6 +555,16 @@ impl RecordStore for PostgresRecordStore {
             )
             .await
             .map_err(e())?;
+        let routes = tx
+            .query(
+                "SELECT s.node, s.route, COUNT(*)::bigint \
+                 FROM calls c JOIN steps s ON s.call_sid = c.call_sid \
+                 WHERE c.flow_id = $1 AND ($2::text IS NULL OR c.flow_version = $2) \
+                 AND s.route IS NOT NULL GROUP BY s.node, s.route",
+                &[&flow_id, &flow_version],
+            )
+            .await
+            .map_err(e())?;
         let rows = FunnelRows {
             nodes: nodes
                 .iter()
@@ -577,6 +587,11 @@ impl RecordStore for PostgresRecordStore {
             outcomes: outcomes
                 .iter()
                 .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, tokio_postgres::Error>>()
+                .map_err(e())?,
+            routes: routes
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
                 .collect::<Result<_, tokio_postgres::Error>>()
                 .map_err(e())?,
         };

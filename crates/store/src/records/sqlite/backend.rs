@@ -376,6 +376,17 @@ impl RecordStore for SqliteRecordStore {
                 rows.outcomes = stmt
                     .query_map(params![flow, version], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?;
+                let mut stmt = tx.prepare_cached(
+                    "SELECT s.node, s.route, COUNT(*) \
+                     FROM calls c JOIN steps s ON s.call_id = c.id \
+                     WHERE c.flow_id = ?1 AND (?2 IS NULL OR c.flow_version = ?2) \
+                     AND s.route IS NOT NULL GROUP BY s.node, s.route",
+                )?;
+                rows.routes = stmt
+                    .query_map(params![flow, version], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
                 Ok(rows)
             })
             .await?;
