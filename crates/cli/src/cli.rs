@@ -298,12 +298,17 @@ pub(crate) struct ReportArgs {
 #[derive(Debug, Args)]
 pub(crate) struct CallArgs {
     /// The voice webhook URL (overrides the scenario's `url`).
-    #[arg(conflicts_with = "bin")]
+    #[arg(conflicts_with_all = ["bin", "flow"])]
     pub url: Option<String>,
     /// Call a local TwiML Bin instead of a URL: serve FILE's folder of static TwiML and audio on
     /// loopback (as Twilio hosts bins) and call FILE. Relative URLs resolve inside the folder.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "flow")]
     pub bin: Option<PathBuf>,
+    /// Call a flow file instead of a URL: serve it in this process on loopback, as `hotline
+    /// serve` would (signatures checked with --auth-token, call records in a temporary SQLite
+    /// file), and call its voice webhook. A flow that fails `hotline check` is not called.
+    #[arg(long, value_name = "FILE")]
+    pub flow: Option<PathBuf>,
     /// HTTP method for the voice URL.
     #[arg(short = 'X', long, value_parser = ["GET", "POST"])]
     pub method: Option<String>,

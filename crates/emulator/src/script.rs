@@ -143,6 +143,14 @@ pub struct Scenario {
     /// Instead of `url`: a local TwiML Bin file, relative to the scenario file.
     #[serde(default)]
     pub bin: Option<PathBuf>,
+    /// Instead of `url`: a flow file, relative to the scenario file, served for the call by
+    /// `hotline call` itself.
+    #[serde(default)]
+    pub flow: Option<PathBuf>,
+    /// How every `<Dial>` of the call ends: `completed` (the default), `busy`, `no-answer` or
+    /// `failed`; the command line's `--dial-outcome` overrides it.
+    #[serde(default)]
+    pub dial_outcome: Option<String>,
     /// HTTP method for the voice URL (default POST).
     #[serde(default)]
     pub method: Option<String>,
@@ -241,10 +249,13 @@ impl Scenario {
             message,
         })?;
         let base = path.parent().unwrap_or_else(|| Path::new("."));
-        if let Some(bin) = &mut scenario.bin
-            && bin.is_relative()
+        for file in [&mut scenario.bin, &mut scenario.flow]
+            .into_iter()
+            .flatten()
         {
-            *bin = base.join(&*bin);
+            if file.is_relative() {
+                *file = base.join(&*file);
+            }
         }
         for step in &mut scenario.caller {
             if let ScenarioStep::Audio { file, .. } = step

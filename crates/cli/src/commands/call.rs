@@ -5,6 +5,7 @@ use super::duration_flag;
 use crate::cli::CallArgs;
 use anyhow::{Context, bail};
 use clap::ArgMatches;
+use clap::parser::ValueSource;
 use hotline_emulator::duration::parse_duration;
 use hotline_emulator::script::{Expectation, validate_digits};
 use hotline_emulator::transcript::describe;
@@ -21,17 +22,29 @@ pub(crate) async fn run(args: CallArgs, matches: &ArgMatches) -> anyhow::Result<
         Some(path) => Some(Scenario::load(path)?),
         None => None,
     };
-    // Keep the bin server alive for the whole call.
+    // Keep the bin or flow server alive for the whole call.
     let mut _bin_server = None;
-    let bin = args.bin.clone().or_else(|| {
-        if args.url.is_some() {
-            None
-        } else {
-            scenario.as_ref().and_then(|s| s.bin.clone())
+    let mut flow_server = None;
+    let from_scenario = args.url.is_none() && args.bin.is_none() && args.flow.is_none();
+    let bin = args
+        .bin
+        .clone()
+        .or_else(|| from_scenario.then(|| scenario.as_ref()?.bin.clone())?);
+    let flow = args
+        .flow
+        .clone()
+        .or_else(|| from_scenario.then(|| scenario.as_ref()?.flow.clone())?);
+    if bin.is_some() && flow.is_some() {
+        bail!("the scenario gives both `bin` and `flow`: call one or the other");
+    }
+    let url_text = match (&bin, &flow) {
+        (None, Some(file)) => {
+            let server = FlowServer::start(file, &args.auth_token).await?;
+            let url = server.voice_url.clone();
+            flow_server = Some(server);
+            url
         }
-    });
-    let url_text = match &bin {
-        Some(file) => {
+        (Some(file), _) => {
             let (dir, name) = split_bin_path(file)?;
             let server = hotline_emulator::bins::BinServer::start(&dir, &args.auth_token)
                 .await
@@ -40,11 +53,11 @@ pub(crate) async fn run(args: CallArgs, matches: &ArgMatches) -> anyhow::Result<
             _bin_server = Some(server);
             url
         }
-        None => args
+        (None, None) => args
             .url
             .clone()
             .or_else(|| scenario.as_ref().and_then(|s| s.url.clone()))
-            .context("no URL to call: give one as an argument, as `url` in the scenario, or use --bin FILE")?,
+            .context("no URL to call: give one as an argument, as `url` in the scenario, or use --bin FILE or --flow FILE")?,
     };
     let url = parse_http_url(&url_text, "the voice URL")?;
 
@@ -93,13 +106,24 @@ pub(crate) async fn run(args: CallArgs, matches: &ArgMatches) -> anyhow::Result<
         spec.hangup_after = Some(duration_flag(h, "hangup-after")?);
     }
     spec.max_duration = duration_flag(&args.max_duration, "max-duration")?;
-    spec.dial_outcome = DialOutcome::parse(&args.dial_outcome)
-        .with_context(|| format!("unknown --dial-outcome `{}`", args.dial_outcome))?;
+    let dial_outcome = match scenario.as_ref().and_then(|s| s.dial_outcome.as_deref()) {
+        Some(o) if matches.value_source("dial_outcome") != Some(ValueSource::CommandLine) => o,
+        _ => args.dial_outcome.as_str(),
+    };
+    spec.dial_outcome = DialOutcome::parse(dial_outcome).with_context(|| {
+        format!("unknown dial outcome `{dial_outcome}` (completed, busy, no-answer or failed)")
+    })?;
     spec.status_callback = args
         .status_callback
         .as_deref()
         .map(|u| parse_http_url(u, "--status-callback"))
         .transpose()?;
+    // A flow served here hears how its call ended, as behind Twilio.
+    if let Some(server) = &flow_server
+        && spec.status_callback.is_none()
+    {
+        spec.status_callback = Some(parse_http_url(&server.status_url, "the status callback")?);
+    }
     spec.fallback_url = args
         .fallback_url
         .as_deref()
@@ -144,6 +168,9 @@ pub(crate) async fn run(args: CallArgs, matches: &ArgMatches) -> anyhow::Result<
         }))
     };
     let report = emulator.call_with_live(spec, live).await;
+    if let Some(server) = flow_server {
+        server.stop().await;
+    }
     let checks = report.transcript.check(&expectations);
     let passed = checks.iter().all(|c| c.passed);
 
@@ -174,6 +201,71 @@ pub(crate) async fn run(args: CallArgs, matches: &ArgMatches) -> anyhow::Result<
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A flow file served in this process for one call (`--flow FILE`, a scenario's `flow`): the
+/// server `hotline serve` runs, on a loopback port, with signatures checked and its call
+/// records in a temporary SQLite file that goes with it.
+struct FlowServer {
+    voice_url: String,
+    status_url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    _records: tempfile::TempDir,
+}
+
+impl FlowServer {
+    async fn start(file: &std::path::Path, auth_token: &str) -> anyhow::Result<FlowServer> {
+        // Checked as `hotline check` does, so that a broken flow shows its diagnostics.
+        let id = match hotline_flow::load_flow(file) {
+            Ok(loaded) => loaded.flow.id,
+            Err(diags) => {
+                let sources = hotline_flow::Sources::read_for(&diags);
+                eprint!("{}", hotline_flow::render_diagnostics(&diags, &sources));
+                bail!("--flow: {} is not a valid flow", file.display());
+            }
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot listen on loopback for the flow")?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let records = tempfile::tempdir().context("cannot make a folder for the call records")?;
+        let mut config = hotline_server::ServerConfig::new(vec![file.to_owned()], base.clone());
+        config.auth_token = Some(auth_token.to_owned());
+        config.records = hotline_store::RecordStoreConfig::Sqlite(
+            hotline_store::records::sqlite::SqliteConfig::new(records.path().join("records.db")),
+        );
+        let server = hotline_server::Server::build(&config)
+            .await
+            .with_context(|| format!("cannot serve {}", file.display()))?;
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(listener, async {
+            let _ = rx.await;
+        }));
+        Ok(FlowServer {
+            voice_url: format!("{base}/flows/{}/voice", escape_path_segment(&id)),
+            status_url: format!("{base}/status"),
+            stop,
+            task,
+            _records: records,
+        })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the flow's server stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "the flow's server did not stop cleanly"),
+        }
+    }
+}
+
+/// A flow id as one path segment of its URL.
+fn escape_path_segment(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// The folder to serve and the entry file's name, for `--bin FILE`.
