@@ -275,19 +275,80 @@ async fn usage_errors_are_clear() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a phone key"));
 }
 
-/// Every scenario under `tests/scenarios/` passes.
+/// Every scenario under `tests/scenarios/` passes: the seed's TwiML Bin at the top, and in a
+/// folder per example flow, every route of that flow (the flow served by `hotline call` itself).
 #[tokio::test]
 async fn scenario_files_pass() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios");
-    let mut ran = 0;
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
-            continue;
+        if path.is_dir() {
+            for inner in std::fs::read_dir(&path).unwrap() {
+                files.push(inner.unwrap().path());
+            }
+        } else {
+            files.push(path);
         }
+    }
+    files.retain(|p| p.extension().and_then(|e| e.to_str()) == Some("yaml"));
+    files.sort();
+    let flows = files.iter().filter(|p| p.parent() != Some(&*dir)).count();
+    for path in &files {
         let (code, json) = hotline(&["--scenario", path.to_str().unwrap()]).await;
         assert_eq!(code, 0, "{}: {}", path.display(), json["checks"]);
-        ran += 1;
+        assert_eq!(json["passed"], true, "{}", path.display());
     }
-    assert!(ran >= 3, "expected the scenario files, found {ran}");
+    assert!(
+        files.len() >= 30,
+        "expected the scenario files, found {}",
+        files.len()
+    );
+    assert!(
+        flows >= 27,
+        "expected the example flows' scenarios, found {flows}"
+    );
+}
+
+/// `--flow FILE`: the flow is served in the process and called; a broken flow is not called,
+/// and its diagnostics say why; `dial_outcome` in a scenario reaches the flow's `fallback`.
+#[tokio::test]
+async fn a_flow_file_is_called_without_a_server() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let flow = root.join("examples/flows/sales-menu.yaml");
+    let (code, json) = hotline(&["--flow", flow.to_str().unwrap(), "--press", "1"]).await;
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["ended_by"], "hangup", "{json}");
+    let events = json["events"].to_string();
+    assert!(events.contains("+12025550123"), "{events}");
+    assert!(events.contains("/flows/sales-menu/step?seq=1"), "{events}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "flow: broken\nlanguage: en-US\nnodes:\n  a: { say: hi, next: b }\n",
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["call", "--flow", broken.to_str().unwrap(), "--press", "1"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("F0001") || err.contains("`b`"), "{err}");
+    assert!(err.contains("is not a valid flow"), "{err}");
+
+    let scenario = dir.path().join("busy.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "flow: {}\ndial_outcome: busy\ncaller:\n  - press: \"1\"\nexpect:\n  - heard: next available operator\n  - enqueued: front-desk\n",
+            flow.display()
+        ),
+    )
+    .unwrap();
+    let (code, json) = hotline(&["--scenario", scenario.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{}", json["checks"]);
 }
