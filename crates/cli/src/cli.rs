@@ -271,6 +271,9 @@ pub(crate) struct CallsArgs {
     /// Only calls of this flow.
     #[arg(long)]
     pub flow: Option<String>,
+    /// Only calls started since then: an age (`90m`, `24h`, `7d`) or a UTC date (`2026-11-24`).
+    #[arg(long, value_name = "AGE|DATE")]
+    pub since: Option<String>,
     /// At most this many calls, newest first.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
@@ -288,6 +291,9 @@ pub(crate) struct ReportArgs {
     /// Only this version of the flow.
     #[arg(long)]
     pub version: Option<String>,
+    /// Only calls started since then: an age (`90m`, `24h`, `7d`) or a UTC date (`2026-11-24`).
+    #[arg(long, value_name = "AGE|DATE")]
+    pub since: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -1,5 +1,5 @@
 //! `hotline report FLOW`: the funnel as a table (nodes, outcomes, the routes taken from each
-//! node, most taken first) and as JSON.
+//! node, most taken first) and as JSON, of every call or of those started since a time.
 #![allow(clippy::unwrap_used)]
 
 use hotline_store::records::sqlite::SqliteConfig;
@@ -45,11 +45,13 @@ async fn records(db: &std::path::Path) {
 }
 
 fn report(db: &std::path::Path, json: bool) -> String {
+    report_with(db, if json { &["--json"] } else { &[] })
+}
+
+fn report_with(db: &std::path::Path, extra: &[&str]) -> String {
     let records = format!("sqlite:{}", db.display());
     let mut args = vec!["report", "menu", "--records", &records];
-    if json {
-        args.push("--json");
-    }
+    args.extend(extra);
     let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
         .args(&args)
         .output()
@@ -97,4 +99,28 @@ async fn report_counts_the_routes_taken_from_each_node() {
             { "route": "1 / français", "taken": 1 }
         ])
     );
+
+    // The records' calls started on 2023-11-14: none since an hour ago, all since that day.
+    let recent = report_with(&db, &["--since", "1h"]);
+    assert!(
+        recent.starts_with("flow menu — 0 calls started since "),
+        "{recent}"
+    );
+    let day = report_with(&db, &["--since", "2023-11-14"]);
+    assert!(
+        day.starts_with("flow menu — 3 calls started since 2023-11-14 00:00:00Z (1 in progress)"),
+        "{day}"
+    );
+
+    // `hotline calls --since` filters the same way.
+    let records = format!("sqlite:{}", db.display());
+    for (since, listed) in [("1h", 0), ("2023-11-14", 3)] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(["calls", "--since", since, "--records", &records])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let rows = String::from_utf8(out.stdout).unwrap().lines().count() - 1;
+        assert_eq!(rows, listed, "--since {since}");
+    }
 }

@@ -166,7 +166,7 @@ async fn french_triage_every_route() {
         .build()
         .await
         .unwrap();
-    let funnel = store.funnel("covid-triage-fr", None).await.unwrap();
+    let funnel = store.funnel("covid-triage-fr", None, None).await.unwrap();
     assert_eq!(funnel.calls, 8);
     assert_eq!(funnel.node("accueil").unwrap().reached, 8);
     assert_eq!(funnel.node("classification").unwrap().hung_up, 1);
@@ -275,7 +275,10 @@ async fn bilingual_triage_runs_in_the_chosen_language() {
         .build()
         .await
         .unwrap();
-    let funnel = store.funnel("covid-triage-bilingue", None).await.unwrap();
+    let funnel = store
+        .funnel("covid-triage-bilingue", None, None)
+        .await
+        .unwrap();
     assert_eq!(funnel.calls, 4);
     assert_eq!(funnel.node("langue").unwrap().reached, 4);
     let langue = funnel.node("langue").unwrap();

@@ -416,7 +416,8 @@ pub mod records {
     /// 5. menu(entered, heard) → still in progress
     ///
     /// The answers' routes: call 1's `matched` row `1 / sales`, call 3's `2 / support`, and call
-    /// 5's `heard` row `1 / sales` (an answer's route is on its `heard` row).
+    /// 5's `heard` row `1 / sales` (an answer's route is on its `heard` row). Call n starts at
+    /// n - 1 ms, the other version's and flow's calls at 0.
     pub async fn funnel(store: Arc<dyn RecordStore>) {
         use kind::*;
         let flow = unique_sid("funnel");
@@ -507,7 +508,7 @@ pub mod records {
             .await
             .unwrap();
 
-        let f = store.funnel(&flow, Some("v1")).await.unwrap();
+        let f = store.funnel(&flow, Some("v1"), None).await.unwrap();
         assert_eq!((f.calls, f.in_progress), (5, 1));
         assert_eq!(
             f.nodes.iter().map(|n| n.node.as_str()).collect::<Vec<_>>(),
@@ -562,13 +563,27 @@ pub mod records {
             Some(OUTCOME_CALLER_HANGUP)
         );
 
-        let all = store.funnel(&flow, None).await.unwrap();
+        let all = store.funnel(&flow, None, None).await.unwrap();
         assert_eq!((all.calls, all.in_progress), (6, 1));
         let menu = all.node("menu").unwrap();
         assert_eq!((menu.reached, menu.retries, menu.hung_up), (6, 3, 3));
         assert_eq!(all.outcome(OUTCOME_CALLER_HANGUP), 4);
 
-        let none = store.funnel(&unique_sid("nobody"), None).await.unwrap();
+        // Only the calls started from 2 ms on: the script's calls 3 to 5 (started at 2, 3, 4).
+        let recent = store.funnel(&flow, None, Some(2)).await.unwrap();
+        assert_eq!((recent.calls, recent.in_progress), (3, 1));
+        let menu = recent.node("menu").unwrap();
+        assert_eq!((menu.reached, menu.retries, menu.hung_up), (3, 0, 1));
+        assert_eq!((menu.route("1 / sales"), menu.route("2 / support")), (1, 1));
+        assert_eq!(recent.node("support").map(|n| n.hung_up), Some(1));
+        assert!(recent.node("sales").is_none());
+        assert_eq!(recent.outcome(OUTCOME_CALLER_HANGUP), 2);
+        assert_eq!(recent.outcome("completed"), 0);
+
+        let none = store
+            .funnel(&unique_sid("nobody"), None, None)
+            .await
+            .unwrap();
         assert_eq!(
             (none.calls, none.nodes.len(), none.outcomes.len()),
             (0, 0, 0)
@@ -794,7 +809,7 @@ pub mod records {
             assert_eq!((steps.len(), c.last_node.as_deref()), (4, Some("bye")));
         }
         // A funnel no longer counts the purged callers.
-        let funnel = store.funnel("retention", None).await.unwrap();
+        let funnel = store.funnel("retention", None, None).await.unwrap();
         let menu = funnel.nodes.iter().find(|n| n.node == "menu").unwrap();
         assert_eq!(menu.reached, 2);
     }

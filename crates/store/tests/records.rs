@@ -347,7 +347,7 @@ mod sqlite_only {
             .map(|c| c.call_sid)
             .collect();
         assert_eq!(listed, ["CAlive", "CAdone"]);
-        let funnel = store.funnel("triage", None).await.unwrap();
+        let funnel = store.funnel("triage", None, None).await.unwrap();
         assert_eq!((funnel.calls, funnel.in_progress), (2, 1));
         let menu = funnel.node("menu").unwrap();
         assert_eq!((menu.reached, menu.retries, menu.hung_up), (2, 1, 1));

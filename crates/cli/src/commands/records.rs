@@ -31,6 +31,55 @@ fn when(ms: i64) -> String {
     )
 }
 
+/// Days since the Unix epoch of a civil date (the inverse of [`when`]'s algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `--since`: an age before `now_ms` (`90m`, `24h`, `7d`) or a UTC date (`2026-11-24`, its
+/// midnight), as ms since the Unix epoch.
+fn since_flag(value: &str, now_ms: i64) -> anyhow::Result<i64> {
+    let v = value.trim();
+    let unit_ms = match v.chars().last() {
+        Some('m') => Some(60_000),
+        Some('h') => Some(3_600_000),
+        Some('d') => Some(86_400_000),
+        _ => None,
+    };
+    if let Some(unit) = unit_ms
+        && let Some(n) = v[..v.len() - 1].parse::<i64>().ok().filter(|n| *n >= 0)
+    {
+        return n
+            .checked_mul(unit)
+            .and_then(|ago| now_ms.checked_sub(ago))
+            .context("--since: too long ago");
+    }
+    let parts: Vec<&str> = v.split('-').collect();
+    if let [y, m, d] = parts[..]
+        && y.len() == 4
+        && m.len() == 2
+        && d.len() == 2
+        && let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<i64>(), d.parse::<i64>())
+        && (1..=12).contains(&m)
+        && (1..=31).contains(&d)
+    {
+        return Ok(days_from_civil(y, m, d) * 86_400_000);
+    }
+    anyhow::bail!("--since `{value}`: give an age (90m, 24h, 7d) or a UTC date (2026-11-24)")
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Masks all but the last 4 digits of a phone number (personal data).
 fn mask(number: &str) -> String {
     let n = number.chars().count();
@@ -118,6 +167,11 @@ pub(crate) async fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
     }
     let filter = CallFilter {
         flow_id: args.flow.clone(),
+        since_ms: args
+            .since
+            .as_deref()
+            .map(|s| since_flag(s, now_ms()))
+            .transpose()?,
         limit: args.limit,
         ..CallFilter::default()
     };
@@ -150,13 +204,20 @@ pub(crate) async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         .build()
         .await
         .context("cannot open the call records")?;
-    let funnel = store.funnel(&args.flow, args.version.as_deref()).await?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| since_flag(s, now_ms()))
+        .transpose()?;
+    let funnel = store
+        .funnel(&args.flow, args.version.as_deref(), since)
+        .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&funnel)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "flow {}{} — {} ({} in progress)",
+        "flow {}{} — {}{} ({} in progress)",
         funnel.flow_id,
         funnel
             .flow_version
@@ -164,6 +225,9 @@ pub(crate) async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
             .map(|v| format!(" version {v}"))
             .unwrap_or_default(),
         count(funnel.calls, "call"),
+        since
+            .map(|ms| format!(" started since {}", when(ms)))
+            .unwrap_or_default(),
         funnel.in_progress
     );
     println!();
@@ -248,6 +312,37 @@ fn count(n: u64, noun: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn since_is_an_age_or_a_utc_date() {
+        let now = 1_795_531_320_000; // 2026-11-24 14:42:00Z
+        assert_eq!(super::since_flag("90m", now).ok(), Some(now - 90 * 60_000));
+        assert_eq!(super::since_flag("24h", now).ok(), Some(now - 86_400_000));
+        assert_eq!(
+            super::since_flag(" 7d ", now).ok(),
+            Some(now - 7 * 86_400_000)
+        );
+        let midnight = super::since_flag("2026-11-24", now).unwrap();
+        assert_eq!(super::when(midnight), "2026-11-24 00:00:00Z");
+        assert_eq!(
+            super::when(super::since_flag("2024-02-29", now).unwrap()),
+            "2024-02-29 00:00:00Z"
+        );
+        assert_eq!(super::since_flag("1970-01-01", now).ok(), Some(0));
+        for bad in [
+            "",
+            "7",
+            "d",
+            "-3d",
+            "1.5h",
+            "7w",
+            "2026-13-01",
+            "26-11-24",
+            "2026/11/24",
+        ] {
+            assert!(super::since_flag(bad, now).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn ended_steps_name_the_outcome() {
         assert_eq!(

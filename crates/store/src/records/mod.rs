@@ -116,9 +116,14 @@ pub trait RecordStore: Send + Sync {
         call_sid: &str,
     ) -> Result<Option<(CallRecord, Vec<StepRecord>)>, StoreError>;
 
-    /// Where callers of `flow_id` went (all versions if `flow_version` is `None`).
-    async fn funnel(&self, flow_id: &str, flow_version: Option<&str>)
-    -> Result<Funnel, StoreError>;
+    /// Where callers of `flow_id` went (all versions if `flow_version` is `None`), counting the
+    /// calls started at or after `since_ms` (ms since the Unix epoch) when it is given.
+    async fn funnel(
+        &self,
+        flow_id: &str,
+        flow_version: Option<&str>,
+        since_ms: Option<i64>,
+    ) -> Result<Funnel, StoreError>;
 
     /// Deletes, with all their steps, the calls started before `started_before_ms` (oldest
     /// first, at most `max_calls` of them) in one transaction, and gives how many it deleted:

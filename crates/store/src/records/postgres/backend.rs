@@ -517,6 +517,7 @@ impl RecordStore for PostgresRecordStore {
         &self,
         flow_id: &str,
         flow_version: Option<&str>,
+        since_ms: Option<i64>,
     ) -> Result<Funnel, StoreError> {
         let mut client = self.pool.get().await.map_err(pool_err("funnel"))?;
         let e = || pg_err("funnel");
@@ -533,25 +534,28 @@ impl RecordStore for PostgresRecordStore {
                  SUM(CASE WHEN s.kind = 'no-input' THEN 1 ELSE 0 END)::bigint, \
                  SUM(CASE WHEN s.kind = 'no-match' THEN 1 ELSE 0 END)::bigint \
                  FROM calls c JOIN steps s ON s.call_sid = c.call_sid \
-                 WHERE c.flow_id = $1 AND ($2::text IS NULL OR c.flow_version = $2) GROUP BY s.node",
-                &[&flow_id, &flow_version],
+                 WHERE c.flow_id = $1 AND ($2::text IS NULL OR c.flow_version = $2) \
+                 AND ($3::bigint IS NULL OR c.started_at_ms >= $3) GROUP BY s.node",
+                &[&flow_id, &flow_version, &since_ms],
             )
             .await
             .map_err(e())?;
         let hangups = tx
             .query(
                 "SELECT last_node, COUNT(*)::bigint FROM calls \
-                 WHERE flow_id = $1 AND ($2::text IS NULL OR flow_version = $2) AND outcome = $3 \
+                 WHERE flow_id = $1 AND ($2::text IS NULL OR flow_version = $2) AND outcome = $4 \
+                 AND ($3::bigint IS NULL OR started_at_ms >= $3) \
                  AND last_node IS NOT NULL GROUP BY last_node",
-                &[&flow_id, &flow_version, &OUTCOME_CALLER_HANGUP],
+                &[&flow_id, &flow_version, &since_ms, &OUTCOME_CALLER_HANGUP],
             )
             .await
             .map_err(e())?;
         let outcomes = tx
             .query(
                 "SELECT outcome, COUNT(*)::bigint FROM calls \
-                 WHERE flow_id = $1 AND ($2::text IS NULL OR flow_version = $2) GROUP BY outcome",
-                &[&flow_id, &flow_version],
+                 WHERE flow_id = $1 AND ($2::text IS NULL OR flow_version = $2) \
+                 AND ($3::bigint IS NULL OR started_at_ms >= $3) GROUP BY outcome",
+                &[&flow_id, &flow_version, &since_ms],
             )
             .await
             .map_err(e())?;
@@ -560,8 +564,9 @@ impl RecordStore for PostgresRecordStore {
                 "SELECT s.node, s.route, COUNT(*)::bigint \
                  FROM calls c JOIN steps s ON s.call_sid = c.call_sid \
                  WHERE c.flow_id = $1 AND ($2::text IS NULL OR c.flow_version = $2) \
+                 AND ($3::bigint IS NULL OR c.started_at_ms >= $3) \
                  AND s.route IS NOT NULL GROUP BY s.node, s.route",
-                &[&flow_id, &flow_version],
+                &[&flow_id, &flow_version, &since_ms],
             )
             .await
             .map_err(e())?;

@@ -340,6 +340,7 @@ impl RecordStore for SqliteRecordStore {
         &self,
         flow_id: &str,
         flow_version: Option<&str>,
+        since_ms: Option<i64>,
     ) -> Result<Funnel, StoreError> {
         let (flow, version) = (flow_id.to_owned(), flow_version.map(str::to_owned));
         let rows = self
@@ -352,38 +353,45 @@ impl RecordStore for SqliteRecordStore {
                      SUM(CASE WHEN s.kind = 'no-input' THEN 1 ELSE 0 END), \
                      SUM(CASE WHEN s.kind = 'no-match' THEN 1 ELSE 0 END) \
                      FROM calls c JOIN steps s ON s.call_id = c.id \
-                     WHERE c.flow_id = ?1 AND (?2 IS NULL OR c.flow_version = ?2) GROUP BY s.node",
+                     WHERE c.flow_id = ?1 AND (?2 IS NULL OR c.flow_version = ?2) \
+                     AND (?3 IS NULL OR c.started_at_ms >= ?3) GROUP BY s.node",
                 )?;
                 rows.nodes = stmt
-                    .query_map(params![flow, version], |r| {
+                    .query_map(params![flow, version, since_ms], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                     })?
                     .collect::<rusqlite::Result<_>>()?;
                 let mut stmt = tx.prepare_cached(
                     "SELECT last_node, COUNT(*) FROM calls \
-                     WHERE flow_id = ?1 AND (?2 IS NULL OR flow_version = ?2) AND outcome = ?3 \
+                     WHERE flow_id = ?1 AND (?2 IS NULL OR flow_version = ?2) AND outcome = ?4 \
+                     AND (?3 IS NULL OR started_at_ms >= ?3) \
                      AND last_node IS NOT NULL GROUP BY last_node",
                 )?;
                 rows.hangups = stmt
-                    .query_map(params![flow, version, OUTCOME_CALLER_HANGUP], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })?
+                    .query_map(
+                        params![flow, version, since_ms, OUTCOME_CALLER_HANGUP],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?
                     .collect::<rusqlite::Result<_>>()?;
                 let mut stmt = tx.prepare_cached(
                     "SELECT outcome, COUNT(*) FROM calls \
-                     WHERE flow_id = ?1 AND (?2 IS NULL OR flow_version = ?2) GROUP BY outcome",
+                     WHERE flow_id = ?1 AND (?2 IS NULL OR flow_version = ?2) \
+                     AND (?3 IS NULL OR started_at_ms >= ?3) GROUP BY outcome",
                 )?;
                 rows.outcomes = stmt
-                    .query_map(params![flow, version], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .query_map(params![flow, version, since_ms], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
                     .collect::<rusqlite::Result<_>>()?;
                 let mut stmt = tx.prepare_cached(
                     "SELECT s.node, s.route, COUNT(*) \
                      FROM calls c JOIN steps s ON s.call_id = c.id \
                      WHERE c.flow_id = ?1 AND (?2 IS NULL OR c.flow_version = ?2) \
+                     AND (?3 IS NULL OR c.started_at_ms >= ?3) \
                      AND s.route IS NOT NULL GROUP BY s.node, s.route",
                 )?;
                 rows.routes = stmt
-                    .query_map(params![flow, version], |r| {
+                    .query_map(params![flow, version, since_ms], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                     })?
                     .collect::<rusqlite::Result<_>>()?;
