@@ -205,7 +205,7 @@ const FR: Lang = Lang {
     info_number: "+33800130000",
     emergency_number: "15",
     students_number: "+33199001234",
-    total_text: "Vos réponses totalisent",
+    total_text: "Votre score total est de",
     no_match_text: "Je n&apos;ai pas compris votre réponse.",
     language: "fr-FR",
     error_01: "https://ivr.test/prompts/error-01.wav",
@@ -242,7 +242,7 @@ const EN: Lang = Lang {
     info_number: "+12025550142",
     emergency_number: "+12025550100",
     students_number: "+12025550177",
-    total_text: "Your answers add up to",
+    total_text: "Your total score is",
     no_match_text: "Sorry, I did not understand.",
     language: "en-US",
     error_01: "https://ivr.test/prompts/error-01-en.wav",
@@ -424,7 +424,7 @@ fn triage_low_score_goes_to_the_medical_students_with_the_total() {
         assert_eq!(call.var("score"), Some(&Literal::Number(2.0)));
         let xml = call.xml();
         assert_eq!(call.at(), l.students);
-        assert!(xml.contains(&format!("{} 2 points", l.total_text)), "{xml}");
+        assert!(xml.contains(&format!("{} 2.", l.total_text)), "{xml}");
         assert!(
             xml.contains(&format!("<Number>{}</Number>", l.students_number)),
             "{xml}"

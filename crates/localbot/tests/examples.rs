@@ -195,7 +195,7 @@ async fn triage_low_score_ends_with_the_advice_line() {
     }
     let r = say(&e, &mut s, "yes I have").await;
     assert_eq!(slot(&r, "score"), Some("2"));
-    assert!(r.messages[0].contains("add up to 2 points"), "{r:?}");
+    assert!(r.messages[0].contains("Your total score is 2,"), "{r:?}");
     assert!(r.messages[0].contains("advice line"));
     assert_eq!(r.action, CallAction::Hangup);
 }

@@ -207,7 +207,7 @@ async fn bilingual_triage_runs_in_the_chosen_language() {
     assert_eq!(dialled(&t), ["number +33199001234"], "{}", t.render_text());
     let heard = after_menu(&t);
     assert!(
-        heard.iter().any(|h| h.contains("add up to 1 points")),
+        heard.iter().any(|h| h.contains("Your total score is 1.")),
         "{heard:?}"
     );
     assert!(
