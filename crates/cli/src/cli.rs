@@ -315,6 +315,10 @@ pub(crate) struct CallArgs {
     /// file), and call its voice webhook. A flow that fails `hotline check` is not called.
     #[arg(long, value_name = "FILE")]
     pub flow: Option<PathBuf>,
+    /// With --flow: an intent engine for the flow's `intent:` routes, as `hotline serve
+    /// --intents` (repeatable).
+    #[arg(long = "intents", value_name = "NAME=BOT.yaml", requires = "flow")]
+    pub intents: Vec<String>,
     /// HTTP method for the voice URL.
     #[arg(short = 'X', long, value_parser = ["GET", "POST"])]
     pub method: Option<String>,

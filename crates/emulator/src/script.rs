@@ -147,6 +147,10 @@ pub struct Scenario {
     /// `hotline call` itself.
     #[serde(default)]
     pub flow: Option<PathBuf>,
+    /// With `flow`: intent engines for its `intent:` routes, `NAME=BOT.yaml` as `hotline serve
+    /// --intents` takes them, the bot file relative to the scenario file.
+    #[serde(default)]
+    pub intents: Vec<String>,
     /// How every `<Dial>` of the call ends: `completed` (the default), `busy`, `no-answer` or
     /// `failed`; the command line's `--dial-outcome` overrides it.
     #[serde(default)]
@@ -255,6 +259,13 @@ impl Scenario {
         {
             if file.is_relative() {
                 *file = base.join(&*file);
+            }
+        }
+        for spec in &mut scenario.intents {
+            if let Some((name, file)) = spec.split_once('=')
+                && Path::new(file).is_relative()
+            {
+                *spec = format!("{name}={}", base.join(file).display());
             }
         }
         for step in &mut scenario.caller {

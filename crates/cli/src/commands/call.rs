@@ -39,7 +39,12 @@ pub(crate) async fn run(args: CallArgs, matches: &ArgMatches) -> anyhow::Result<
     }
     let url_text = match (&bin, &flow) {
         (None, Some(file)) => {
-            let server = FlowServer::start(file, &args.auth_token).await?;
+            let intents = if args.intents.is_empty() {
+                scenario.as_ref().map_or(&[][..], |s| &s.intents[..])
+            } else {
+                &args.intents[..]
+            };
+            let server = FlowServer::start(file, &args.auth_token, intents).await?;
             let url = server.voice_url.clone();
             flow_server = Some(server);
             url
@@ -215,7 +220,11 @@ struct FlowServer {
 }
 
 impl FlowServer {
-    async fn start(file: &std::path::Path, auth_token: &str) -> anyhow::Result<FlowServer> {
+    async fn start(
+        file: &std::path::Path,
+        auth_token: &str,
+        intents: &[String],
+    ) -> anyhow::Result<FlowServer> {
         // Checked as `hotline check` does, so that a broken flow shows its diagnostics.
         let id = match hotline_flow::load_flow(file) {
             Ok(loaded) => loaded.flow.id,
@@ -235,7 +244,14 @@ impl FlowServer {
         config.records = hotline_store::RecordStoreConfig::Sqlite(
             hotline_store::records::sqlite::SqliteConfig::new(records.path().join("records.db")),
         );
-        let server = hotline_server::Server::build(&config)
+        for spec in intents {
+            config.intents.push(
+                hotline_server::intents::parse_intents_spec(spec).map_err(anyhow::Error::msg)?,
+            );
+        }
+        let s3 = super::serve::s3_prompts(&config.flows).await?;
+        let engines = crate::engines::Engines::default();
+        let server = hotline_server::Server::build_with(&config, s3, Some(&engines))
             .await
             .with_context(|| format!("cannot serve {}", file.display()))?;
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();

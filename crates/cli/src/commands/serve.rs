@@ -182,7 +182,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 /// The S3 presigner, when a flow keeps its prompts in S3; `None` otherwise (invalid flows are
 /// reported by [`Server::build`]).
-async fn s3_prompts(flows: &[PathBuf]) -> anyhow::Result<Option<Arc<dyn S3Presigner>>> {
+pub(super) async fn s3_prompts(flows: &[PathBuf]) -> anyhow::Result<Option<Arc<dyn S3Presigner>>> {
     let s3_flows = flows_with_s3_prompts(flows);
     if s3_flows.is_empty() {
         return Ok(None);
