@@ -317,7 +317,7 @@ pub(crate) struct CallArgs {
     pub flow: Option<PathBuf>,
     /// With --flow: an intent engine for the flow's `intent:` routes, as `hotline serve
     /// --intents` (repeatable).
-    #[arg(long = "intents", value_name = "NAME=BOT.yaml", requires = "flow")]
+    #[arg(long = "intents", value_name = "NAME=BOT.yaml")]
     pub intents: Vec<String>,
     /// HTTP method for the voice URL.
     #[arg(short = 'X', long, value_parser = ["GET", "POST"])]

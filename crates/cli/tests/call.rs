@@ -283,6 +283,20 @@ async fn usage_errors_are_clear() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a phone key"));
+
+    // An intent engine is for a flow served here, not for a URL.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "call",
+            "http://127.0.0.1:9/voice",
+            "--intents",
+            "clinic=x.yaml",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give --flow FILE"));
 }
 
 /// Every scenario under `tests/scenarios/` passes: the seed's TwiML Bin at the top, and in a

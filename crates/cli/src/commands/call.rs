@@ -37,6 +37,9 @@ pub(crate) async fn run(args: CallArgs, matches: &ArgMatches) -> anyhow::Result<
     if bin.is_some() && flow.is_some() {
         bail!("the scenario gives both `bin` and `flow`: call one or the other");
     }
+    if flow.is_none() && !args.intents.is_empty() {
+        bail!("--intents is for a flow served here: give --flow FILE (or a scenario's `flow`)");
+    }
     let url_text = match (&bin, &flow) {
         (None, Some(file)) => {
             let intents = if args.intents.is_empty() {
