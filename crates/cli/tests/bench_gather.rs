@@ -33,22 +33,26 @@ fn calls_are_played_and_measured_after_the_warm_up() {
         "{printed}"
     );
     let addr = addr.to_string();
-    let stdout = bench(
-        &[
-            "gather",
-            "--addr",
-            &addr,
-            "--auth-token",
-            TOKEN,
-            "--connections",
-            "2",
-            "--warmup",
-            "2s",
-            "--duration",
-            "1s",
-        ],
-        &server,
-    );
+    // A run at 2 connections after `warmup` of unmeasured load, measured for 1 s.
+    let run = |warmup: &str| {
+        bench(
+            &[
+                "gather",
+                "--addr",
+                &addr,
+                "--auth-token",
+                TOKEN,
+                "--connections",
+                "2",
+                "--warmup",
+                warmup,
+                "--duration",
+                "1s",
+            ],
+            &server,
+        )
+    };
+    let stdout = run("2s");
     // conns callbacks/s p50 p99 max CPU-µs/req errors
     let row = row(&stdout, "2");
     assert_eq!(row.len(), 7, "{stdout}");
@@ -109,22 +113,7 @@ fn calls_are_played_and_measured_after_the_warm_up() {
     // A second run against the same server plays new calls: with the first run's call SIDs,
     // the records (first write wins) would keep nothing of it, and the run would measure a
     // writer with nothing to write.
-    let stdout = bench(
-        &[
-            "gather",
-            "--addr",
-            &addr,
-            "--auth-token",
-            TOKEN,
-            "--connections",
-            "2",
-            "--warmup",
-            "1s",
-            "--duration",
-            "1s",
-        ],
-        &server,
-    );
+    let stdout = run("1s");
     let again = serve::row(&stdout, "2")[1].parse::<f64>().unwrap();
     let added = heard() - first;
     assert!(

@@ -1015,19 +1015,23 @@ async fn a_voicemail_transcription_is_kept_in_the_record() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("records.db");
     let flow = dir.path().join("notes.yaml");
-    std::fs::write(
-        &flow,
-        r#"flow: notes
-language: en-US
-nodes:
-  message:
-    say: Leave a message after the beep.
-    record: { max-length: 30, transcribe: true }
-    next: thanks
-  thanks: { say: Thanks., hangup: true }
-"#,
-    )
-    .unwrap();
+    // The voicemail flow, its record node and its beep's name given.
+    let notes = |node: &str, beep: &str| {
+        format!(
+            "flow: notes\nlanguage: en-US\nnodes:\n  {node}:\n    say: Leave a message after the {beep}.\n    \
+             record: {{ max-length: 30, transcribe: true }}\n    next: thanks\n  \
+             thanks: {{ say: Thanks., hangup: true }}\n"
+        )
+    };
+    // What the record holds of the call's transcriptions: (node, text).
+    let transcribed = |steps: &[hotline_store::StepRecord]| -> Vec<(String, Option<String>)> {
+        steps
+            .iter()
+            .filter(|s| s.kind == "transcribed")
+            .map(|s| (s.node.clone(), s.speech.clone()))
+            .collect()
+    };
+    std::fs::write(&flow, notes("message", "beep")).unwrap();
     let mut c = config(&[], &db);
     c.flows = vec![flow.clone()];
     let server = serve(c).await;
@@ -1059,14 +1063,10 @@ nodes:
     // The transcription came before the call's end (Twilio's may come before or after): the
     // call's last node is still where the call ended.
     assert_eq!(call.last_node.as_deref(), Some("thanks"));
-    let transcribed: Vec<(&str, Option<&str>)> = steps
-        .iter()
-        .filter(|s| s.kind == "transcribed")
-        .map(|s| (s.node.as_str(), s.speech.as_deref()))
-        .collect();
+    let said = |node: &str, text: &str| (node.to_owned(), Some(text.to_owned()));
     assert_eq!(
-        transcribed,
-        [("message", Some("please call me back tomorrow"))],
+        transcribed(&steps),
+        [said("message", "please call me back tomorrow")],
         "{steps:#?}"
     );
 
@@ -1097,19 +1097,7 @@ nodes:
 
     // A transcription comes minutes after its call, maybe after an edit renamed the node: it
     // is kept at the node the call was at. A node the call never reached is still ignored.
-    std::fs::write(
-        &flow,
-        r#"flow: notes
-language: en-US
-nodes:
-  voicemail:
-    say: Leave a message after the tone.
-    record: { max-length: 30, transcribe: true }
-    next: thanks
-  thanks: { say: Thanks., hangup: true }
-"#,
-    )
-    .unwrap();
+    std::fs::write(&flow, notes("voicemail", "tone")).unwrap();
     let voice = format!("{}/flows/notes/voice", server.base);
     let mut reloaded = false;
     for i in 0..100u32 {
@@ -1140,16 +1128,11 @@ nodes:
         assert_eq!(r.status(), 204);
     }
     let (_, steps) = store.get_call(&outcome.call_sid).await.unwrap().unwrap();
-    let transcribed: Vec<(&str, Option<&str>)> = steps
-        .iter()
-        .filter(|s| s.kind == "transcribed")
-        .map(|s| (s.node.as_str(), s.speech.as_deref()))
-        .collect();
     assert_eq!(
-        transcribed,
+        transcribed(&steps),
         [
-            ("message", Some("please call me back tomorrow")),
-            ("message", Some("and my number is 555 0100"))
+            said("message", "please call me back tomorrow"),
+            said("message", "and my number is 555 0100")
         ],
         "{steps:#?}"
     );
