@@ -37,8 +37,7 @@ impl ServerLinks {
 
     /// The voice URL of a flow: `{public}/flows/{id}/voice`.
     pub fn flow_entry_url(&self, flow_id: &str) -> String {
-        self.public
-            .http_url(&format!("/flows/{}/voice", encode(flow_id)))
+        self.public.http_url(&flow_voice_path(flow_id))
     }
 
     /// The step URL of a flow: `{public}/flows/{id}/step?seq=N`. Built on every webhook, so in
@@ -51,6 +50,11 @@ impl ServerLinks {
             out.push_str(itoa::Buffer::new().format(seq));
         })
     }
+}
+
+/// The path of a flow's voice webhook, `/flows/{id}/voice`, its id escaped.
+pub fn flow_voice_path(flow_id: &str) -> String {
+    format!("/flows/{}/voice", encode(flow_id))
 }
 
 /// Where Twilio posts the transcription of a recording made at `node`:

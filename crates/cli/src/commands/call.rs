@@ -262,7 +262,7 @@ impl FlowServer {
             let _ = rx.await;
         }));
         Ok(FlowServer {
-            voice_url: format!("{base}/flows/{}/voice", escape_path_segment(&id)),
+            voice_url: format!("{base}{}", hotline_server::links::flow_voice_path(&id)),
             status_url: format!("{base}/status"),
             stop,
             task,
@@ -278,13 +278,6 @@ impl FlowServer {
             Err(e) => tracing::warn!(error = %e, "the flow's server did not stop cleanly"),
         }
     }
-}
-
-/// A flow id as one path segment of its URL.
-fn escape_path_segment(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 /// The folder to serve and the entry file's name, for `--bin FILE`.

@@ -68,8 +68,11 @@ fn since_flag(value: &str, now_ms: i64) -> anyhow::Result<i64> {
         && let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<i64>(), d.parse::<i64>())
         && (1..=12).contains(&m)
         && (1..=31).contains(&d)
+        // Not a day that does not exist (2026-02-30 would be in March).
+        && let ms = days_from_civil(y, m, d) * 86_400_000
+        && when(ms).starts_with(v)
     {
-        return Ok(days_from_civil(y, m, d) * 86_400_000);
+        return Ok(ms);
     }
     anyhow::bail!("--since `{value}`: give an age (90m, 24h, 7d) or a UTC date (2026-11-24)")
 }
@@ -336,6 +339,8 @@ mod tests {
             "1.5h",
             "7w",
             "2026-13-01",
+            "2026-02-30",
+            "2025-02-29",
             "26-11-24",
             "2026/11/24",
         ] {
