@@ -44,6 +44,21 @@ pub enum VoiceError {
 /// Synthesised phrases by (language, text).
 type PhraseCache = HashMap<(String, String), Arc<Vec<u8>>>;
 
+/// The largest caller audio file read: an hour of 16-bit stereo at 48 kHz, far more than any
+/// call needs, and a bound on what a wrong path (a disk image, a video) makes us allocate.
+pub const MAX_AUDIO_FILE_BYTES: u64 = 3600 * 48_000 * 4;
+
+/// A caller's WAV file, read whole if it is not larger than [`MAX_AUDIO_FILE_BYTES`].
+fn read_audio_file(path: &Path) -> Result<Vec<u8>, String> {
+    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if len > MAX_AUDIO_FILE_BYTES {
+        return Err(format!(
+            "{len} bytes, more than the {MAX_AUDIO_FILE_BYTES} a caller's audio may have"
+        ));
+    }
+    std::fs::read(path).map_err(|e| e.to_string())
+}
+
 /// How long each audio step's WAV file plays, for `<Gather>` and `<Record>` timing and the
 /// `RecordingDuration`. A file that cannot be read is left out: a media stream reports it when
 /// it plays, and `<Gather>` and `<Record>` time the step by its words instead.
@@ -52,7 +67,7 @@ pub fn audio_lengths(steps: &[Step]) -> HashMap<PathBuf, Duration> {
         .iter()
         .filter_map(|step| match step {
             Step::Audio { path, .. } => {
-                let wav = std::fs::read(path).ok().and_then(|b| read_wav(&b).ok())?;
+                let wav = read_audio_file(path).ok().and_then(|b| read_wav(&b).ok())?;
                 let secs = wav.frames() as f64 / f64::from(wav.sample_rate.max(1));
                 Some((path.clone(), Duration::from_secs_f64(secs)))
             }
@@ -75,9 +90,9 @@ impl Voice {
 
     /// Reads a WAV file and converts it to 8 kHz mu-law.
     pub fn file(&self, path: &Path) -> Result<Arc<Vec<u8>>, VoiceError> {
-        let bytes = std::fs::read(path).map_err(|e| VoiceError::Audio {
+        let bytes = read_audio_file(path).map_err(|message| VoiceError::Audio {
             path: path.to_owned(),
-            message: e.to_string(),
+            message,
         })?;
         let wav = read_wav(&bytes).map_err(|e| VoiceError::Audio {
             path: path.to_owned(),
@@ -194,7 +209,21 @@ mod tests {
             path: path.clone(),
             text: None,
         };
-        let lengths = audio_lengths(&[audio(&wav), Step::Hangup, audio(&missing), audio(&not_wav)]);
+        // Larger than any caller's audio (a sparse file: nothing is written).
+        let huge = dir.path().join("huge.wav");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(MAX_AUDIO_FILE_BYTES + 1)
+            .unwrap();
+        let lengths = audio_lengths(&[
+            audio(&wav),
+            Step::Hangup,
+            audio(&missing),
+            audio(&not_wav),
+            audio(&huge),
+        ]);
         assert_eq!(lengths, HashMap::from([(wav, Duration::from_millis(1500))]));
+        let refused = Voice::new().file(&huge).unwrap_err().to_string();
+        assert!(refused.contains("more than the"), "{refused}");
     }
 }
