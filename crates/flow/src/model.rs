@@ -702,6 +702,7 @@ pub struct Bot {
 /// Variables every call has, without declaration.
 pub const BUILTIN_VARIABLES: &[&str] = &[
     "caller",
+    "caller_digits",
     "called",
     "call_sid",
     "language",

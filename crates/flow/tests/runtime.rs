@@ -615,7 +615,7 @@ fn sales_say_support_then_voicemail() {
         Some(&Literal::Text("https://api.twilio.com/rec/RE1".into()))
     );
     assert!(
-        xml.contains("we will call you back at +33612345678. Goodbye."),
+        xml.contains("we will call you back at 3 3 6 1 2 3 4 5 6 7 8. Goodbye."),
         "{xml}"
     );
     assert_eq!(call.outcome(), Some(&Outcome::HungUp));

@@ -10,12 +10,14 @@ use crate::template::Template;
 use crate::{AssignOp, Assignment, Literal, SetValue};
 
 /// The value of variable `name` for `session` in flow `flow_id`: session-derived built-ins
-/// (`caller`, `called`, `call_sid`, `language`, `flow`, `node`, `attempt`), then the stored
+/// (`caller`, `caller_digits`, `called`, `call_sid`, `language`, `flow`, `node`, `attempt`),
+/// then the stored
 /// variables (including `answer`, `digits`, `confidence`, `intent`).
 pub(crate) fn lookup(session: &Session, name: &str) -> Option<Literal> {
     let text = |s: &str| Some(Literal::Text(s.to_owned()));
     match name {
         "caller" => text(&session.caller),
+        "caller_digits" => Some(Literal::Text(spoken_digits(&session.caller))),
         "called" => text(&session.called),
         "call_sid" => text(&session.call_sid),
         "language" => text(&session.language),
@@ -24,6 +26,29 @@ pub(crate) fn lookup(session: &Session, name: &str) -> Option<Literal> {
         "attempt" => Some(Literal::Number(f64::from(session.attempt()))),
         _ => session.vars.get(name).cloned(),
     }
+}
+
+/// A phone number as its digits one by one, for a prompt to read back: `+33 6 12-34` becomes
+/// `3 3 6 1 2 3 4`, which text-to-speech reads digit by digit, where `+336…` is read as one
+/// large number. Nothing when `number` is not a phone number (withheld: `anonymous`, or a SIP
+/// or client address), so that a prompt never reads out an address.
+pub(crate) fn spoken_digits(number: &str) -> String {
+    let number = number.trim();
+    let number = number.strip_prefix('+').unwrap_or(number);
+    let phone_like = number
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'));
+    if !phone_like {
+        return String::new();
+    }
+    let mut spoken = String::with_capacity(number.len() * 2);
+    for d in number.chars().filter(char::is_ascii_digit) {
+        if !spoken.is_empty() {
+            spoken.push(' ');
+        }
+        spoken.push(d);
+    }
+    spoken
 }
 
 /// Renders a template with the session's variables (unknown ones render as nothing).
@@ -138,6 +163,10 @@ mod tests {
             lookup(&s, "caller"),
             Some(Literal::Text("+33600000000".into()))
         );
+        assert_eq!(
+            lookup(&s, "caller_digits"),
+            Some(Literal::Text("3 3 6 0 0 0 0 0 0 0 0".into()))
+        );
         assert_eq!(lookup(&s, "attempt"), Some(Literal::Number(1.0)));
         let mut ev = Vec::new();
         let add = |n| Assignment {
@@ -154,6 +183,22 @@ mod tests {
                 .is_some_and(f64::is_finite)
         );
         assert_eq!(ev.len(), 4);
+    }
+
+    #[test]
+    fn caller_digits_reads_a_number_and_nothing_else() {
+        for (number, spoken) in [
+            ("+15551234567", "1 5 5 5 1 2 3 4 5 6 7"),
+            ("+33 6 12-34.56 (78)", "3 3 6 1 2 3 4 5 6 7 8"),
+            ("0612", "0 6 1 2"),
+            ("anonymous", ""),
+            ("sip:alice@pbx.example.com", ""),
+            ("client:agent7", ""),
+            ("", ""),
+            ("+", ""),
+        ] {
+            assert_eq!(spoken_digits(number), spoken, "{number}");
+        }
     }
 
     #[test]
