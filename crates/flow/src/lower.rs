@@ -1209,8 +1209,14 @@ impl<'a> Lowerer<'a> {
                 format!("`{what}` has no {list} variant"),
                 "missing a declared language",
                 Some(format!(
-                    "add `{}: ...` to this mapping, or use one text for every language",
-                    missing.first().map(String::as_str).unwrap_or("")
+                    "add `{}: ...` to this mapping, or use one {} for every language",
+                    missing.first().map(String::as_str).unwrap_or(""),
+                    // `hints` and `keywords` map languages to lists; prompts to texts.
+                    if matches!(what, "hints" | "keywords") {
+                        "list"
+                    } else {
+                        "text"
+                    }
                 )),
             );
         }
@@ -1829,12 +1835,17 @@ impl<'a> Lowerer<'a> {
     ) -> Option<Localized<KeywordSet>> {
         match &y.value {
             Value::Map(_) => {
+                // The label names the route in every language (`oui / yes`), so that the
+                // graph and the report read the same whatever language a caller spoke.
                 let variants = self.per_language(y, "keywords");
+                let take = if variants.len() > 1 { 1 } else { 3 };
                 let mut out = Vec::new();
-                for (i, (lang, v)) in variants.into_iter().enumerate() {
+                for (lang, v) in variants {
                     let list = self.text_list(v, "keywords")?;
-                    if i == 0 {
-                        labels.extend(list.iter().take(3).map(|t| t.value.clone()));
+                    for t in list.iter().take(take) {
+                        if !labels.contains(&t.value) {
+                            labels.push(t.value.clone());
+                        }
                     }
                     out.push((lang, self.keyword_set(&list, negation)));
                 }

@@ -182,3 +182,19 @@ fn sales_menu_takes_digits_or_speech() {
     );
     assert_eq!(pick(digits("9")), None);
 }
+
+/// A route with keywords per language is named in every language, so that the graph and the
+/// report read the same whichever language the caller chose.
+#[test]
+fn bilingual_route_labels_name_both_languages() {
+    let loaded = load("covid-triage-bilingue.yaml");
+    let mermaid = graph::to_mermaid(&loaded.flow);
+    for label in ["oui / yes", "non / no", "symptôme / symptom"] {
+        assert!(mermaid.contains(label), "{label} in {mermaid}");
+    }
+    // A route in one list for every language keeps its first three words.
+    assert!(
+        mermaid.contains("english / anglais / anglaise"),
+        "{mermaid}"
+    );
+}
