@@ -11,8 +11,7 @@ use crate::{AssignOp, Assignment, Literal, SetValue};
 
 /// The value of variable `name` for `session` in flow `flow_id`: session-derived built-ins
 /// (`caller`, `caller_digits`, `called`, `call_sid`, `language`, `flow`, `node`, `attempt`),
-/// then the stored
-/// variables (including `answer`, `digits`, `confidence`, `intent`).
+/// then the stored variables (including `answer`, `digits`, `confidence`, `intent`).
 pub(crate) fn lookup(session: &Session, name: &str) -> Option<Literal> {
     let text = |s: &str| Some(Literal::Text(s.to_owned()));
     match name {
@@ -35,6 +34,11 @@ pub(crate) fn lookup(session: &Session, name: &str) -> Option<Literal> {
 pub(crate) fn spoken_digits(number: &str) -> String {
     let number = number.trim();
     let number = number.strip_prefix('+').unwrap_or(number);
+    // A withheld number can also come as a word spelled on a keypad: ANONYMOUS, RESTRICTED,
+    // UNAVAILABLE, BLOCKED. Read back, it would be nine to eleven meaningless digits.
+    if WITHHELD_ON_A_KEYPAD.contains(&number) {
+        return String::new();
+    }
     let phone_like = number
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'));
@@ -50,6 +54,9 @@ pub(crate) fn spoken_digits(number: &str) -> String {
     }
     spoken
 }
+
+/// ANONYMOUS, RESTRICTED, UNAVAILABLE and BLOCKED, spelled on a phone's keypad.
+const WITHHELD_ON_A_KEYPAD: [&str; 4] = ["266696687", "7378742833", "86282452253", "2562533"];
 
 /// Renders a template with the session's variables (unknown ones render as nothing).
 pub(crate) fn render(template: &Template, session: &Session) -> String {
@@ -194,6 +201,8 @@ mod tests {
             ("anonymous", ""),
             ("sip:alice@pbx.example.com", ""),
             ("client:agent7", ""),
+            ("+266696687", ""),
+            ("+7378742833", ""),
             ("", ""),
             ("+", ""),
         ] {
