@@ -68,6 +68,9 @@ pub const INVALID_LANGUAGE: &str = "F0042";
 pub const UNREACHABLE_NODE: &str = "W0001";
 /// A template or condition reads a variable that is never declared nor set.
 pub const UNKNOWN_VARIABLE: &str = "W0002";
+/// A question whose key routes all have one length, without `num-digits` or `finish-on-key`:
+/// callers wait `timeout` seconds after pressing.
+pub const KEYS_WAIT: &str = "W0003";
 
 /// Every code with a one-line summary, for documentation and `hotline check --explain`.
 pub const ALL: &[(&str, &str)] = &[
@@ -111,4 +114,8 @@ pub const ALL: &[(&str, &str)] = &[
     (INVALID_LANGUAGE, "invalid language tag"),
     (UNREACHABLE_NODE, "unreachable node"),
     (UNKNOWN_VARIABLE, "unknown variable"),
+    (
+        KEYS_WAIT,
+        "callers wait `timeout` seconds after pressing keys",
+    ),
 ];

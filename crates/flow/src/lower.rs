@@ -1059,6 +1059,11 @@ impl<'a> Lowerer<'a> {
             }
             Some("ask") => {
                 let ask = self.ask(key, &f);
+                if let (Some(ask), Some(at)) = (&ask, f.key("ask"))
+                    && next.is_none()
+                {
+                    self.keys_wait(key, at.span, ask, &routes);
+                }
                 if !f.has("routes") && !has_next {
                     no_way_out(
                         self,
@@ -1618,6 +1623,50 @@ impl<'a> Lowerer<'a> {
                 exhausted: NodeId(u32::try_from(exhausted?).ok()?),
             },
         })
+    }
+
+    /// `W0003`: a question that takes keys, whose `digits` routes are all `n` keys long, with
+    /// neither `num-digits` nor `finish-on-key`. Twilio waits `timeout` seconds after the last
+    /// key before posting it, so every caller who presses a key hears silence for that long.
+    /// Not reported when another answer condition (`regex`, `number`) or a `next` may take
+    /// entries of any length.
+    fn keys_wait(&mut self, key: &Key, at: Span, ask: &Ask, routes: &[Route]) {
+        if ask.input == InputMode::Speech || ask.num_digits.is_some() || ask.finish_on_key.is_some()
+        {
+            return;
+        }
+        let mut lengths = BTreeSet::new();
+        for m in routes.iter().flat_map(|r| &r.answer) {
+            match m {
+                AnswerMatch::Digits(list) => lengths.extend(list.iter().map(|d| d.chars().count())),
+                AnswerMatch::Regex(_) | AnswerMatch::Number(_) => return,
+                AnswerMatch::Keywords(_) | AnswerMatch::Intent(_) => {}
+            }
+        }
+        let (Some(&n), 1) = (lengths.first(), lengths.len()) else {
+            return;
+        };
+        let (presses, taken) = if n == 1 {
+            ("presses a key".to_owned(), "it is")
+        } else {
+            (format!("presses {n} keys"), "they are")
+        };
+        self.diags.push(
+            Diagnostic::warning(
+                codes::KEYS_WAIT,
+                self.file,
+                at,
+                format!(
+                    "a caller who {presses} at node `{}` waits {} s in silence before {taken} taken",
+                    key.text, ask.timeout_secs
+                ),
+                "no `num-digits`",
+            )
+            .with_help(format!(
+                "every `digits` route here is {n} {} long: add `num-digits: {n}` so that Twilio posts the keys at once (Twilio waits `timeout` seconds for another key otherwise)",
+                if n == 1 { "key" } else { "keys" }
+            )),
+        );
     }
 
     // ----- routes --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 //! `hotline check` and `hotline graph`: flow files (and bot files) validated — with `--intents`,
 //! flows' intent routes against the bots that will serve them — and flows drawn.
 
+use super::count;
 use crate::cli::{CheckArgs, GraphArgs};
 use anyhow::{Context, bail};
 use hotline_flow::{Severity, Sources, load_flow, render_diagnostics_with};
@@ -83,9 +84,14 @@ pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     eprintln!(
-        "{} of {} files valid; {errors} errors, {warnings} warnings",
+        "{} of {} valid; {}, {}",
         ok,
-        files.iter().filter(|f| !is_heldout_file(f)).count()
+        count(
+            files.iter().filter(|f| !is_heldout_file(f)).count() as u64,
+            "file"
+        ),
+        count(errors as u64, "error"),
+        count(warnings as u64, "warning")
     );
     Ok(if errors == 0 {
         ExitCode::SUCCESS

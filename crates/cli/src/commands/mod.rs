@@ -43,6 +43,15 @@ pub(crate) async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<ExitCo
     }
 }
 
+/// `n` and `noun`, in the plural unless `n` is 1: "1 call", "3 calls".
+pub(crate) fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A retention flag's value: whole days (`90d`) or hours (`36h`), at least a day; or an error
 /// naming the flag.
 pub(crate) fn retention_flag(value: &str, flag: &str) -> anyhow::Result<std::time::Duration> {
@@ -80,6 +89,13 @@ pub(crate) fn duration_flag(value: &str, flag: &str) -> anyhow::Result<std::time
 mod tests {
     use super::retention_flag;
     use std::time::Duration;
+
+    #[test]
+    fn counts_are_singular_only_for_one() {
+        assert_eq!(super::count(1, "call"), "1 call");
+        assert_eq!(super::count(0, "call"), "0 calls");
+        assert_eq!(super::count(3, "call"), "3 calls");
+    }
 
     #[test]
     fn retention_is_days_or_hours_and_at_least_a_day() {

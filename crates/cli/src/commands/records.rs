@@ -1,6 +1,6 @@
 //! `hotline calls` and `hotline report`: reading the durable call records.
 
-use super::stores;
+use super::{count, stores};
 use crate::cli::{CallsArgs, PurgeArgs, ReportArgs};
 use anyhow::Context;
 use hotline_flow::runtime::Outcome;
@@ -304,15 +304,6 @@ fn ended(detail: &str) -> String {
     }
 }
 
-/// `n` and `noun`, in the plural unless `n` is 1: "1 call", "3 calls".
-fn count(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("{n} {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -364,12 +355,5 @@ mod tests {
             "error: no node `x`"
         );
         assert_eq!(super::ended("not json"), "not json");
-    }
-
-    #[test]
-    fn counts_are_singular_only_for_one() {
-        assert_eq!(super::count(1, "call"), "1 call");
-        assert_eq!(super::count(0, "call"), "0 calls");
-        assert_eq!(super::count(3, "call"), "3 calls");
     }
 }
