@@ -16,7 +16,8 @@ pub struct Funnel {
     pub calls: u64,
     /// Calls not ended yet (no outcome).
     pub in_progress: u64,
-    /// Per node, most-reached first (ties by name).
+    /// Per node, most-reached first; ties in the order calls come to them (the earliest step
+    /// at the node in any call), then by name.
     pub nodes: Vec<NodeFunnel>,
     /// Per outcome of ended calls, most frequent first (ties by name).
     pub outcomes: Vec<OutcomeCount>,
@@ -86,11 +87,11 @@ pub struct OutcomeCount {
     pub calls: u64,
 }
 
-/// Raw query results: `(node, reached, retries, no_inputs, no_matches)`,
+/// Raw query results: `(node, reached, retries, no_inputs, no_matches, first_seq)`,
 /// `(last_node, hangups)`, `(outcome or None, calls)`, `(node, route, taken)`.
 #[derive(Debug, Default)]
 pub(crate) struct FunnelRows {
-    pub(crate) nodes: Vec<(String, i64, i64, i64, i64)>,
+    pub(crate) nodes: Vec<(String, i64, i64, i64, i64, i64)>,
     pub(crate) hangups: Vec<(String, i64)>,
     pub(crate) outcomes: Vec<(Option<String>, i64)>,
     pub(crate) routes: Vec<(String, String, i64)>,
@@ -106,7 +107,10 @@ pub(crate) fn assemble_funnel(
     rows: FunnelRows,
 ) -> Funnel {
     let mut nodes: BTreeMap<String, NodeFunnel> = BTreeMap::new();
-    for (node, reached, retries, no_inputs, no_matches) in rows.nodes {
+    // How early in a call each node comes: its lowest step number in any call.
+    let mut first: BTreeMap<String, i64> = BTreeMap::new();
+    for (node, reached, retries, no_inputs, no_matches, first_seq) in rows.nodes {
+        first.insert(node.clone(), first_seq);
         let row = nodes.entry(node.clone()).or_insert_with(|| NodeFunnel {
             node,
             ..NodeFunnel::default()
@@ -138,7 +142,13 @@ pub(crate) fn assemble_funnel(
             .sort_by(|a, b| b.taken.cmp(&a.taken).then_with(|| a.route.cmp(&b.route)));
     }
     let mut nodes: Vec<NodeFunnel> = nodes.into_values().collect();
-    nodes.sort_by(|a, b| b.reached.cmp(&a.reached).then_with(|| a.node.cmp(&b.node)));
+    let position = |n: &NodeFunnel| first.get(&n.node).copied().unwrap_or(i64::MAX);
+    nodes.sort_by(|a, b| {
+        b.reached
+            .cmp(&a.reached)
+            .then_with(|| position(a).cmp(&position(b)))
+            .then_with(|| a.node.cmp(&b.node))
+    });
     let mut calls = 0;
     let mut in_progress = 0;
     let mut outcomes = Vec::new();

@@ -532,7 +532,8 @@ impl RecordStore for PostgresRecordStore {
                 "SELECT s.node, COUNT(DISTINCT s.call_sid)::bigint, \
                  SUM(CASE WHEN s.kind = 'retry' THEN 1 ELSE 0 END)::bigint, \
                  SUM(CASE WHEN s.kind = 'no-input' THEN 1 ELSE 0 END)::bigint, \
-                 SUM(CASE WHEN s.kind = 'no-match' THEN 1 ELSE 0 END)::bigint \
+                 SUM(CASE WHEN s.kind = 'no-match' THEN 1 ELSE 0 END)::bigint, \
+                 MIN(s.seq)::bigint \
                  FROM calls c JOIN steps s ON s.call_sid = c.call_sid \
                  WHERE c.flow_id = $1 AND ($2::text IS NULL OR c.flow_version = $2) \
                  AND ($3::bigint IS NULL OR c.started_at_ms >= $3) GROUP BY s.node",
@@ -580,6 +581,7 @@ impl RecordStore for PostgresRecordStore {
                         r.try_get(2)?,
                         r.try_get(3)?,
                         r.try_get(4)?,
+                        r.try_get(5)?,
                     ))
                 })
                 .collect::<Result<_, tokio_postgres::Error>>()

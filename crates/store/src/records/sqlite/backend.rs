@@ -351,14 +351,22 @@ impl RecordStore for SqliteRecordStore {
                     "SELECT s.node, COUNT(DISTINCT s.call_id), \
                      SUM(CASE WHEN s.kind = 'retry' THEN 1 ELSE 0 END), \
                      SUM(CASE WHEN s.kind = 'no-input' THEN 1 ELSE 0 END), \
-                     SUM(CASE WHEN s.kind = 'no-match' THEN 1 ELSE 0 END) \
+                     SUM(CASE WHEN s.kind = 'no-match' THEN 1 ELSE 0 END), \
+                     MIN(s.seq) \
                      FROM calls c JOIN steps s ON s.call_id = c.id \
                      WHERE c.flow_id = ?1 AND (?2 IS NULL OR c.flow_version = ?2) \
                      AND (?3 IS NULL OR c.started_at_ms >= ?3) GROUP BY s.node",
                 )?;
                 rows.nodes = stmt
                     .query_map(params![flow, version, since_ms], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
                     })?
                     .collect::<rusqlite::Result<_>>()?;
                 let mut stmt = tx.prepare_cached(
