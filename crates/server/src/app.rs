@@ -24,6 +24,7 @@ use crate::bots::Bots;
 use crate::engine::{Engine, Params};
 use crate::metrics::{Failure, Route};
 use crate::prompts::{RangeRequest, content_type, parse_range, safe_join};
+use crate::signature_hint;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ws::WebSocketUpgrade;
@@ -34,7 +35,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use hotline_flow::PromptBase;
 use hotline_flow::runtime::Input;
-use hotline_twilio::signature::{PublicBase, Validator};
+use hotline_twilio::signature::{PublicBase, SignatureError, Validator};
 use hotline_twilio::webhook::Form;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -197,7 +198,23 @@ impl TwilioRequest {
                 v.validate_query(&url, signature)
             };
             if let Err(e) = verdict {
-                tracing::warn!(url = %url, error = %e, "rejected a request with a bad Twilio signature");
+                let hint = (e == SignatureError::Mismatch).then(|| {
+                    signature_hint::hint(
+                        &state.public,
+                        &url,
+                        &parts.headers,
+                        path_and_query,
+                        false,
+                        |u| {
+                            if post {
+                                v.validate_form_pairs(u, params.pairs(), signature).is_ok()
+                            } else {
+                                v.validate_query(u, signature).is_ok()
+                            }
+                        },
+                    )
+                });
+                tracing::warn!(url = %url, error = %e, hint = hint.as_deref(), "rejected a request with a bad Twilio signature");
                 return Err(Rejected::BadSignature.into_response());
             }
         }
@@ -576,7 +593,12 @@ async fn bot_stream(
         let url = state.public.websocket_url(path_and_query);
         let signature = headers.get("X-Twilio-Signature").map(|v| v.as_bytes());
         if let Err(e) = v.validate_websocket(&url, signature) {
-            tracing::warn!(url = %url, error = %e, "rejected a media stream with a bad Twilio signature");
+            let hint = (e == SignatureError::Mismatch).then(|| {
+                signature_hint::hint(&state.public, &url, &headers, path_and_query, true, |u| {
+                    v.validate_websocket(u, signature).is_ok()
+                })
+            });
+            tracing::warn!(url = %url, error = %e, hint = hint.as_deref(), "rejected a media stream with a bad Twilio signature");
             return Rejected::BadSignature.into_response();
         }
     }

@@ -18,6 +18,7 @@ pub mod links;
 pub mod metrics;
 pub mod prompts;
 pub mod registry;
+mod signature_hint;
 pub mod voice;
 
 use app::{AppState, S3Presigner};

@@ -378,6 +378,11 @@ impl PublicBase {
         })
     }
 
+    /// The path prefix (empty, or `/prefix` without a trailing slash).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// The URL Twilio requested for an HTTP webhook: `https://host` + prefix + `path_and_query`
     /// (e.g. `/voice?x=1`, as in the request line).
     pub fn http_url(&self, path_and_query: &str) -> String {
