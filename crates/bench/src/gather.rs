@@ -96,20 +96,36 @@ fn stat_cpu_us(stat: &str) -> Option<(&str, u64)> {
 /// thread name (Linux's `comm`, cut at 15 bytes: `hotline-records`, `tokio-rt-worker`, …).
 /// `None` when a process cannot be read. Threads that ended are not in it (their time is in
 /// [`process_cpu_us`]).
+///
+/// Each thread's time is read to the nanosecond from its `schedstat` where the kernel has one
+/// (the same run time `stat` scales into user and system ticks), so that a split over several
+/// threads does not add up one truncated clock tick per thread; else from its `stat`.
 pub fn threads_cpu_us(pids: &[u32]) -> Option<BTreeMap<String, u64>> {
     let mut by_name = BTreeMap::new();
     for pid in pids {
         for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+            let dir = task.ok()?.path();
             // A thread may end between the listing and the read: skip it.
-            let Ok(stat) = std::fs::read_to_string(task.ok()?.path().join("stat")) else {
+            let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
                 continue;
             };
-            if let Some((name, us)) = stat_cpu_us(&stat) {
-                *by_name.entry(name.to_owned()).or_insert(0) += us;
-            }
+            let Some((name, ticks_us)) = stat_cpu_us(&stat) else {
+                continue;
+            };
+            let us = std::fs::read_to_string(dir.join("schedstat"))
+                .ok()
+                .and_then(|s| schedstat_us(&s))
+                .unwrap_or(ticks_us);
+            *by_name.entry(name.to_owned()).or_insert(0) += us;
         }
     }
     Some(by_name)
+}
+
+/// The run time (µs) of a `/proc/…/schedstat` line: its first field, in nanoseconds.
+fn schedstat_us(schedstat: &str) -> Option<u64> {
+    let ns: u64 = schedstat.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1_000)
 }
 
 /// CPU per request by thread name, the largest first, from two [`threads_cpu_us`] readings;
@@ -405,10 +421,17 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_schedstat_line_in_microseconds() {
+        assert_eq!(schedstat_us("244340123 0 2\n"), Some(244_340));
+        assert_eq!(schedstat_us(""), None);
+        assert_eq!(schedstat_us("x 0 2"), None);
+    }
+
+    #[test]
     fn splits_its_own_cpu_time_by_thread_name() {
         let me = [std::process::id()];
         let before = threads_cpu_us(&me).unwrap();
-        // A named thread that spins until it has spent two clock ticks of CPU (or 30 s have
+        // A named thread that spins until it has spent 20 ms of CPU (or 30 s have
         // passed on a machine too busy to give it them), reading its own figure as it goes.
         let during = std::thread::Builder::new()
             .name("bench-spin".to_owned())

@@ -64,8 +64,10 @@ fn calls_are_played_and_measured_after_the_warm_up() {
     assert!(number(5) > 0.0, "no server CPU per request: {stdout}");
     assert_eq!(row[6], "0", "{stdout}");
     // The server's CPU split by thread: its HTTP workers and its SQLite writer, whose shares
-    // sum to at most the whole (threads that ended are only in the whole), give or take a
-    // clock tick (10 ms over the requests, fewer than the callbacks) for each thread's rounding.
+    // sum to at most the whole (threads that ended are only in the whole). The threads' times
+    // are exact (`schedstat`); the whole is in clock ticks, its user and system parts each cut
+    // to a tick at either end of the window: two ticks (10 ms each, over the requests, fewer
+    // than the callbacks), and each printed share's rounding to 0.1 µs.
     let split = stdout
         .lines()
         .find_map(|l| l.split_once("server CPU µs/req by thread: "))
@@ -86,7 +88,7 @@ fn calls_are_played_and_measured_after_the_warm_up() {
     }
     let sum: f64 = shares.iter().map(|(_, us)| us).sum();
     let tick_per_request = 10_000.0 / per_sec;
-    let slack = tick_per_request * shares.len() as f64 + 0.1 * shares.len() as f64;
+    let slack = 2.0 * tick_per_request + 0.1 * shares.len() as f64;
     assert!(
         sum <= number(5) + slack,
         "{sum} > {} + {slack}: {stdout}",
