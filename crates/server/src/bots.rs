@@ -41,7 +41,7 @@ use hotline_bot::{
 use hotline_flow::runtime::Outcome;
 use hotline_store::session::memory::MemoryConfig;
 use hotline_store::{
-    CallEnd, CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord, TurnRecord,
+    CallEnd, CallRecord, CasOutcome, RecordStore, SessionStore, StepRecord, StoreError, TurnRecord,
 };
 use hotline_twilio::rest::RestClient;
 use hotline_twilio::signature::PublicBase;
@@ -333,6 +333,31 @@ pub struct Caller {
 /// `bot:NAME`.
 pub(crate) fn call_flow_id(bot: &str) -> String {
     format!("bot:{bot}")
+}
+
+/// The end of a call the bot answered itself with `outcome`: the first end recorded wins. Its
+/// stream's stop on one instance and Twilio's status callback on another may both see the call
+/// open; only the write that ends it counts it ([`count_end`]), so instances sharing the
+/// records count each call's end once between them. (A flow's end, the return flow's after a
+/// hand-back, still replaces it.)
+fn first_end(call_sid: &str, outcome: &Outcome, at_ms: i64) -> CallEnd {
+    CallEnd {
+        only_if_open: true,
+        ..CallEnd::new(call_sid, crate::engine::outcome_name(outcome), at_ms)
+    }
+}
+
+/// Counts the end `outcome` of the bot call on `flow` if the write of a [`first_end`] ended it
+/// (not if it was ended already, reported as unknown, nor if the write failed).
+fn count_end(
+    metrics: &Metrics,
+    flow: &str,
+    outcome: Option<&Outcome>,
+    written: &Result<(), StoreError>,
+) {
+    if let (Some(outcome), Ok(())) = (outcome, written) {
+        metrics.call_ended(flow, outcome);
+    }
 }
 
 /// How a call `bot` answered itself ends, once the bot's part is over: `action` (not
@@ -927,23 +952,25 @@ impl Bots {
         let ended = match ends {
             Some(outcome) if state.flow.is_none() && !state.ended => {
                 state.ended = true;
-                self.metrics
-                    .call_ended(&call_flow_id(&bot.config.name), &outcome);
-                Some(CallEnd::new(
-                    call_sid.clone(),
-                    crate::engine::outcome_name(&outcome),
-                    at_ms,
-                ))
+                Some(outcome)
             }
             _ => None,
         };
+        let end = ended
+            .as_ref()
+            .map(|outcome| first_end(&call_sid, outcome, at_ms));
+        let (metrics, flow) = (self.metrics.clone(), call_flow_id(&bot.config.name));
         tokio::spawn(async move {
             let turn = TurnRecord {
                 started,
                 steps: vec![step],
-                ended,
+                ended: end,
             };
-            if let Err(e) = records.record_turn(turn).await {
+            let written = records.record_turn(turn).await;
+            count_end(&metrics, &flow, ended.as_ref(), &written);
+            if let Err(e) = written
+                && !(ended.is_some() && matches!(e, StoreError::UnknownCall(_)))
+            {
                 tracing::warn!(call_sid = %call_sid, error = %e, "cannot record the bot turn");
             }
         });
@@ -952,7 +979,8 @@ impl Bots {
     /// Ends the record of a call the bot answered itself with `outcome`, in the background,
     /// unless it has its end already (or the bot recorded nothing of it): the bot hung up
     /// without an engine turn (a silent caller), or the caller hung up
-    /// ([`Outcome::CallerHungUp`]). A flow's hand-off is ended by its flow.
+    /// ([`Outcome::CallerHungUp`]). A flow's hand-off is ended by its flow. The end is a
+    /// [`first_end`]: one another instance recorded first stays, and is not counted again.
     pub fn record_end(&self, state: &mut CallState, outcome: &Outcome) {
         let Some(records) = self.records.clone() else {
             return;
@@ -961,13 +989,13 @@ impl Bots {
             return;
         }
         state.ended = true;
-        self.metrics
-            .call_ended(&call_flow_id(&state.session.bot), outcome);
-        let end = CallEnd::new(
-            state.session.call_sid.clone(),
-            crate::engine::outcome_name(outcome),
+        let end = first_end(
+            &state.session.call_sid,
+            outcome,
             crate::engine::now_ms_i64(),
         );
+        let (metrics, flow) = (self.metrics.clone(), call_flow_id(&state.session.bot));
+        let outcome = outcome.clone();
         tokio::spawn(async move {
             let call_sid = end.call_sid.clone();
             let turn = TurnRecord {
@@ -975,8 +1003,14 @@ impl Bots {
                 steps: Vec::new(),
                 ended: Some(end),
             };
-            if let Err(e) = records.record_turn(turn).await {
-                tracing::warn!(call_sid = %call_sid, error = %e, "cannot record the end of a bot call");
+            let written = records.record_turn(turn).await;
+            count_end(&metrics, &flow, Some(&outcome), &written);
+            match written {
+                // Ended already, by this instance's stream or another's status callback.
+                Ok(()) | Err(StoreError::UnknownCall(_)) => {}
+                Err(e) => {
+                    tracing::warn!(call_sid = %call_sid, error = %e, "cannot record the end of a bot call")
+                }
             }
         });
     }

@@ -353,6 +353,62 @@ async fn a_status_callback_ends_a_bot_call_its_stream_did_not(
     );
 }
 
+/// Instance A's stream stops, seeing the call open in the copy it read, while Twilio's status
+/// callback reaches instance B, which ends the call first: the record keeps B's end, and the
+/// two instances count the call's end once between them (A's write finds it ended).
+async fn a_bot_call_ended_on_two_instances_is_counted_once(sessions: Arc<dyn SessionStore>, n: u8) {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = records(&dir).await;
+    let (counted_a, counted_b) = (Arc::<Metrics>::default(), Arc::<Metrics>::default());
+    let a = instance_counted(sessions.clone(), recs.clone(), counted_a.clone()).await;
+    let b = instance_counted(sessions, recs.clone(), counted_b.clone()).await;
+    let call_sid = sid(n);
+    let twiml = a
+        .entry_for("desk", Some(&call_sid), Default::default(), None)
+        .await;
+    assert!(twiml.contains("<Connect><Stream"), "{twiml}");
+    let record = |want_end: bool| {
+        let (recs, call_sid) = (recs.clone(), call_sid.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Some((call, _)) = recs.get_call(&call_sid).await.unwrap()
+                    && (call.outcome.is_some() || !want_end)
+                {
+                    break call;
+                }
+                assert!(Instant::now() < deadline, "no record (end: {want_end})");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    record(false).await;
+    // The stream's copy, read before the call ended.
+    let mut stale = a.conversation(&call_sid).await.unwrap();
+    assert!(!stale.ended);
+
+    assert!(b.call_status(&call_sid, "completed").await);
+    let ended = record(true).await;
+    assert_eq!(
+        ended.outcome.as_deref(),
+        Some(hotline_store::OUTCOME_CALLER_HANGUP)
+    );
+    a.record_end(&mut stale, &hotline_flow::runtime::Outcome::HungUp);
+    // A's write runs in the background (and is refused): give it time to land.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (again, _) = recs.get_call(&call_sid).await.unwrap().unwrap();
+    assert_eq!(
+        (again.outcome.as_deref(), again.ended_at_ms),
+        (ended.outcome.as_deref(), ended.ended_at_ms),
+        "the first end stays"
+    );
+    assert_eq!(
+        desk_calls(&counted_b, "ended"),
+        ["hotline_calls_ended_total{flow=\"bot:desk\",outcome=\"caller-hangup\"} 1"]
+    );
+    assert_eq!(desk_calls(&counted_a, "ended"), Vec::<String>::new());
+}
+
 mod memory {
     use super::*;
 
@@ -374,6 +430,11 @@ mod memory {
     async fn a_status_callback_ends_a_bot_call_its_stream_did_not() {
         super::a_status_callback_ends_a_bot_call_its_stream_did_not(store(), 5).await;
     }
+
+    #[tokio::test]
+    async fn a_bot_call_ended_on_two_instances_is_counted_once() {
+        super::a_bot_call_ended_on_two_instances_is_counted_once(store(), 7).await;
+    }
 }
 
 mod redis {
@@ -392,5 +453,10 @@ mod redis {
     #[tokio::test]
     async fn a_status_callback_ends_a_bot_call_its_stream_did_not() {
         super::a_status_callback_ends_a_bot_call_its_stream_did_not(redis().await, 6).await;
+    }
+
+    #[tokio::test]
+    async fn a_bot_call_ended_on_two_instances_is_counted_once() {
+        super::a_bot_call_ended_on_two_instances_is_counted_once(redis().await, 8).await;
     }
 }
