@@ -297,42 +297,130 @@ fn is_negated(text: &Normalized, start: usize, cues: &[&str]) -> bool {
     })
 }
 
-/// The first number in an answer (`"j'ai 72 ans"` → 72, `"37,5"` → 37.5), for numeric
-/// comparisons. Digits only: speech recognizers return numbers as digits.
-pub fn extract_number(text: &str) -> Option<f64> {
-    let mut chars = text.char_indices().peekable();
+/// The first number in an answer, in `language` (a BCP-47 tag), for numeric comparisons:
+/// `"j'ai 72 ans"` → 72, `"37,5"` and `"37.5"` → 37.5 in any language. Digits only: speech
+/// recognizers return numbers as digits.
+///
+/// Digit groups read as people write them: `"1,200,000"`, `"1.234,5"`, `"1,234.5"` and
+/// `"12 500"` with a no-break space are read whole in any language. One separator followed by
+/// exactly three digits is the one ambiguous case, read by `language`'s decimal mark
+/// ([`decimal_point`]): `"1,200"` is 1200 in English and 1.2 in French, `"1.200"` the reverse.
+pub fn extract_number(text: &str, language: &str) -> Option<f64> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    // A minus sign, not a hyphen (`covid-19`).
+    let before = text[..start].strip_suffix(['-', '\u{2212}']);
+    let negative = before.is_some_and(|b| !b.ends_with(char::is_alphanumeric));
+    // The token: digits, and single separators each followed by a digit.
+    let rest = &text[start..];
+    let mut groups: Vec<&str> = Vec::new();
+    let mut seps: Vec<char> = Vec::new();
+    let mut group_start = 0;
+    let mut chars = rest.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        if !c.is_ascii_digit() {
+        if c.is_ascii_digit() {
             continue;
         }
-        let negative = text[..i].ends_with('-');
-        let mut end = i + c.len_utf8();
-        let mut seen_sep = false;
-        while let Some(&(j, d)) = chars.peek() {
-            if d.is_ascii_digit() {
-                end = j + 1;
-                chars.next();
-            } else if (d == '.' || d == ',') && !seen_sep {
-                let next_is_digit = text[j + 1..].starts_with(|x: char| x.is_ascii_digit());
-                if !next_is_digit {
-                    break;
-                }
-                seen_sep = true;
-                chars.next();
+        let next_is_digit = chars.peek().is_some_and(|(_, d)| d.is_ascii_digit());
+        if is_number_separator(c) && next_is_digit {
+            groups.push(&rest[group_start..i]);
+            seps.push(c);
+            group_start = i + c.len_utf8();
+        } else {
+            groups.push(&rest[group_start..i]);
+            group_start = rest.len();
+            break;
+        }
+    }
+    if group_start < rest.len() {
+        groups.push(&rest[group_start..]);
+    }
+    let value = read_groups(&groups, &seps, decimal_point(language))?;
+    Some(if negative { -value } else { value })
+}
+
+/// A character that may sit between digits of one number: a decimal mark or a digit-group
+/// separator (a no-break or narrow no-break space, as French and others write thousands).
+fn is_number_separator(c: char) -> bool {
+    matches!(c, '.' | ',' | '\u{a0}' | '\u{202f}')
+}
+
+/// Whether `language` writes decimals with a point (`1,200.5`) rather than a comma
+/// (`1.200,5`, `1 200,5`): English, Chinese, Japanese, Korean, Hebrew, Thai, Hindi, Malay,
+/// Filipino and Irish, and Spanish in Mexico and the United States, German in Switzerland.
+pub fn decimal_point(language: &str) -> bool {
+    let lower = language.to_ascii_lowercase();
+    let primary = lower.split(['-', '_']).next().unwrap_or("");
+    matches!(
+        primary,
+        "en" | "zh" | "ja" | "ko" | "he" | "th" | "hi" | "ms" | "fil" | "tl" | "ga"
+    ) || matches!(lower.as_str(), "es-mx" | "es-us" | "de-ch")
+}
+
+/// The number that digit `groups` separated by `seps` spell (see [`extract_number`]); a
+/// separator that fits no reading ends the number before it (`"1.2.3"` → 1.2).
+fn read_groups(groups: &[&str], seps: &[char], decimal_point: bool) -> Option<f64> {
+    let (first, later) = groups.split_first()?;
+    let is_mark = |c: char| c == '.' || c == ',';
+    // The decimal mark: the last mark, when another mark precedes it (`1,234.5`), when it is
+    // the only separator and not followed by exactly three digits (`37,5`), or, followed by
+    // three digits, when those cannot be a group (`0,500`) or it is the language's (`1,200` in
+    // French).
+    let marks: Vec<(usize, char)> = seps
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(_, c)| is_mark(c))
+        .collect();
+    let decimal = match marks.as_slice() {
+        [] => None,
+        [.., (i, last)] => {
+            let three = later.get(*i).is_some_and(|g| g.len() == 3);
+            let others_differ = marks.iter().any(|(_, c)| c != last);
+            let only_one = marks.len() == 1;
+            let ambiguous_is_decimal = (*last == '.') == decimal_point;
+            // `0,500` is not a digit group.
+            let could_group = first.len() <= 3 && !first.starts_with('0');
+            if others_differ || (only_one && (!three || !could_group || ambiguous_is_decimal)) {
+                Some(*i)
             } else {
-                break;
+                None
             }
         }
-        let number: String = text[i..end]
-            .chars()
-            .map(|x| if x == ',' { '.' } else { x })
-            .collect();
-        return number
-            .parse::<f64>()
-            .ok()
-            .map(|v| if negative { -v } else { v });
+    };
+    // The integer part: digit groups, one kind of separator between them, three digits each
+    // after a first of one to three (`1,200,000`), or India's two then a last three
+    // (`12,34,567`); else as many groups of three as fit, the number ending there.
+    let grouped = decimal.unwrap_or(seps.len());
+    let integer = later.get(..grouped).unwrap_or_default();
+    let one_kind = seps
+        .iter()
+        .take(grouped)
+        .all(|&c| Some(c) == seps.first().copied());
+    let western = integer.is_empty() || (first.len() <= 3 && integer.iter().all(|g| g.len() == 3));
+    let indian = first.len() <= 2
+        && integer
+            .split_last()
+            .is_some_and(|(last, rest)| last.len() == 3 && rest.iter().all(|g| g.len() == 2));
+    let mut digits = String::from(*first);
+    if one_kind && (western || indian) {
+        integer.iter().for_each(|g| digits.push_str(g));
+        if let Some(fraction) = decimal.and_then(|i| later.get(i)) {
+            digits.push('.');
+            digits.push_str(fraction);
+        }
+    } else if first.len() <= 3 && one_kind && integer.first().is_some_and(|g| g.len() == 3) {
+        integer
+            .iter()
+            .take_while(|g| g.len() == 3)
+            .for_each(|g| digits.push_str(g));
+    } else if let (Some(&sep), Some(fraction)) = (seps.first(), later.first())
+        && is_mark(sep)
+    {
+        // Not digit groups: the first separator is a decimal mark (`1.2.3` → 1.2).
+        digits.push('.');
+        digits.push_str(fraction);
     }
-    None
+    digits.parse::<f64>().ok()
 }
 
 #[cfg(test)]
@@ -447,11 +535,54 @@ mod tests {
 
     #[test]
     fn extracts_numbers() {
-        assert_eq!(extract_number("j'ai 72 ans"), Some(72.0));
-        assert_eq!(extract_number("37,5 degrés"), Some(37.5));
-        assert_eq!(extract_number("about 38.2."), Some(38.2));
-        assert_eq!(extract_number("-3"), Some(-3.0));
-        assert_eq!(extract_number("soixante"), None);
+        for lang in ["fr-FR", "en-US", "de-DE"] {
+            assert_eq!(extract_number("j'ai 72 ans", lang), Some(72.0));
+            assert_eq!(extract_number("37,5 degrés", lang), Some(37.5));
+            assert_eq!(extract_number("about 38.2.", lang), Some(38.2));
+            assert_eq!(extract_number("-3", lang), Some(-3.0));
+            assert_eq!(extract_number("soixante", lang), None);
+            assert_eq!(extract_number("1, 2 ou 3", lang), Some(1.0));
+            assert_eq!(extract_number("0,500 l", lang), Some(0.5));
+            // Groups read whole in any language.
+            assert_eq!(extract_number("$1,200,000", lang), Some(1_200_000.0));
+            assert_eq!(extract_number("1.200.000 €", lang), Some(1_200_000.0));
+            assert_eq!(extract_number("1,234.5", lang), Some(1234.5));
+            assert_eq!(extract_number("1.234,5", lang), Some(1234.5));
+            assert_eq!(extract_number("12\u{a0}500 €", lang), Some(12_500.0));
+            assert_eq!(extract_number("12\u{202f}500,75 €", lang), Some(12_500.75));
+            assert_eq!(extract_number("−4,5", lang), Some(-4.5));
+            assert_eq!(extract_number("il fait -3 degrés", lang), Some(-3.0));
+            assert_eq!(extract_number("covid-19", lang), Some(19.0));
+            // Separators that fit no reading end the number.
+            assert_eq!(extract_number("1.2.3", lang), Some(1.2));
+            assert_eq!(extract_number("1234,567,890", lang), Some(1234.567));
+            assert_eq!(extract_number("12 500", lang), Some(12.0));
+            assert_eq!(extract_number("1,200,00", lang), Some(1200.0));
+            assert_eq!(extract_number("12,34,567.5", lang), Some(1_234_567.5));
+            assert_eq!(extract_number("1.234.567,89", lang), Some(1_234_567.89));
+        }
+        // One separator before three digits: the language's decimal mark decides.
+        assert_eq!(
+            extract_number("I make 1,200 a month", "en-US"),
+            Some(1200.0)
+        );
+        assert_eq!(extract_number("1,200", "fr-FR"), Some(1.2));
+        assert_eq!(extract_number("1.200", "en-GB"), Some(1.2));
+        assert_eq!(extract_number("1.200", "de-DE"), Some(1200.0));
+        assert_eq!(extract_number("1.200", "es-MX"), Some(1.2));
+        assert_eq!(extract_number("1,200", "es-ES"), Some(1.2));
+    }
+
+    #[test]
+    fn decimal_points_by_language() {
+        for tag in ["en-US", "en", "EN-gb", "zh-CN", "ja-JP", "es-MX", "de-CH"] {
+            assert!(decimal_point(tag), "{tag}");
+        }
+        for tag in [
+            "fr-FR", "fr-CA", "de-DE", "es-ES", "pt-BR", "it-IT", "", "xx",
+        ] {
+            assert!(!decimal_point(tag), "{tag}");
+        }
     }
 
     #[test]

@@ -461,8 +461,12 @@ impl AnswerMatch {
             }
             AnswerMatch::Number(cmp) => answer
                 .digits
-                .and_then(matcher::extract_number)
-                .or_else(|| answer.speech.and_then(matcher::extract_number))
+                .and_then(|d| matcher::extract_number(d, language))
+                .or_else(|| {
+                    answer
+                        .speech
+                        .and_then(|s| matcher::extract_number(s, language))
+                })
                 .is_some_and(|n| cmp.holds(n)),
             AnswerMatch::Intent(name) => answer.intent == Some(name.as_str()),
         }

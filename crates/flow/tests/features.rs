@@ -187,6 +187,9 @@ fn everything_lowers() {
     };
     assert!(routes[0].matches(&age("j'ai 72 ans"), "fr-FR", &|_| None));
     assert!(!routes[0].matches(&age("j'ai 40 ans"), "fr-FR", &|_| None));
+    // The answer's language reads the one ambiguous separator: 1,200 in English, 1.2 in French.
+    assert!(routes[0].matches(&age("1,200"), "en-US", &|_| None));
+    assert!(!routes[0].matches(&age("1,200"), "fr-FR", &|_| None));
     assert!(routes[1].matches(&age("40"), "fr-FR", &|_| None));
     let intent = Answer {
         intent: Some("emergency"),

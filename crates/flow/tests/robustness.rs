@@ -67,6 +67,7 @@ proptest! {
     fn matcher_never_panics(text in "\\PC{0,200}", kw in "\\PC{0,20}") {
         let set = matcher::KeywordSet::new(&[kw]);
         let _ = set.matches(&text, "fr-FR");
-        let _ = matcher::extract_number(&text);
+        let _ = matcher::extract_number(&text, "en-US");
+        let _ = matcher::extract_number(&text, "fr-FR");
     }
 }
