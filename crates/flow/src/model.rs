@@ -554,6 +554,22 @@ impl Literal {
         }
     }
 
+    /// The value as a number: a number, or text that reads as a finite one (`"72"`, `" 38,5 "`
+    /// with a decimal comma); never a word such as `nan` or `inf`, which Rust's float parser
+    /// would take (French callers say "nan" for no).
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Literal::Number(n) => Some(*n),
+            Literal::Text(t) => t
+                .trim()
+                .replace(',', ".")
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite()),
+            Literal::Bool(_) => None,
+        }
+    }
+
     /// The value as text (numbers without a trailing `.0`).
     pub fn to_text(&self) -> String {
         match self {
@@ -579,22 +595,24 @@ pub struct Condition {
 impl Condition {
     /// Evaluates with variables from `lookup`. A missing variable makes every comparison false
     /// except `!=`. Numbers compare numerically (text that parses as a number counts as one);
-    /// text compares case- and accent-insensitively for `==`/`!=`.
+    /// text compares case- and accent-insensitively. A number and text that is not one are
+    /// never equal nor ordered: only `!=` holds.
     pub fn eval(&self, lookup: &dyn Fn(&str) -> Option<Literal>) -> bool {
         let Some(left) = lookup(&self.var) else {
             return self.op == CmpOp::Ne;
         };
-        let as_num = |l: &Literal| match l {
-            Literal::Number(n) => Some(*n),
-            Literal::Text(t) => t.trim().replace(',', ".").parse::<f64>().ok(),
-            Literal::Bool(_) => None,
-        };
-        if let (Some(a), Some(b)) = (as_num(&left), as_num(&self.value)) {
-            return Comparison {
-                op: self.op,
-                value: b,
+        match (left.as_number(), self.value.as_number()) {
+            (Some(a), Some(b)) => {
+                return Comparison {
+                    op: self.op,
+                    value: b,
+                }
+                .holds(a);
             }
-            .holds(a);
+            // A number and a word are not equal, and neither is above the other: "I don't
+            // know" is not `>= 65` (as text it would sort after "65").
+            (Some(_), None) | (None, Some(_)) => return self.op == CmpOp::Ne,
+            (None, None) => {}
         }
         let a = matcher::fold(left.to_text().trim());
         let b = matcher::fold(self.value.to_text().trim());
@@ -851,6 +869,24 @@ mod tests {
         assert!(c("age", CmpOp::Ge, Literal::Number(65.0)).eval(&vars));
         assert!(!c("missing", CmpOp::Eq, Literal::Number(1.0)).eval(&vars));
         assert!(c("missing", CmpOp::Ne, Literal::Number(1.0)).eval(&vars));
+        // Words a float parser reads ("nan", "inf") are text: a French "nan" (no) equals
+        // itself, and a caller saying "infinity" is no number above 65.
+        let said = |v: &str| (v == "answer").then(|| Literal::Text("Nan".into()));
+        assert!(c("answer", CmpOp::Eq, Literal::Text("nan".into())).eval(&said));
+        let said = |v: &str| (v == "answer").then(|| Literal::Text("infinity".into()));
+        assert!(!c("answer", CmpOp::Ge, Literal::Number(65.0)).eval(&said));
+        // A word and a number: never equal, neither above the other.
+        let said = |v: &str| (v == "age").then(|| Literal::Text("je ne sais pas".into()));
+        for op in [CmpOp::Eq, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge] {
+            assert!(!c("age", op, Literal::Number(65.0)).eval(&said), "{op:?}");
+        }
+        assert!(c("age", CmpOp::Ne, Literal::Number(65.0)).eval(&said));
+        assert!(!c("score", CmpOp::Gt, Literal::Text("high".into())).eval(&vars));
+        // Two words still compare as text.
+        assert!(c("risk", CmpOp::Gt, Literal::Text("bas".into())).eval(&vars));
+        assert_eq!(Literal::Text(" 38,5 ".into()).as_number(), Some(38.5));
+        assert_eq!(Literal::Text("inf".into()).as_number(), None);
+        assert_eq!(Literal::Bool(true).as_number(), None);
     }
 
     #[test]

@@ -63,20 +63,6 @@ pub(crate) fn render(template: &Template, session: &Session) -> String {
     template.render(|name| lookup(session, name).map(|l| l.to_text()))
 }
 
-/// The numeric value of a literal for `add`: numbers, and text that reads as a number.
-pub(crate) fn as_number(value: &Literal) -> Option<f64> {
-    match value {
-        Literal::Number(n) => Some(*n),
-        Literal::Text(t) => t
-            .trim()
-            .replace(',', ".")
-            .parse::<f64>()
-            .ok()
-            .filter(|n| n.is_finite()),
-        Literal::Bool(_) => None,
-    }
-}
-
 /// Applies assignments in order, recording a `Set` event for each.
 pub(crate) fn apply(
     assignments: &[Assignment],
@@ -90,7 +76,7 @@ pub(crate) fn apply(
             AssignOp::Add(n) => {
                 let current = lookup(session, &a.var)
                     .as_ref()
-                    .and_then(as_number)
+                    .and_then(Literal::as_number)
                     .unwrap_or(0.0);
                 let sum = current + n;
                 Literal::Number(if sum.is_finite() { sum } else { current })
@@ -186,7 +172,7 @@ mod tests {
         assert!(
             s.vars
                 .get("score")
-                .and_then(as_number)
+                .and_then(Literal::as_number)
                 .is_some_and(f64::is_finite)
         );
         assert_eq!(ev.len(), 4);
