@@ -420,7 +420,8 @@ fn read_groups(groups: &[&str], seps: &[char], decimal_point: bool) -> Option<f6
         digits.push('.');
         digits.push_str(fraction);
     }
-    digits.parse::<f64>().ok()
+    // Hundreds of digits read as infinity, which every `>=` would hold for: no number.
+    digits.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 #[cfg(test)]
@@ -560,6 +561,7 @@ mod tests {
             assert_eq!(extract_number("1,200,00", lang), Some(1200.0));
             assert_eq!(extract_number("12,34,567.5", lang), Some(1_234_567.5));
             assert_eq!(extract_number("1.234.567,89", lang), Some(1_234_567.89));
+            assert_eq!(extract_number(&"9".repeat(400), lang), None);
         }
         // One separator before three digits: the language's decimal mark decides.
         assert_eq!(
