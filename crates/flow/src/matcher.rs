@@ -7,9 +7,15 @@
 //! (`corona virus` ~ `coronavirus`, `covid 19` ~ `covid19`). A match is rejected when a
 //! negation cue of the call's language (`no`, `not`, `pas`, `sans`, `aucun`...) appears within
 //! [`NEGATION_WINDOW`] words before it in the same clause, unless the keyword is itself
-//! negative (`pas du tout`, `no`). No I/O, no allocation-heavy regex: this runs per answer.
+//! negative (`pas du tout`, `no`). A match is also rejected when its clause *ends* with a
+//! trailing cue (`not`, `no`, `pas`, `non`) within that many words after it: "absolutely not",
+//! "of course not", "bien sûr que non", "absolument pas", "je crois pas". Only at the clause's
+//! end (an intensifier such as `du tout` or `really` aside), so that "no cough, no fever"
+//! spoken without a comma does not cancel "cough", and never in "why not", "pourquoi pas",
+//! "or not", "ou pas". No I/O, no allocation-heavy regex: this runs per answer.
 
-/// How many words before a keyword are searched for a negation cue.
+/// How many words before a keyword are searched for a negation cue, and how far after it a
+/// trailing cue may end its clause.
 pub const NEGATION_WINDOW: usize = 3;
 
 /// Most words of a phrase glued together when comparing without spaces.
@@ -128,6 +134,51 @@ pub fn negation_cues(language: &str) -> &'static [&'static str] {
     }
 }
 
+/// Cues that cancel a keyword they follow, when they end its clause ("absolutely not", "bien
+/// sûr que non"), for a language tag; unknown languages get both lists.
+pub fn trailing_negation_cues(language: &str) -> &'static [&'static str] {
+    const EN: &[&str] = &["not", "no"];
+    const FR: &[&str] = &["pas", "non"];
+    const ALL: &[&str] = &["not", "no", "pas", "non"];
+    let primary = language.split(['-', '_']).next().unwrap_or("");
+    if primary.eq_ignore_ascii_case("en") {
+        EN
+    } else if primary.eq_ignore_ascii_case("fr") {
+        FR
+    } else {
+        ALL
+    }
+}
+
+/// Words that may follow a trailing cue at the end of a clause: "pas du tout", "not at all",
+/// "not really", "pas vraiment".
+const INTENSIFIERS: &[&str] = &["du", "tout", "at", "all", "really", "vraiment"];
+
+/// Words after which a trailing cue is an idiom, not a negation: "why not" and "pourquoi pas"
+/// agree; "or not", "ou pas" and "ou non" ask.
+const IDIOM_BEFORE_CUE: &[&str] = &["why", "pourquoi", "or", "ou", "if"];
+
+/// The negation cues of one language, before and after a keyword.
+#[derive(Debug, Clone, Copy)]
+struct Cues {
+    before: &'static [&'static str],
+    after: &'static [&'static str],
+}
+
+impl Cues {
+    fn of(language: &str) -> Self {
+        Self {
+            before: negation_cues(language),
+            after: trailing_negation_cues(language),
+        }
+    }
+
+    /// Whether the keyword at `start..start + len` is negated, before or after.
+    fn negate(&self, text: &Normalized, start: usize, len: usize) -> bool {
+        is_negated(text, start, self.before) || is_negated_after(text, start + len, self.after)
+    }
+}
+
 /// One keyword or phrase, normalized once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phrase {
@@ -151,8 +202,10 @@ impl Phrase {
         })
     }
 
-    fn is_negative(&self, cues: &[&str]) -> bool {
-        self.words.iter().any(|w| cues.contains(&w.as_str()))
+    fn is_negative(&self, cues: &Cues) -> bool {
+        self.words
+            .iter()
+            .any(|w| cues.before.contains(&w.as_str()) || cues.after.contains(&w.as_str()))
     }
 
     /// Positions `(start, len)` where the phrase occurs in `text`.
@@ -219,7 +272,8 @@ pub struct Match {
 pub struct KeywordSet {
     /// The phrases, in the order written.
     pub phrases: Vec<Phrase>,
-    /// Whether negation cues before a keyword cancel the match (default true).
+    /// Whether negation cues before a keyword, or ending its clause after it, cancel the
+    /// match (default true).
     pub negation: bool,
 }
 
@@ -237,16 +291,16 @@ impl KeywordSet {
 
     /// Finds the first non-negated occurrence of any phrase in `text`, said in `language`.
     pub fn find(&self, text: &Normalized, language: &str) -> Option<Match> {
-        let cues = negation_cues(language);
+        let cues = Cues::of(language);
         let mut best: Option<Match> = None;
         for phrase in &self.phrases {
             let found = phrase.occurrences(text);
             if found.is_empty() {
                 continue;
             }
-            let check_negation = self.negation && !phrase.is_negative(cues);
-            for (start, _) in found {
-                if check_negation && is_negated(text, start, cues) {
+            let check_negation = self.negation && !phrase.is_negative(&cues);
+            for (start, len) in found {
+                if check_negation && cues.negate(text, start, len) {
                     continue;
                 }
                 if best.as_ref().is_none_or(|b| start < b.word) {
@@ -264,15 +318,15 @@ impl KeywordSet {
     /// Whether any phrase occurs in `text` without being negated: [`KeywordSet::find`]
     /// without looking for the earliest match (stops at the first one).
     pub fn any(&self, text: &Normalized, language: &str) -> bool {
-        let cues = negation_cues(language);
+        let cues = Cues::of(language);
         self.phrases.iter().any(|phrase| {
             let found = phrase.occurrences(text);
             // Whether the phrase is itself negative is asked only of a phrase that occurs.
             !found.is_empty() && {
-                let check_negation = self.negation && !phrase.is_negative(cues);
+                let check_negation = self.negation && !phrase.is_negative(&cues);
                 found
                     .iter()
-                    .any(|&(start, _)| !(check_negation && is_negated(text, start, cues)))
+                    .any(|&(start, len)| !(check_negation && cues.negate(text, start, len)))
             }
         })
     }
@@ -295,6 +349,29 @@ fn is_negated(text: &Normalized, start: usize, cues: &[&str]) -> bool {
                 .get(i)
                 .is_some_and(|w| cues.contains(&w.as_str()))
     })
+}
+
+/// Whether the clause of the keyword that ends before word `end` ends with a trailing cue (an
+/// intensifier or two aside) within [`NEGATION_WINDOW`] words of it, not in an idiom.
+fn is_negated_after(text: &Normalized, end: usize, cues: &[&str]) -> bool {
+    let Some(&clause) = end.checked_sub(1).and_then(|last| text.clause.get(last)) else {
+        return false;
+    };
+    let word = |i: usize| text.words.get(i).map(String::as_str);
+    // The clause's last word, then back over the intensifiers after the cue.
+    let mut cue = end;
+    while text.clause.get(cue) == Some(&clause) {
+        cue += 1;
+    }
+    while cue > end && word(cue - 1).is_some_and(|w| INTENSIFIERS.contains(&w)) {
+        cue -= 1;
+    }
+    let Some(cue) = cue.checked_sub(1).filter(|&c| c >= end) else {
+        return false;
+    };
+    cue < end + NEGATION_WINDOW
+        && word(cue).is_some_and(|w| cues.contains(&w))
+        && !word(cue - 1).is_some_and(|w| IDIOM_BEFORE_CUE.contains(&w))
 }
 
 /// The first number in an answer, in `language` (a BCP-47 tag), for numeric comparisons:
@@ -494,6 +571,71 @@ mod tests {
         let mut plain = set(&["fever"]);
         plain.negation = false;
         assert!(plain.matches("no fever", "en-US"));
+    }
+
+    #[test]
+    fn a_cue_ending_the_clause_negates_what_it_follows() {
+        let yes = set(&["yes", "absolutely", "of course", "sure", "right"]);
+        for answer in [
+            "Absolutely not.",
+            "Of course not!",
+            "of course I'm not",
+            "Absolutely not, I fell down the stairs.",
+            "not at all, absolutely not at all",
+            "yes no",
+            "yes not really",
+        ] {
+            assert!(!yes.matches(answer, "en-US"), "{answer}");
+        }
+        for answer in [
+            "Yes.",
+            "Sure, why not.",
+            "yes, no problem",
+            "yes no problem",
+            "Absolutely, not a doubt",
+            "yes I have no idea why it happened",
+        ] {
+            assert!(yes.matches(answer, "en-US"), "{answer}");
+        }
+        let oui = set(&["oui", "bien sûr", "absolument", "je crois"]);
+        for answer in [
+            "Bien sûr que non.",
+            "Absolument pas !",
+            "absolument pas du tout",
+            "Je crois pas.",
+            "je crois que non",
+            "oui enfin non",
+        ] {
+            assert!(!oui.matches(answer, "fr-FR"), "{answer}");
+        }
+        for answer in [
+            "Oui.",
+            "je crois que oui",
+            "oui pourquoi pas",
+            "oui pas de problème",
+            "oui, pas mal",
+        ] {
+            assert!(oui.matches(answer, "fr-FR"), "{answer}");
+        }
+        // Only the clause's end: "no fever" still negates what follows it, not "cough".
+        let cough = set(&["cough"]);
+        assert!(cough.matches("cough no fever", "en-US"));
+        assert!(!cough.matches("a cough no", "en-US"));
+        let fievre = set(&["fièvre"]);
+        assert!(fievre.matches("de la fièvre pas très forte", "fr-FR"));
+        assert!(!fievre.matches("de la fièvre non", "fr-FR"));
+        // Out of the window, and across clauses, nothing is cancelled.
+        assert!(fievre.matches("de la fièvre depuis hier soir pas", "fr-FR"));
+        assert!(fievre.matches("de la fièvre. Non, pas de toux.", "fr-FR"));
+        // A negative keyword is never cancelled, and `negation: false` turns the check off.
+        let non = set(&["non", "absolument pas"]);
+        assert!(non.matches("bien sûr que non", "fr-FR"));
+        assert!(non.matches("Absolument pas.", "fr-FR"));
+        let mut plain = set(&["absolutely"]);
+        plain.negation = false;
+        assert!(plain.matches("absolutely not", "en-US"));
+        // Other languages get both lists.
+        assert!(!set(&["si"]).matches("si no", "es-ES"));
     }
 
     #[test]
