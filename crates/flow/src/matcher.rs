@@ -351,8 +351,8 @@ fn is_negated(text: &Normalized, start: usize, cues: &[&str]) -> bool {
     })
 }
 
-/// Whether the clause of the keyword that ends before word `end` ends with a trailing cue (an
-/// intensifier or two aside) within [`NEGATION_WINDOW`] words of it, not in an idiom.
+/// Whether the clause of the keyword that ends before word `end` ends with a trailing cue
+/// (intensifiers aside) within [`NEGATION_WINDOW`] words of it, not in an idiom.
 fn is_negated_after(text: &Normalized, end: usize, cues: &[&str]) -> bool {
     let Some(&clause) = end.checked_sub(1).and_then(|last| text.clause.get(last)) else {
         return false;
