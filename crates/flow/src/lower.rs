@@ -51,6 +51,7 @@ const ASK_FIELDS: &[&str] = &[
     "finish-on-key",
     "language",
     "save-as",
+    "unclear",
 ];
 const RETRY_FIELDS: &[&str] = &[
     "attempts",
@@ -93,6 +94,7 @@ struct RawAsk {
     finish_on_key: Option<char>,
     language: Option<String>,
     save_as: Option<String>,
+    unclear: Option<Localized<KeywordSet>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -1511,6 +1513,9 @@ impl<'a> Lowerer<'a> {
         {
             raw.save_as = Some(t.value);
         }
+        if let Some(v) = f.get("unclear") {
+            raw.unclear = self.keywords(v, "unclear", true, &mut Vec::new());
+        }
         raw
     }
 
@@ -1612,6 +1617,7 @@ impl<'a> Lowerer<'a> {
             finish_on_key: raw.finish_on_key.or(d.finish_on_key),
             language: raw.language.or(d.language),
             save_as,
+            unclear: raw.unclear.or(d.unclear),
             retry: RetryPolicy {
                 attempts: retry_raw.attempts.or(dr.attempts).unwrap_or(3),
                 no_input: retry_raw.no_input.or(dr.no_input).unwrap_or_default(),
@@ -1695,7 +1701,7 @@ impl<'a> Lowerer<'a> {
         let mut answer = Vec::new();
         let mut labels: Vec<String> = Vec::new();
         if let Some(v) = f.get("keywords")
-            && let Some(k) = self.keywords(v, negation, &mut labels)
+            && let Some(k) = self.keywords(v, "keywords", negation, &mut labels)
         {
             answer.push(AnswerMatch::Keywords(k));
         }
@@ -1876,9 +1882,12 @@ impl<'a> Lowerer<'a> {
         })
     }
 
+    /// A keyword list (`keywords`, `unclear`): one list for every language, or one per declared
+    /// language; synonyms expanded. The first words go into `labels`.
     fn keywords(
         &mut self,
         y: &Yaml,
+        what: &str,
         negation: bool,
         labels: &mut Vec<String>,
     ) -> Option<Localized<KeywordSet>> {
@@ -1886,11 +1895,11 @@ impl<'a> Lowerer<'a> {
             Value::Map(_) => {
                 // The label names the route in every language (`oui / yes`), so that the
                 // graph and the report read the same whatever language a caller spoke.
-                let variants = self.per_language(y, "keywords");
+                let variants = self.per_language(y, what);
                 let take = if variants.len() > 1 { 1 } else { 3 };
                 let mut out = Vec::new();
                 for (lang, v) in variants {
-                    let list = self.text_list(v, "keywords")?;
+                    let list = self.text_list(v, what)?;
                     for t in list.iter().take(take) {
                         if !labels.contains(&t.value) {
                             labels.push(t.value.clone());
@@ -1901,7 +1910,7 @@ impl<'a> Lowerer<'a> {
                 Some(Localized::PerLanguage(out))
             }
             _ => {
-                let list = self.text_list(y, "keywords")?;
+                let list = self.text_list(y, what)?;
                 labels.extend(list.iter().take(3).map(|t| t.value.clone()));
                 Some(Localized::All(self.keyword_set(&list, negation)))
             }

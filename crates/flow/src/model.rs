@@ -340,6 +340,9 @@ pub struct Ask {
     pub language: Option<String>,
     /// Variable receiving the answer text (default `answer`).
     pub save_as: String,
+    /// Words and phrases that make a spoken answer no answer ("je ne sais pas", "not sure"):
+    /// such an answer is a no-match before any route is tried.
+    pub unclear: Option<Localized<KeywordSet>>,
     /// What to do on silence or an unrecognised answer.
     pub retry: RetryPolicy,
 }

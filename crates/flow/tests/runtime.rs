@@ -515,6 +515,95 @@ fn triage_garbage_then_a_real_answer_resets_the_counters() {
 }
 
 #[test]
+fn triage_an_unsure_answer_is_asked_again_not_taken_for_a_no() {
+    // "I don't know" holds the `no` synonym "i don't", "I'm not sure" holds "i'm not": the
+    // flows' `unclear` list makes them a no-match, so the caller is asked again.
+    let unsure: [(&Lang, &[&str]); 2] = [
+        (&FR, &["je ne sais pas", "Aucune idée.", "je suis pas sûr"]),
+        (
+            &EN,
+            &[
+                "I don't know",
+                "I'm not sure.",
+                "no idea",
+                "I don't know, maybe",
+            ],
+        ),
+    ];
+    for (l, answers) in unsure {
+        for answer in answers {
+            let mut call = to_symptoms(l);
+            let xml = call.say(answer);
+            assert_eq!(call.at(), l.q[0], "{answer}");
+            assert!(xml.contains(l.no_match_text), "{answer}: {xml}");
+            assert_eq!(call.session.no_match, 1, "{answer}");
+            assert!(
+                call.events
+                    .iter()
+                    .any(|e| matches!(e, StepEvent::Heard { speech: Some(s), .. } if s == answer)),
+                "{answer}: the answer is recorded"
+            );
+            call.say(l.no);
+            assert_eq!(call.at(), l.q[1], "{answer}: then a plain no goes on");
+        }
+        // A real answer is still one.
+        let mut call = to_symptoms(l);
+        call.say(l.negated_fever);
+        assert_eq!(call.at(), l.q[1]);
+    }
+}
+
+#[test]
+fn unclear_answers_are_a_no_match_on_the_questions_that_list_them() {
+    let flow = inline(
+        r#"
+flow: unsure
+language: en-US
+defaults:
+  ask: { input: speech, unclear: ["don't know", "not sure"] }
+  retry: { attempts: 2, no-match: "Please say yes or no.", exhausted: bye }
+nodes:
+  fever:
+    say: Do you have a fever?
+    ask: speech
+    routes:
+      - keywords: ["yes"]
+        goto: anything
+      - keywords: ["i don't", "no"]
+        goto: bye
+  anything:
+    say: Tell us anything.
+    ask: { input: speech, unclear: [] }
+    next: bye
+  bye:
+    say: Goodbye.
+    hangup: true
+"#,
+    );
+    let mut call = Call::new(flow.clone());
+    let xml = call.say("I don't know");
+    assert_eq!(call.at(), "fever");
+    assert!(xml.contains("Please say yes or no."), "{xml}");
+    call.say("I don't");
+    assert_eq!(call.at(), "bye");
+    // "not sure" is itself negative, so no negation word cancels it.
+    let mut call = Call::new(flow.clone());
+    call.say("No, I'm really not sure");
+    assert_eq!(call.at(), "fever");
+    assert_eq!(call.session.no_match, 1);
+    // A question's own list replaces the default one: here, none.
+    let mut call = Call::new(flow);
+    call.say("yes");
+    assert_eq!(call.at(), "anything");
+    call.say("I don't know");
+    assert_eq!(call.at(), "bye");
+    assert_eq!(
+        call.var("answer"),
+        Some(&Literal::Text("I don't know".into()))
+    );
+}
+
+#[test]
 fn triage_keys_are_not_understood_by_a_speech_only_flow() {
     // The triage flows listen for speech only and have no `digits` routes: keys pressed
     // anyway are a no-match, then the question is asked again.

@@ -433,9 +433,14 @@ impl<'a> Ctx<'a> {
             digits.as_deref(),
             intent.as_ref(),
         );
-        let words = words_for(routes, speech.as_ref().map(|(s, _)| s.as_str()));
+        let said = speech.as_ref().map(|(s, _)| s.as_str());
+        // The words, once, for the routes' keywords and the question's `unclear` list.
+        let words = match &ask.unclear {
+            Some(_) => said.map(matcher::normalize),
+            None => words_for(routes, said),
+        };
         let answer = Answer {
-            speech: speech.as_ref().map(|(s, _)| s.as_str()),
+            speech: said,
             digits: digits.as_deref(),
             intent: intent.as_ref().map(|i| i.intent.as_str()),
             words: words.as_ref(),
@@ -444,6 +449,14 @@ impl<'a> Ctx<'a> {
             .language
             .clone()
             .unwrap_or_else(|| session.language.clone());
+        // "I don't know" is no answer, whatever route its words would take ("i don't" is a no).
+        if let (Some(words), Some(unclear)) = (&words, &ask.unclear)
+            && unclear
+                .get(&language)
+                .is_some_and(|set| set.any(words, &language))
+        {
+            return self.on_retry(session, node, ask, Retry::NoMatch);
+        }
         match self.pick_route(session, routes, &answer, &language) {
             Some(route) => {
                 let target = self.take_route(session, node, route);
