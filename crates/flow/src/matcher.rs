@@ -116,38 +116,13 @@ pub fn normalize(text: &str) -> Normalized {
 /// Negation cue words for a language tag (`fr-FR`, `en`...). Unknown languages get the
 /// English and French cues together.
 pub fn negation_cues(language: &str) -> &'static [&'static str] {
-    const EN: &[&str] = &["no", "not", "never", "without", "none", "nor", "neither"];
-    const FR: &[&str] = &[
-        "ne", "n", "pas", "sans", "aucun", "aucune", "ni", "jamais", "rien",
-    ];
-    const ALL: &[&str] = &[
-        "no", "not", "never", "without", "none", "nor", "neither", "ne", "n", "pas", "sans",
-        "aucun", "aucune", "ni", "jamais", "rien",
-    ];
-    let primary = language.split(['-', '_']).next().unwrap_or("");
-    if primary.eq_ignore_ascii_case("en") {
-        EN
-    } else if primary.eq_ignore_ascii_case("fr") {
-        FR
-    } else {
-        ALL
-    }
+    Cues::of(language).before
 }
 
 /// Cues that cancel a keyword they follow, when they end its clause ("absolutely not", "bien
 /// sûr que non"), for a language tag; unknown languages get both lists.
 pub fn trailing_negation_cues(language: &str) -> &'static [&'static str] {
-    const EN: &[&str] = &["not", "no"];
-    const FR: &[&str] = &["pas", "non"];
-    const ALL: &[&str] = &["not", "no", "pas", "non"];
-    let primary = language.split(['-', '_']).next().unwrap_or("");
-    if primary.eq_ignore_ascii_case("en") {
-        EN
-    } else if primary.eq_ignore_ascii_case("fr") {
-        FR
-    } else {
-        ALL
-    }
+    Cues::of(language).after
 }
 
 /// Words that may follow a trailing cue at the end of a clause: "pas du tout", "not at all",
@@ -166,10 +141,33 @@ struct Cues {
 }
 
 impl Cues {
+    const EN: Cues = Cues {
+        before: &["no", "not", "never", "without", "none", "nor", "neither"],
+        after: &["not", "no"],
+    };
+    const FR: Cues = Cues {
+        before: &[
+            "ne", "n", "pas", "sans", "aucun", "aucune", "ni", "jamais", "rien",
+        ],
+        after: &["pas", "non"],
+    };
+    const ALL: Cues = Cues {
+        before: &[
+            "no", "not", "never", "without", "none", "nor", "neither", "ne", "n", "pas", "sans",
+            "aucun", "aucune", "ni", "jamais", "rien",
+        ],
+        after: &["not", "no", "pas", "non"],
+    };
+
+    /// The cues of a language tag, by its primary subtag.
     fn of(language: &str) -> Self {
-        Self {
-            before: negation_cues(language),
-            after: trailing_negation_cues(language),
+        let primary = language.split(['-', '_']).next().unwrap_or("");
+        if primary.eq_ignore_ascii_case("en") {
+            Self::EN
+        } else if primary.eq_ignore_ascii_case("fr") {
+            Self::FR
+        } else {
+            Self::ALL
         }
     }
 
