@@ -327,6 +327,36 @@ fn triage_simple_question_goes_to_the_green_number() {
 }
 
 #[test]
+fn triage_a_question_about_symptoms_takes_the_symptom_check() {
+    let cases: [(&Lang, &str, &str); 2] = [
+        (
+            &FR,
+            "j'ai une question sur mes symptômes",
+            "pas de symptômes, juste une question",
+        ),
+        (
+            &EN,
+            "I have a question about my symptoms",
+            "no symptoms, I just have a question",
+        ),
+    ];
+    for (l, about_symptoms, no_symptoms) in cases {
+        let mut call = triage(l);
+        call.say(l.about_covid);
+        call.say(about_symptoms);
+        assert_eq!(call.at(), l.q[0], "{about_symptoms}");
+        let mut call = triage(l);
+        call.say(l.about_covid);
+        call.say(no_symptoms);
+        assert_eq!(
+            call.path(),
+            [l.welcome, l.classify, l.info],
+            "{no_symptoms}"
+        );
+    }
+}
+
+#[test]
 fn triage_green_number_busy_takes_the_fallback() {
     for l in [&FR, &EN] {
         let mut call = triage(l);
