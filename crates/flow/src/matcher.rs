@@ -119,12 +119,6 @@ pub fn negation_cues(language: &str) -> &'static [&'static str] {
     Cues::of(language).before
 }
 
-/// Cues that cancel a keyword they follow, when they end its clause ("absolutely not", "bien
-/// sûr que non"), for a language tag; unknown languages get both lists.
-pub fn trailing_negation_cues(language: &str) -> &'static [&'static str] {
-    Cues::of(language).after
-}
-
 /// Words that may follow a trailing cue at the end of a clause: "pas du tout", "not at all",
 /// "not really", "pas vraiment".
 const INTENSIFIERS: &[&str] = &["du", "tout", "at", "all", "really", "vraiment"];
@@ -133,7 +127,8 @@ const INTENSIFIERS: &[&str] = &["du", "tout", "at", "all", "really", "vraiment"]
 /// agree; "or not", "ou pas" and "ou non" ask.
 const IDIOM_BEFORE_CUE: &[&str] = &["why", "pourquoi", "or", "ou", "if"];
 
-/// The negation cues of one language, before and after a keyword.
+/// The negation cues of one language: before a keyword, and ending its clause after it
+/// ("absolutely not", "bien sûr que non"); unknown languages get both lists.
 #[derive(Debug, Clone, Copy)]
 struct Cues {
     before: &'static [&'static str],
@@ -732,5 +727,8 @@ mod tests {
         assert!(negation_cues("fr-CA").contains(&"pas"));
         assert!(!negation_cues("en-GB").contains(&"pas"));
         assert!(negation_cues("es-ES").contains(&"not"));
+        assert_eq!(Cues::of("fr-CA").after, ["pas", "non"]);
+        assert_eq!(Cues::of("en_GB").after, ["not", "no"]);
+        assert!(Cues::of("es-ES").after.contains(&"non"));
     }
 }
