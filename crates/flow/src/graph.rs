@@ -7,14 +7,16 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{DialTarget, EdgeKind, Flow, Node, NodeKind};
+use crate::model::{DialTarget, EdgeKind, Failure, Flow, Node, NodeKind};
 
 fn edge_label(kind: &EdgeKind) -> String {
     match kind {
         EdgeKind::Next => String::new(),
         EdgeKind::Route(label) => label.clone(),
         EdgeKind::Default => "default".into(),
-        EdgeKind::Exhausted => "exhausted".into(),
+        EdgeKind::Exhausted(None) => "exhausted".into(),
+        EdgeKind::Exhausted(Some(Failure::NoInput)) => "exhausted (no input)".into(),
+        EdgeKind::Exhausted(Some(Failure::NoMatch)) => "exhausted (no match)".into(),
         EdgeKind::Fallback => "fallback".into(),
     }
 }
@@ -70,7 +72,7 @@ pub fn to_mermaid(flow: &Flow) -> String {
     for (i, node) in flow.nodes.iter().enumerate() {
         for (kind, target) in node.edges() {
             let label = edge_label(&kind);
-            let arrow = if matches!(kind, EdgeKind::Exhausted | EdgeKind::Fallback) {
+            let arrow = if matches!(kind, EdgeKind::Exhausted(_) | EdgeKind::Fallback) {
                 "-.->"
             } else {
                 "-->"
@@ -130,7 +132,7 @@ pub fn to_dot(flow: &Flow) -> String {
     for node in &flow.nodes {
         for (kind, target) in node.edges() {
             let label = edge_label(&kind);
-            let style = if matches!(kind, EdgeKind::Exhausted | EdgeKind::Fallback) {
+            let style = if matches!(kind, EdgeKind::Exhausted(_) | EdgeKind::Fallback) {
                 ", style=dashed"
             } else {
                 ""

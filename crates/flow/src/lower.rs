@@ -103,7 +103,10 @@ struct RawRetry {
     no_input: Option<Vec<Vec<Prompt>>>,
     no_match: Option<Vec<Vec<Prompt>>>,
     repeat_question: Option<bool>,
-    exhausted: Option<usize>,
+    /// Where to go after a last silence.
+    exhausted_no_input: Option<usize>,
+    /// Where to go after a last no-match.
+    exhausted_no_match: Option<usize>,
 }
 
 /// The lowering context.
@@ -1555,9 +1558,38 @@ impl<'a> Lowerer<'a> {
             raw.repeat_question = self.boolean(v, "repeat-question");
         }
         if let Some(v) = f.get("exhausted") {
-            raw.exhausted = self.target(v, "exhausted").map(NodeId::index);
+            if let Value::Map(_) = &v.value {
+                // One target per kind of the last failure; a kind left out is inherited.
+                if let Some(e) = self.fields(v, "exhausted", &["no-input", "no-match"]) {
+                    if let Some(t) = e.get("no-input") {
+                        raw.exhausted_no_input = self.target(t, "no-input").map(NodeId::index);
+                    }
+                    if let Some(t) = e.get("no-match") {
+                        raw.exhausted_no_match = self.target(t, "no-match").map(NodeId::index);
+                    }
+                }
+            } else {
+                let target = self.target(v, "exhausted").map(NodeId::index);
+                raw.exhausted_no_input = target;
+                raw.exhausted_no_match = target;
+            }
         }
         raw
+    }
+
+    /// The node's own exhaustion target for one kind of failure, else the default's (then the
+    /// edge from this node is recorded here, since the default was lowered outside any node).
+    fn exhausted_target(&mut self, own: Option<usize>, default: Option<usize>) -> Option<usize> {
+        if own.is_some() {
+            return own;
+        }
+        if let Some(e) = default
+            && let Some(cur) = self.current
+            && let Some(edges) = self.facts.edges.get_mut(cur)
+        {
+            edges.push(e);
+        }
+        default
     }
 
     fn ask(&mut self, key: &Key, f: &Fields<'_>) -> Option<Ask> {
@@ -1568,35 +1600,49 @@ impl<'a> Lowerer<'a> {
             .map(|y| self.raw_retry(y))
             .unwrap_or_default();
         let dr = self.default_retry.clone();
-        let exhausted = match (retry_raw.exhausted, dr.exhausted) {
-            (Some(e), _) => Some(e),
-            (None, Some(e)) => {
-                // Inherited from `defaults`: record the edge from this node.
-                if let Some(cur) = self.current
-                    && let Some(edges) = self.facts.edges.get_mut(cur)
-                {
-                    edges.push(e);
-                }
-                Some(e)
-            }
-            (None, None) => {
-                if f.get("retry").is_none_or(|r| {
-                    matches!(&r.value, Value::Map(m) if !m.iter().any(|(k, _)| k.text == "exhausted"))
-                }) {
-                    self.error_help(
-                        codes::NO_EXHAUSTED_TARGET,
-                        key.span,
-                        format!(
-                            "node `{}` does not say where to go when its retries are exhausted",
-                            key.text
-                        ),
-                        "no exhaustion target",
-                        Some("add `retry: { exhausted: <node> }` to this node, or `defaults: { retry: { exhausted: <node> } }` to the flow".into()),
-                    );
-                }
-                None
-            }
+        let no_input = self.exhausted_target(retry_raw.exhausted_no_input, dr.exhausted_no_input);
+        let no_match = self.exhausted_target(retry_raw.exhausted_no_match, dr.exhausted_no_match);
+        // A kind with no target: (the words for the message, the key to add).
+        let missing = match (no_input, no_match) {
+            (Some(_), Some(_)) => None,
+            (None, Some(_)) => Some(Some(("after a last silence", "no-input"))),
+            (Some(_), None) => Some(Some(("after a last unmatched answer", "no-match"))),
+            (None, None) => Some(None),
         };
+        // A target that was written but does not resolve has its own error already.
+        let written = |kind: &str| {
+            f.get("retry").is_some_and(|r| {
+                field(r, "exhausted").is_some_and(|e| match &e.value {
+                    Value::Map(_) => field(e, kind).is_some(),
+                    _ => true,
+                })
+            })
+        };
+        if let Some(kind) = missing
+            && !(no_input.is_none() && written("no-input"))
+            && !(no_match.is_none() && written("no-match"))
+        {
+            let (when, help) = match kind {
+                None => (
+                    String::new(),
+                    "add `retry: { exhausted: <node> }` to this node, or `defaults: { retry: { exhausted: <node> } }` to the flow".to_owned(),
+                ),
+                Some((when, key)) => (
+                    format!(" {when}"),
+                    format!("add `{key}: <node>` to `exhausted`, here or in `defaults: {{ retry: ... }}`; `exhausted: <node>` alone covers both"),
+                ),
+            };
+            self.error_help(
+                codes::NO_EXHAUSTED_TARGET,
+                key.span,
+                format!(
+                    "node `{}` does not say where to go when its retries are exhausted{when}",
+                    key.text
+                ),
+                "no exhaustion target",
+                Some(help),
+            );
+        }
         let save_as = raw
             .save_as
             .or(d.save_as)
@@ -1626,7 +1672,10 @@ impl<'a> Lowerer<'a> {
                     .repeat_question
                     .or(dr.repeat_question)
                     .unwrap_or(false),
-                exhausted: NodeId(u32::try_from(exhausted?).ok()?),
+                exhausted: Exhausted {
+                    no_input: NodeId(u32::try_from(no_input?).ok()?),
+                    no_match: NodeId(u32::try_from(no_match?).ok()?),
+                },
             },
         })
     }
@@ -2281,6 +2330,14 @@ const INPUT_MODES: &[(&str, InputMode)] = &[
     ("dtmf", InputMode::Dtmf),
     ("both", InputMode::Both),
 ];
+
+/// The value of `key` in a mapping, without diagnostics (the mapping is checked elsewhere).
+fn field<'y>(y: &'y Yaml, key: &str) -> Option<&'y Yaml> {
+    match &y.value {
+        Value::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(_, v)| v),
+        _ => None,
+    }
+}
 
 fn field_help(field: &str) -> &'static str {
     match field {

@@ -360,7 +360,16 @@ pub struct RetryPolicy {
     /// Speak the node's own prompts again after the reprompt.
     pub repeat_question: bool,
     /// Where to go once every attempt failed.
-    pub exhausted: NodeId,
+    pub exhausted: Exhausted,
+}
+
+/// Where a question goes once every attempt failed, by the kind of the last failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exhausted {
+    /// After a last attempt in silence.
+    pub no_input: NodeId,
+    /// After a last answer that matched no route (or was `unclear`).
+    pub no_match: NodeId,
 }
 
 impl RetryPolicy {
@@ -759,6 +768,25 @@ impl NodeKind {
     }
 }
 
+/// The kind of a failed attempt at a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Nothing was said or pressed.
+    NoInput,
+    /// The answer matched no route, or was `unclear`.
+    NoMatch,
+}
+
+impl Exhausted {
+    /// Where the call goes when the last failed attempt was of this kind.
+    pub fn after(&self, failure: Failure) -> NodeId {
+        match failure {
+            Failure::NoInput => self.no_input,
+            Failure::NoMatch => self.no_match,
+        }
+    }
+}
+
 /// Why an edge exists, for graphs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EdgeKind {
@@ -768,8 +796,9 @@ pub enum EdgeKind {
     Route(String),
     /// The default route of a routed node.
     Default,
-    /// Retries exhausted.
-    Exhausted,
+    /// Retries exhausted: after either kind of failure (`None`), or after a last silence or
+    /// no-match when the two go to different nodes.
+    Exhausted(Option<Failure>),
     /// Action failed (no answer, webhook error, bot failure).
     Fallback,
 }
@@ -794,7 +823,13 @@ impl Node {
                 if let Some(n) = next {
                     out.push((EdgeKind::Default, *n));
                 }
-                out.push((EdgeKind::Exhausted, ask.retry.exhausted));
+                let e = ask.retry.exhausted;
+                if e.no_input == e.no_match {
+                    out.push((EdgeKind::Exhausted(None), e.no_input));
+                } else {
+                    out.push((EdgeKind::Exhausted(Some(Failure::NoInput)), e.no_input));
+                    out.push((EdgeKind::Exhausted(Some(Failure::NoMatch)), e.no_match));
+                }
             }
             NodeKind::Branch { routes: rs, next } => {
                 routes(&mut out, rs);

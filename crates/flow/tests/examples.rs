@@ -124,7 +124,7 @@ fn french_triage_routes_like_the_seed() {
     };
     assert!(next.is_none());
     assert_eq!(ask.retry.attempts, 2);
-    assert_eq!(flow.node(ask.retry.exhausted).id, "au-revoir");
+    assert_eq!(flow.node(ask.retry.exhausted.no_input).id, "au-revoir");
     assert_eq!(ask.retry.no_input_prompt(1).len(), 2);
     assert_eq!(routes.first().map(|r| r.assign.len()), Some(1));
 }

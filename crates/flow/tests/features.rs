@@ -295,6 +295,26 @@ fn dot_export() {
 }
 
 #[test]
+fn exhaustion_per_failure_is_two_labelled_edges() {
+    let l = load(&SMALL.replace(
+        "retry: { exhausted: bye }",
+        "retry: { exhausted: { no-input: bye, no-match: sales } }",
+    ));
+    let mermaid = graph::to_mermaid(&l.flow);
+    assert!(
+        mermaid.contains(
+            "    n0 -.->|\"exhausted (no input)\"| n2\n    n0 -.->|\"exhausted (no match)\"| n1\n"
+        ),
+        "{mermaid}"
+    );
+    let dot = graph::to_dot(&l.flow);
+    assert!(
+        dot.contains(r#""menu" -> "sales" [label="exhausted (no match)", style=dashed];"#),
+        "{dot}"
+    );
+}
+
+#[test]
 fn limits_are_enforced() {
     let huge = "a".repeat(hotline_flow::MAX_FLOW_BYTES + 1);
     let d = load_flow_str(&huge, "big.yaml", Path::new(".")).unwrap_err();

@@ -163,6 +163,7 @@ struct Lang {
     emergency: &'static str,
     students: &'static str,
     goodbye: &'static str,
+    dispatcher: &'static str,
     // numbers
     info_number: &'static str,
     emergency_number: &'static str,
@@ -202,6 +203,7 @@ const FR: Lang = Lang {
     emergency: "samu-urgence",
     students: "etudiants-medecine",
     goodbye: "au-revoir",
+    dispatcher: "attente-regulation",
     info_number: "+33800130000",
     emergency_number: "15",
     students_number: "+33199001234",
@@ -239,6 +241,7 @@ const EN: Lang = Lang {
     emergency: "emergency",
     students: "medical-students",
     goodbye: "goodbye",
+    dispatcher: "dispatcher-queue",
     info_number: "+12025550142",
     emergency_number: "+12025550100",
     students_number: "+12025550177",
@@ -459,9 +462,9 @@ fn triage_low_score_goes_to_the_medical_students_with_the_total() {
             xml.contains(&format!("<Number>{}</Number>", l.students_number)),
             "{xml}"
         );
-        // Nobody answers: the fallback is the SAMU queue.
+        // Nobody answers: the fallback is the SAMU queue (as someone waiting for a dispatcher).
         call.dial_ended("no-answer");
-        assert_eq!(call.at(), l.queue_node);
+        assert_eq!(call.at(), l.dispatcher);
         assert_eq!(
             call.outcome(),
             Some(&Outcome::Enqueued {
@@ -525,6 +528,137 @@ fn triage_garbage_speech_is_reprompted_then_exhausted() {
         assert_eq!(call.at(), l.goodbye);
         assert_eq!(call.outcome(), Some(&Outcome::HungUp));
     }
+}
+
+#[test]
+fn triage_a_caller_never_understood_waits_for_a_dispatcher() {
+    // Silence twice ends the call (the seed's error-02); answers that are never understood,
+    // unsure ones included, leave the caller in the emergency service's queue instead.
+    let unsure = |l: &Lang| {
+        if l.language == "fr-FR" {
+            "je ne sais pas"
+        } else {
+            "I don't know"
+        }
+    };
+    for l in [&FR, &EN] {
+        for (first, second) in [
+            (l.garbage, l.garbage),
+            (unsure(l), unsure(l)),
+            ("", l.garbage), // silence, then an answer not understood
+        ] {
+            let mut call = triage(l);
+            if first.is_empty() {
+                call.silence();
+            } else {
+                call.say(first);
+            }
+            let xml = call.say(second);
+            assert_eq!(call.path(), [l.welcome, l.dispatcher], "{first} / {second}");
+            assert!(xml.contains(">samu</Enqueue>"), "{xml}");
+            assert!(
+                !xml.contains("coronavirus"),
+                "not told it is another matter: {xml}"
+            );
+            assert_eq!(
+                call.outcome(),
+                Some(&Outcome::Enqueued {
+                    queue: "samu".into()
+                })
+            );
+            assert!(call.events.contains(&StepEvent::Exhausted {
+                node: l.welcome.into(),
+                target: l.dispatcher.into()
+            }));
+        }
+        // The same at a symptom question.
+        let mut call = to_symptoms(l);
+        call.say(l.garbage);
+        call.say(unsure(l));
+        assert_eq!(call.at(), l.dispatcher);
+    }
+}
+
+#[test]
+fn triage_an_unanswered_emergency_transfer_waits_for_a_dispatcher() {
+    // Not the "not about the coronavirus" queue message: the caller has a red flag.
+    for l in [&FR, &EN] {
+        let mut call = to_symptoms(l);
+        call.say(l.no);
+        call.say(l.no);
+        call.say(l.yes);
+        assert_eq!(call.at(), l.emergency);
+        let xml = call.dial_ended("no-answer");
+        assert_eq!(call.at(), l.dispatcher);
+        assert!(xml.contains(">samu</Enqueue>"), "{xml}");
+        assert!(!xml.contains("coronavirus"), "{xml}");
+    }
+}
+
+#[test]
+fn exhaustion_can_depend_on_the_last_failure() {
+    let flow = inline(
+        r#"
+flow: exhaustion
+language: en-US
+defaults:
+  retry: { attempts: 2, exhausted: { no-input: bye, no-match: person } }
+nodes:
+  menu:
+    say: Say sales.
+    ask: speech
+    routes:
+      - { keywords: [sales], goto: bye }
+  own:
+    say: Say support.
+    ask: speech
+    retry: { exhausted: { no-match: bye } }
+    routes:
+      - { keywords: [support], goto: bye }
+  person:
+    dial: "+15551234567"
+    next: own
+  bye:
+    say: Goodbye.
+    hangup: true
+"#,
+    );
+    let menu = flow.node(flow.find("menu").unwrap());
+    let hotline_flow::NodeKind::Ask { ask, .. } = &menu.kind else {
+        panic!("menu asks")
+    };
+    assert_ne!(ask.retry.exhausted.no_input, ask.retry.exhausted.no_match);
+    for (first, second, end) in [
+        (None, None, "bye"),
+        (Some("weather"), None, "bye"),
+        (None, Some("weather"), "person"),
+        (Some("weather"), Some("weather"), "person"),
+    ] {
+        let mut call = Call::new(flow.clone());
+        for answer in [first, second] {
+            match answer {
+                Some(text) => call.say(text),
+                None => call.silence(),
+            };
+        }
+        assert_eq!(call.path(), ["menu", end], "{first:?} then {second:?}");
+    }
+    // A node's own `exhausted: { no-match }` keeps the default's no-input target.
+    let mut call = Call::new(flow.clone());
+    call.say("weather");
+    call.say("weather");
+    call.dial_ended("completed");
+    assert_eq!(call.at(), "own");
+    call.silence();
+    call.silence();
+    assert_eq!(call.at(), "bye");
+    let mut call = Call::new(flow);
+    call.say("weather");
+    call.say("weather");
+    call.dial_ended("completed");
+    call.say("weather");
+    call.say("weather");
+    assert_eq!(call.path(), ["menu", "person", "own", "bye"]);
 }
 
 #[test]

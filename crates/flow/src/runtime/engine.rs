@@ -16,8 +16,8 @@ use super::vars;
 use super::webhook;
 use crate::matcher;
 use crate::{
-    Answer, Ask, Bot, Dial, DialTarget, Flow, Literal, Node, NodeId, NodeKind, Prompt, Record,
-    Route, Webhook,
+    Answer, Ask, Bot, Dial, DialTarget, Failure, Flow, Literal, Node, NodeId, NodeKind, Prompt,
+    Record, Route, Webhook,
 };
 
 /// Most nodes entered within one step before the call is ended as an error (a loop of
@@ -61,13 +61,6 @@ pub fn step(flow: &Flow, session: &mut Session, input: Input, links: &dyn Links)
     session.seq = session.seq.saturating_add(1);
     ctx.dispatch(session, input);
     ctx.finish(session)
-}
-
-/// Which retry counter an attempt uses.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Retry {
-    NoInput,
-    NoMatch,
 }
 
 struct Ctx<'a> {
@@ -140,7 +133,7 @@ impl<'a> Ctx<'a> {
             }
             (Awaiting::Gather { node }, Input::NoInput) => {
                 if let Some((n, ask)) = self.resolve_ask(session, &node) {
-                    self.on_retry(session, n, ask, Retry::NoInput);
+                    self.on_retry(session, n, ask, Failure::NoInput);
                 }
             }
             (Awaiting::Dial { node }, Input::DialEnded { status }) => {
@@ -410,7 +403,7 @@ impl<'a> Ctx<'a> {
             (!d.is_empty()).then(|| d.to_owned())
         });
         if speech.is_none() && digits.is_none() {
-            return self.on_retry(session, node, ask, Retry::NoInput);
+            return self.on_retry(session, node, ask, Failure::NoInput);
         }
         // An intent is only about a transcript (keys pressed have none).
         let intent = intent
@@ -455,7 +448,7 @@ impl<'a> Ctx<'a> {
                 .get(&language)
                 .is_some_and(|set| set.any(words, &language))
         {
-            return self.on_retry(session, node, ask, Retry::NoMatch);
+            return self.on_retry(session, node, ask, Failure::NoMatch);
         }
         match self.pick_route(session, routes, &answer, &language) {
             Some(route) => {
@@ -467,14 +460,14 @@ impl<'a> Ctx<'a> {
                     self.default_route(node, *next);
                     self.enter(session, *next);
                 }
-                None => self.on_retry(session, node, ask, Retry::NoMatch),
+                None => self.on_retry(session, node, ask, Failure::NoMatch),
             },
         }
     }
 
-    fn on_retry(&mut self, session: &mut Session, node: &Node, ask: &Ask, kind: Retry) {
+    fn on_retry(&mut self, session: &mut Session, node: &Node, ask: &Ask, kind: Failure) {
         let count = match kind {
-            Retry::NoInput => {
+            Failure::NoInput => {
                 session.no_input = session.no_input.saturating_add(1);
                 self.events.push(StepEvent::NoInput {
                     node: node.id.clone(),
@@ -482,7 +475,7 @@ impl<'a> Ctx<'a> {
                 });
                 session.no_input
             }
-            Retry::NoMatch => {
+            Failure::NoMatch => {
                 session.no_match = session.no_match.saturating_add(1);
                 self.events.push(StepEvent::NoMatch {
                     node: node.id.clone(),
@@ -493,15 +486,18 @@ impl<'a> Ctx<'a> {
         };
         let used = session.no_input.saturating_add(session.no_match);
         if used >= ask.retry.attempts.max(1) {
+            // The last failure decides: a caller who keeps speaking but is not understood may
+            // go to a person, one who stays silent to a goodbye.
+            let target = ask.retry.exhausted.after(kind);
             self.events.push(StepEvent::Exhausted {
                 node: node.id.clone(),
-                target: self.name_of(ask.retry.exhausted),
+                target: self.name_of(target),
             });
-            return self.enter(session, ask.retry.exhausted);
+            return self.enter(session, target);
         }
         let reprompt = match kind {
-            Retry::NoInput => ask.retry.no_input_prompt(count as usize),
-            Retry::NoMatch => ask.retry.no_match_prompt(count as usize),
+            Failure::NoInput => ask.retry.no_input_prompt(count as usize),
+            Failure::NoMatch => ask.retry.no_match_prompt(count as usize),
         };
         let question = ask.retry.repeat_question || reprompt.is_empty();
         self.ask(session, node, ask, reprompt, question);
