@@ -359,6 +359,168 @@ fn triage_a_question_about_symptoms_takes_the_symptom_check() {
     }
 }
 
+/// What an answer at one of the triage questions should do.
+#[derive(Debug, Clone, Copy)]
+enum Goes {
+    /// To this node (by its role, see `Goes::node`).
+    To(&'static str),
+    /// On to the next question, with this many points.
+    Points(f64),
+    /// Asked again.
+    Again,
+}
+
+/// Where the triage flows take the ways real callers answer, rather than the words of the
+/// prompt: each of these was asked again, scored the other way, or sent elsewhere before.
+/// `(question, answer, where it goes)`; question 0 is the welcome, 7 the classification.
+const EN_PHRASINGS: &[(usize, &str, Goes)] = &[
+    (0, "I fell and broke my arm", Goes::To("dispatcher")),
+    (
+        0,
+        "it's about my mother, she can't breathe",
+        Goes::To("dispatcher"),
+    ),
+    (
+        0,
+        "my husband has a high fever and a cough",
+        Goes::To("classify"),
+    ),
+    (0, "I was in a car accident", Goes::To("queue")),
+    (7, "I want to get a test", Goes::To("info")),
+    (1, "I have a temperature", Goes::Points(1.0)),
+    (1, "I'm burning up", Goes::Points(1.0)),
+    (1, "a little bit", Goes::Points(1.0)),
+    (1, "no, my temperature is normal", Goes::Points(0.0)),
+    (1, "not really", Goes::Points(0.0)),
+    (1, "that's right", Goes::Points(1.0)),
+    (1, "right now, no", Goes::Points(0.0)),
+    (3, "I have trouble breathing", Goes::To("emergency")),
+    (3, "it's hard to breathe", Goes::To("emergency")),
+    (3, "I can't catch my breath", Goes::To("emergency")),
+    (3, "no trouble breathing", Goes::Points(0.0)),
+    (4, "my chest hurts", Goes::To("emergency")),
+    (4, "there's a pressure on my chest", Goes::To("emergency")),
+    (4, "nothing hurts", Goes::Points(0.0)),
+    (5, "I'm 72", Goes::Points(2.0)),
+    (5, "I'm 65", Goes::Points(2.0)),
+    (5, "no, but I'm 70", Goes::Points(2.0)),
+    (5, "no, I'm under 65", Goes::Points(0.0)),
+    (5, "I have lung disease", Goes::Points(2.0)),
+    (5, "I have high blood pressure", Goes::Points(2.0)),
+    (5, "I'm 40 and healthy", Goes::Points(0.0)),
+    (5, "I'm 40", Goes::Again),
+    (6, "I can't taste anything", Goes::Points(1.0)),
+    (6, "I can't smell anything", Goes::Points(1.0)),
+    (6, "I can smell fine", Goes::Points(0.0)),
+    (6, "no, I can still taste and smell", Goes::Points(0.0)),
+];
+
+const FR_PHRASINGS: &[(usize, &str, Goes)] = &[
+    (0, "je suis tombé dans l'escalier", Goes::To("dispatcher")),
+    (0, "ma mère ne respire plus", Goes::To("dispatcher")),
+    (
+        0,
+        "mon mari a de la fièvre et il tousse",
+        Goes::To("classify"),
+    ),
+    (0, "ma femme est blessée", Goes::To("queue")),
+    (7, "je voudrais me faire tester", Goes::To("info")),
+    (1, "j'ai de la température", Goes::Points(1.0)),
+    (1, "j'ai des frissons", Goes::Points(1.0)),
+    (1, "un peu", Goes::Points(1.0)),
+    (1, "pas vraiment", Goes::Points(0.0)),
+    (3, "j'ai des difficultés à respirer", Goes::To("emergency")),
+    (3, "je manque d'air", Goes::To("emergency")),
+    (3, "non, je respire bien", Goes::Points(0.0)),
+    (4, "j'ai mal à la poitrine", Goes::To("emergency")),
+    (4, "ma poitrine me fait mal", Goes::To("emergency")),
+    (4, "rien ne me fait mal", Goes::Points(0.0)),
+    (5, "j'ai 72 ans", Goes::Points(2.0)),
+    (5, "j'ai 65 ans", Goes::Points(2.0)),
+    (5, "non, mais j'ai 70 ans", Goes::Points(2.0)),
+    (5, "non, j'ai moins de 65 ans", Goes::Points(0.0)),
+    (5, "j'ai une maladie des poumons", Goes::Points(2.0)),
+    (5, "j'ai 40 ans", Goes::Again),
+    (6, "je ne sens plus rien", Goes::Points(1.0)),
+    (6, "je n'ai toujours pas de goût", Goes::Points(1.0)),
+    (6, "j'ai toujours le goût et l'odorat", Goes::Points(0.0)),
+    (6, "je n'ai pas perdu le goût", Goes::Points(0.0)),
+];
+
+impl Goes {
+    fn node(role: &str, l: &Lang) -> &'static str {
+        match role {
+            "dispatcher" => l.dispatcher,
+            "classify" => l.classify,
+            "queue" => l.queue_node,
+            "info" => l.info,
+            "emergency" => l.emergency,
+            other => panic!("no role {other}"),
+        }
+    }
+}
+
+/// Takes a call at the welcome to `question` with plain answers, says `answer` and checks
+/// where it goes.
+fn check_phrasing(mut call: Call, l: &Lang, question: usize, answer: &str, goes: Goes) {
+    if question > 0 {
+        call.say(l.yes);
+        if question < 7 {
+            call.say(l.symptoms);
+            for _ in 1..question {
+                call.say(l.no);
+            }
+        }
+    }
+    let at = call.at().to_owned();
+    call.say(answer);
+    match goes {
+        Goes::To(role) => assert_eq!(call.at(), Goes::node(role, l), "{answer:?} at {at}"),
+        Goes::Again => {
+            assert_eq!(call.at(), at, "{answer:?}");
+            assert_eq!(call.session.no_match, 1, "{answer:?}");
+        }
+        Goes::Points(points) => {
+            let next = if question == 6 {
+                l.students
+            } else {
+                l.q[question]
+            };
+            assert_eq!(call.at(), next, "{answer:?} at {at}");
+            assert_eq!(
+                call.var("score"),
+                Some(&Literal::Number(points)),
+                "{answer:?} at {at}"
+            );
+        }
+    }
+}
+
+#[test]
+fn triage_understands_how_callers_answer_not_only_the_prompts_words() {
+    for (l, phrasings) in [(&EN, EN_PHRASINGS), (&FR, FR_PHRASINGS)] {
+        for &(question, answer, goes) in phrasings {
+            check_phrasing(triage(l), l, question, answer, goes);
+        }
+    }
+    // The bilingual flow has the French flow's nodes and the same words in each language.
+    let flow = example("covid-triage-bilingue.yaml");
+    for (key, phrasings) in [("1", FR_PHRASINGS), ("2", EN_PHRASINGS)] {
+        let l = Lang {
+            yes: if key == "1" { FR.yes } else { EN.yes },
+            no: if key == "1" { FR.no } else { EN.no },
+            symptoms: if key == "1" { FR.symptoms } else { EN.symptoms },
+            ..FR
+        };
+        for &(question, answer, goes) in phrasings {
+            let mut call = Call::new(flow.clone());
+            call.press(key);
+            assert_eq!(call.at(), l.welcome);
+            check_phrasing(call, &l, question, answer, goes);
+        }
+    }
+}
+
 #[test]
 fn triage_green_number_busy_takes_the_fallback() {
     for l in [&FR, &EN] {
