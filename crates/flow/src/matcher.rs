@@ -137,7 +137,9 @@ struct Cues {
 
 impl Cues {
     const EN: Cues = Cues {
-        before: &["no", "not", "never", "without", "none", "nor", "neither"],
+        before: &[
+            "no", "not", "never", "without", "none", "nor", "neither", "nothing",
+        ],
         after: &["not", "no"],
     };
     const FR: Cues = Cues {
@@ -148,8 +150,8 @@ impl Cues {
     };
     const ALL: Cues = Cues {
         before: &[
-            "no", "not", "never", "without", "none", "nor", "neither", "ne", "n", "pas", "sans",
-            "aucun", "aucune", "ni", "jamais", "rien",
+            "no", "not", "never", "without", "none", "nor", "neither", "nothing", "ne", "n", "pas",
+            "sans", "aucun", "aucune", "ni", "jamais", "rien",
         ],
         after: &["not", "no", "pas", "non"],
     };
@@ -561,6 +563,9 @@ mod tests {
         assert!(!fever.matches("I do not have any fever", "en-US"));
         assert!(!fever.matches("without fever", "en-US"));
         assert!(fever.matches("no cough, but a fever", "en-US"));
+        // "Nothing" negates as « rien » does.
+        assert!(!fever.matches("nothing like a fever", "en-US"));
+        assert!(!set(&["hurts"]).matches("nothing hurts", "en-US"));
         let mut plain = set(&["fever"]);
         plain.negation = false;
         assert!(plain.matches("no fever", "en-US"));
