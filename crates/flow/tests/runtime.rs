@@ -833,6 +833,30 @@ nodes:
 }
 
 #[test]
+fn triage_a_reprompt_says_what_answer_is_expected() {
+    for l in [&FR, &EN] {
+        let (yes_no, question_or_symptoms) = if l.language == "fr-FR" {
+            (
+                "Répondez par oui ou par non",
+                "Dites « question » ou « symptômes »",
+            )
+        } else {
+            (
+                "Please answer yes or no",
+                "Please say question, or symptoms",
+            )
+        };
+        let mut call = triage(l);
+        let xml = call.say(l.garbage);
+        assert!(xml.contains(yes_no), "{xml}");
+        call.say(l.about_covid);
+        let xml = call.say(l.garbage);
+        assert_eq!(call.at(), l.classify);
+        assert!(xml.contains(question_or_symptoms), "{xml}");
+    }
+}
+
+#[test]
 fn triage_garbage_then_a_real_answer_resets_the_counters() {
     for l in [&FR, &EN] {
         let mut call = triage(l);
