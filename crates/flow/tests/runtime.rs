@@ -878,7 +878,15 @@ fn triage_an_unsure_answer_is_asked_again_not_taken_for_a_no() {
     // "I don't know" holds the `no` synonym "i don't", "I'm not sure" holds "i'm not": the
     // flows' `unclear` list makes them a no-match, so the caller is asked again.
     let unsure: [(&Lang, &[&str]); 2] = [
-        (&FR, &["je ne sais pas", "Aucune idée.", "je suis pas sûr"]),
+        (
+            &FR,
+            &[
+                "je ne sais pas",
+                "Aucune idée.",
+                "je suis pas sûr",
+                "je suis pas vraiment sûre",
+            ],
+        ),
         (
             &EN,
             &[
@@ -886,6 +894,7 @@ fn triage_an_unsure_answer_is_asked_again_not_taken_for_a_no() {
                 "I'm not sure.",
                 "no idea",
                 "I don't know, maybe",
+                "I'm not really sure",
             ],
         ),
     ];
