@@ -387,6 +387,7 @@ const EN_PHRASINGS: &[(usize, &str, Goes)] = &[
     ),
     (0, "I was in a car accident", Goes::To("queue")),
     (0, "it's not about covid", Goes::To("queue")),
+    (0, "my son had a little accident", Goes::To("queue")),
     (0, "nothing to do with covid", Goes::To("queue")),
     (
         0,
@@ -397,6 +398,7 @@ const EN_PHRASINGS: &[(usize, &str, Goes)] = &[
     (1, "I have a temperature", Goes::Points(1.0)),
     (1, "I'm burning up", Goes::Points(1.0)),
     (1, "a little bit", Goes::Points(1.0)),
+    (2, "a bit", Goes::Points(1.0)),
     (1, "no, my temperature is normal", Goes::Points(0.0)),
     (1, "not really", Goes::Points(0.0)),
     (1, "that's right", Goes::Points(1.0)),
@@ -432,6 +434,12 @@ const FR_PHRASINGS: &[(usize, &str, Goes)] = &[
     ),
     (0, "ma femme est blessée", Goes::To("queue")),
     (0, "rien à voir avec le covid", Goes::To("queue")),
+    (
+        0,
+        "c'est un peu compliqué, mon fils a eu un accident",
+        Goes::To("queue"),
+    ),
+    (2, "un peu", Goes::Points(1.0)),
     (0, "ce n'est pas pour le covid", Goes::To("queue")),
     (7, "je voudrais me faire tester", Goes::To("info")),
     (1, "j'ai de la température", Goes::Points(1.0)),
