@@ -410,6 +410,7 @@ const EN_PHRASINGS: &[(usize, &str, Goes)] = &[
     (4, "my chest hurts", Goes::To("emergency")),
     (4, "there's a pressure on my chest", Goes::To("emergency")),
     (4, "nothing hurts", Goes::Points(0.0)),
+    (4, "no, my blood pressure is fine", Goes::Points(0.0)),
     (5, "I'm 72", Goes::Points(2.0)),
     (5, "I'm 65", Goes::Points(2.0)),
     (5, "no, but I'm 70", Goes::Points(2.0)),
@@ -422,6 +423,8 @@ const EN_PHRASINGS: &[(usize, &str, Goes)] = &[
     (6, "I can't smell anything", Goes::Points(1.0)),
     (6, "I can smell fine", Goes::Points(0.0)),
     (6, "no, I can still taste and smell", Goes::Points(0.0)),
+    (6, "No, taste and smell are fine", Goes::Points(0.0)),
+    (6, "food has no taste", Goes::Points(1.0)),
 ];
 
 const FR_PHRASINGS: &[(usize, &str, Goes)] = &[
