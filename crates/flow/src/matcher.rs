@@ -3,7 +3,8 @@
 //! Normalization: lowercase, accent folding (own table for Latin-1 and Latin Extended-A),
 //! `n't` → ` not`, anything that is not a letter or digit separates words, and sentence
 //! punctuation (`. , ; : ! ?`) plus `but`/`mais` start a new clause.
-//! Matching is whole-word (a number may be glued on: `covid19` matches `covid`); a phrase also matches when written with or without spaces
+//! Matching is whole-word (a number may be glued on: `covid19` matches `covid`), a phrase within
+//! one clause; a phrase also matches when written with or without spaces
 //! (`corona virus` ~ `coronavirus`, `covid 19` ~ `covid19`). A match is rejected when a
 //! negation cue of the call's language (`no`, `not`, `pas`, `sans`, `aucun`...) appears within
 //! [`NEGATION_WINDOW`] words before it in the same clause, unless the keyword is itself
@@ -181,6 +182,9 @@ pub struct Phrase {
     pub original: String,
     words: Vec<String>,
     glued: String,
+    /// Clause boundaries inside the phrase itself (`nothing but`, `oui, merci`): a match in
+    /// a text may cross as many, no more.
+    boundaries: usize,
 }
 
 impl Phrase {
@@ -190,10 +194,15 @@ impl Phrase {
         if n.words.is_empty() {
             return None;
         }
+        let boundaries = match (n.clause.first(), n.clause.last()) {
+            (Some(first), Some(last)) => last.saturating_sub(*first),
+            _ => 0,
+        };
         Some(Self {
             original: text.to_owned(),
             glued: n.words.concat(),
             words: n.words,
+            boundaries,
         })
     }
 
@@ -216,7 +225,10 @@ impl Phrase {
                 continue;
             }
             let k = self.words.len();
-            if start + k <= n && text.words[start..start + k] == self.words[..] {
+            if start + k <= n
+                && text.words[start..start + k] == self.words[..]
+                && within_clauses(text, start, k, self.boundaries)
+            {
                 found.push((start, k));
                 continue;
             }
@@ -229,7 +241,9 @@ impl Phrase {
                 };
                 if let Some(after) = rest.strip_prefix(word.as_str()) {
                     if after.is_empty() {
-                        found.push((start, len));
+                        if within_clauses(text, start, len, self.boundaries) {
+                            found.push((start, len));
+                        }
                         break;
                     }
                     rest = after;
@@ -329,6 +343,17 @@ impl KeywordSet {
     /// Convenience: normalizes `text` and tells whether any phrase matches.
     pub fn matches(&self, text: &str, language: &str) -> bool {
         self.find(&normalize(text), language).is_some()
+    }
+}
+
+/// Whether the `len` words from `start` cross at most `boundaries` clause boundaries: a phrase
+/// does not span a comma or a full stop that it does not hold itself ("No, taste and smell
+/// are fine" does not hold `no taste`).
+fn within_clauses(text: &Normalized, start: usize, len: usize, boundaries: usize) -> bool {
+    let last = start + len.saturating_sub(1);
+    match (text.clause.get(start), text.clause.get(last)) {
+        (Some(first), Some(last)) => last.saturating_sub(*first) <= boundaries,
+        _ => false,
     }
 }
 
@@ -563,6 +588,16 @@ mod tests {
         assert!(!fever.matches("I do not have any fever", "en-US"));
         assert!(!fever.matches("without fever", "en-US"));
         assert!(fever.matches("no cough, but a fever", "en-US"));
+        // A phrase is matched within one clause.
+        let no_taste = set(&["no taste"]);
+        assert!(no_taste.matches("food has no taste", "en-US"));
+        assert!(!no_taste.matches("No, taste and smell are fine", "en-US"));
+        assert!(!set(&["coronavirus"]).matches("corona. virus", "en-US"));
+        assert!(set(&["coronavirus"]).matches("corona virus", "en-US"));
+        // … unless it holds the boundary itself.
+        assert!(set(&["nothing but"]).matches("nothing but a cough", "en-US"));
+        assert!(set(&["yes, please"]).matches("yes please", "en-US"));
+        assert!(set(&["yes, please"]).matches("Yes. Please.", "en-US"));
         // "Nothing" negates as « rien » does.
         assert!(!fever.matches("nothing like a fever", "en-US"));
         assert!(!set(&["hurts"]).matches("nothing hurts", "en-US"));
