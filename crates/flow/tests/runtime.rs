@@ -455,6 +455,7 @@ const FR_PHRASINGS: &[(usize, &str, Goes)] = &[
     (4, "j'ai mal à la poitrine", Goes::To("emergency")),
     (4, "ma poitrine me fait mal", Goes::To("emergency")),
     (4, "rien ne me fait mal", Goes::Points(0.0)),
+    (4, "ça ne me fait pas mal", Goes::Points(0.0)),
     (5, "j'ai 72 ans", Goes::Points(2.0)),
     (5, "j'ai 65 ans", Goes::Points(2.0)),
     (5, "non, mais j'ai 70 ans", Goes::Points(2.0)),
