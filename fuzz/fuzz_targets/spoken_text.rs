@@ -1,10 +1,11 @@
 //! Fuzz target: what a caller says (a Twilio `SpeechResult` or the local recogniser's text) is
-//! read by the flows' keyword matcher and number extraction, the recogniser's normalisers and
-//! the local bots' slot parsers. Any text, in any script, must be read without a panic.
+//! read by the flows' keyword matcher and number reading (an answer's first number, and a
+//! variable's text as one number), the recogniser's normalisers and the local bots' slot
+//! parsers. Any text, in any script, must be read without a panic.
 #![no_main]
 
 use hotline_asr::Expect;
-use hotline_flow::matcher::{KeywordSet, extract_number, normalize};
+use hotline_flow::matcher::{KeywordSet, extract_number, normalize, parse_number};
 use hotline_flow::template::Template;
 use hotline_localbot::slots::{Date, Kind, Slots, within};
 use hotline_localbot::text::tokens;
@@ -25,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = keywords.find(&normalized, language);
         let _ = KeywordSet::new(&[text]).find(&normalize("oui j'ai de la fièvre"), language);
         let _ = extract_number(text, language);
+        let _ = parse_number(text, language);
     }
     if let Ok(template) = Template::parse(text) {
         let _ = template.render(|name| Some(name.to_uppercase()));

@@ -216,6 +216,22 @@ impl<'a> Lowerer<'a> {
             .push(Diagnostic::error(code, self.file, span, message, label).with_help_opt(help));
     }
 
+    /// A number that reads one way in English and another in French (`1,200`).
+    fn ambiguous_number(&mut self, span: Span, (text, point, comma): (String, f64, f64)) {
+        let point = Literal::Number(point).to_text();
+        let comma = Literal::Number(comma).to_text();
+        self.error_help(
+            codes::INVALID_CONDITION,
+            span,
+            format!("`{text}` could be {point} or {comma}"),
+            "ambiguous number",
+            Some(format!(
+                "write `{point}` or `{comma}`: a flow file writes numbers without digit groups, \
+                 with a decimal point (a decimal comma is read only where it cannot be a group)"
+            )),
+        );
+    }
+
     fn wrong_type(&mut self, y: &Yaml, what: &str, expected: &str) {
         let message = format!("`{what}` must be {expected}, found {}", y.kind_name());
         let label = format!("expected {expected}");
@@ -1822,13 +1838,16 @@ impl<'a> Lowerer<'a> {
                     ));
                     answer.push(AnswerMatch::Number(c));
                 }
-                None => self.error_help(
-                    codes::INVALID_CONDITION,
-                    t.span,
-                    format!("`{}` is not a number comparison", t.value),
-                    "invalid comparison",
-                    Some("write an operator and a number, e.g. `>= 65` or `< 38.5`".into()),
-                ),
+                None => match ambiguous_number(&t.value) {
+                    Some(readings) => self.ambiguous_number(t.span, readings),
+                    None => self.error_help(
+                        codes::INVALID_CONDITION,
+                        t.span,
+                        format!("`{}` is not a number comparison", t.value),
+                        "invalid comparison",
+                        Some("write an operator and a number, e.g. `>= 65` or `< 38.5`".into()),
+                    ),
+                },
             }
         }
         if let Some(v) = f.get("intent")
@@ -1860,13 +1879,16 @@ impl<'a> Lowerer<'a> {
                         labels.push(cond.source());
                         conditions.push(cond);
                     }
-                    None => self.error_help(
-                        codes::INVALID_CONDITION,
-                        c.span,
-                        format!("`{}` is not a condition", c.value),
-                        "invalid condition",
-                        Some("write `variable operator value`, e.g. `score >= 4` or `risk == high` (operators: == != < <= > >=)".into()),
-                    ),
+                    None => match ambiguous_number(&c.value) {
+                        Some(readings) => self.ambiguous_number(c.span, readings),
+                        None => self.error_help(
+                            codes::INVALID_CONDITION,
+                            c.span,
+                            format!("`{}` is not a condition", c.value),
+                            "invalid condition",
+                            Some("write `variable operator value`, e.g. `score >= 4` or `risk == high` (operators: == != < <= > >=)".into()),
+                        ),
+                    },
                 }
             }
         }
@@ -2438,8 +2460,36 @@ pub(crate) fn parse_comparison(text: &str) -> Option<Comparison> {
     if !left.trim().is_empty() {
         return None;
     }
-    let value = right.trim().replace(',', ".").parse::<f64>().ok()?;
-    value.is_finite().then_some(Comparison { op, value })
+    let value = file_number(right)?;
+    Some(Comparison { op, value })
+}
+
+/// A number as a flow file writes it: in Rust's syntax (`65`, `38.5`, `-3`), with a decimal
+/// comma (`38,5`), or in digit groups that read the same in every language (`1,200,000`,
+/// `1.234,5`). `None` for anything else, and for a number whose reading depends on the
+/// language ([`ambiguous_number`]).
+fn file_number(text: &str) -> Option<f64> {
+    let t = text.trim();
+    if let Ok(n) = t.parse::<f64>() {
+        return n.is_finite().then_some(n);
+    }
+    let point = matcher::parse_number(t, "en")?;
+    (matcher::parse_number(t, "fr") == Some(point)).then_some(point)
+}
+
+/// The two readings of a number that a flow file may not write, because they depend on the
+/// language: `1,200` is 1200 in English and 1.2 in French. `text` is a comparison or a
+/// condition (`>= 1,200`, `amount >= 1,200`), or a bare number.
+pub(crate) fn ambiguous_number(text: &str) -> Option<(String, f64, f64)> {
+    let right = split_op(text.trim())
+        .map_or(text, |(_, _, right)| right)
+        .trim();
+    if right.parse::<f64>().is_ok() {
+        return None;
+    }
+    let point = matcher::parse_number(right, "en")?;
+    let comma = matcher::parse_number(right, "fr")?;
+    (point != comma).then(|| (right.to_owned(), point, comma))
 }
 
 /// `score >= 4`, `risk == "high"`, `answered != true`.
@@ -2456,6 +2506,10 @@ pub(crate) fn parse_condition(text: &str) -> Option<Condition> {
         .or_else(|| right.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
     {
         Literal::Text(q.to_owned())
+    } else if ambiguous_number(right).is_some() {
+        return None;
+    } else if let Some(n) = file_number(right) {
+        Literal::Number(n)
     } else {
         Literal::from_plain(right)
     };
@@ -2546,6 +2600,32 @@ mod tests {
             })
         );
         assert_eq!(parse_comparison("38,5").map(|c| c.op), None);
+        // Digit groups that read the same in every language; a number that does not is
+        // refused, with both readings.
+        assert_eq!(
+            parse_comparison(">= 1.234,5").map(|c| c.value),
+            Some(1234.5)
+        );
+        assert_eq!(parse_comparison(">= 1,200"), None);
+        assert_eq!(
+            ambiguous_number(">= 1,200"),
+            Some(("1,200".into(), 1200.0, 1.2))
+        );
+        assert_eq!(parse_condition("amount >= 1,200"), None);
+        assert_eq!(
+            ambiguous_number("amount >= 1,200"),
+            Some(("1,200".into(), 1200.0, 1.2))
+        );
+        assert_eq!(ambiguous_number("amount >= 1.200"), None);
+        assert_eq!(ambiguous_number("temperature >= 38,5"), None);
+        assert_eq!(
+            parse_condition("temperature >= 38,5").map(|c| c.value),
+            Some(Literal::Number(38.5))
+        );
+        assert_eq!(
+            parse_condition("amount < 1,200,000").map(|c| c.value),
+            Some(Literal::Number(1_200_000.0))
+        );
         assert_eq!(parse_comparison("< 38,5").map(|c| c.value), Some(38.5));
         assert!(parse_comparison("about 3").is_none());
     }

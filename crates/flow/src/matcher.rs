@@ -407,8 +407,37 @@ pub fn extract_number(text: &str, language: &str) -> Option<f64> {
     // A minus sign, not a hyphen (`covid-19`).
     let before = text[..start].strip_suffix(['-', '\u{2212}']);
     let negative = before.is_some_and(|b| !b.ends_with(char::is_alphanumeric));
-    // The token: digits, and single separators each followed by a digit.
-    let rest = &text[start..];
+    let (value, _) = read_token(&text[start..], language)?;
+    Some(if negative { -value } else { value })
+}
+
+/// A text that is one number and nothing more (spaces around it allowed), read as
+/// [`extract_number`] reads numbers in `language`: `"72"`, `" 38,5 "`, `"-3"`, `"1,200"` (1200
+/// in English, 1.2 in French), `"1.234,5"`. A text with anything else in it is not a number
+/// (`"72 ans"`, `"1.2.3"`), and neither are `nan` or `inf`, which Rust's float parser would
+/// take (French callers say "nan" for no). Forms of Rust's own syntax with no comma (`1e3`,
+/// `.5`, `+2`) still read as Rust reads them.
+pub fn parse_number(text: &str, language: &str) -> Option<f64> {
+    let t = text.trim();
+    let (negative, body) = match t.strip_prefix(['-', '\u{2212}']) {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    if body.starts_with(|c: char| c.is_ascii_digit())
+        && let Some((value, used)) = read_token(body, language)
+        && used == body.len()
+    {
+        return Some(if negative { -value } else { value });
+    }
+    if t.contains(',') {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+/// The number at the start of `rest` (which starts with a digit) and how many bytes of `rest`
+/// it spans: digits, and single separators each followed by a digit.
+fn read_token(rest: &str, language: &str) -> Option<(f64, usize)> {
     let mut groups: Vec<&str> = Vec::new();
     let mut seps: Vec<char> = Vec::new();
     let mut group_start = 0;
@@ -431,8 +460,19 @@ pub fn extract_number(text: &str, language: &str) -> Option<f64> {
     if group_start < rest.len() {
         groups.push(&rest[group_start..]);
     }
-    let value = read_groups(&groups, &seps, decimal_point(language))?;
-    Some(if negative { -value } else { value })
+    let (value, used) = read_groups(&groups, &seps, decimal_point(language))?;
+    // The bytes of the groups read, and of the separators between them.
+    let span = groups
+        .iter()
+        .take(used)
+        .map(|g| g.len())
+        .chain(
+            seps.iter()
+                .take(used.saturating_sub(1))
+                .map(|c| c.len_utf8()),
+        )
+        .sum();
+    Some((value, span))
 }
 
 /// A character that may sit between digits of one number: a decimal mark or a digit-group
@@ -453,9 +493,10 @@ pub fn decimal_point(language: &str) -> bool {
     ) || matches!(lower.as_str(), "es-mx" | "es-us" | "de-ch")
 }
 
-/// The number that digit `groups` separated by `seps` spell (see [`extract_number`]); a
-/// separator that fits no reading ends the number before it (`"1.2.3"` → 1.2).
-fn read_groups(groups: &[&str], seps: &[char], decimal_point: bool) -> Option<f64> {
+/// The number that digit `groups` separated by `seps` spell (see [`extract_number`]), and how
+/// many of the groups it reads; a separator that fits no reading ends the number before it
+/// (`"1.2.3"` → 1.2, two groups).
+fn read_groups(groups: &[&str], seps: &[char], decimal_point: bool) -> Option<(f64, usize)> {
     let (first, later) = groups.split_first()?;
     let is_mark = |c: char| c == '.' || c == ',';
     // The decimal mark: the last mark, when another mark precedes it (`1,234.5`), when it is
@@ -499,26 +540,31 @@ fn read_groups(groups: &[&str], seps: &[char], decimal_point: bool) -> Option<f6
             .split_last()
             .is_some_and(|(last, rest)| last.len() == 3 && rest.iter().all(|g| g.len() == 2));
     let mut digits = String::from(*first);
+    let mut used = 1;
     if one_kind && (western || indian) {
         integer.iter().for_each(|g| digits.push_str(g));
+        used += integer.len();
         if let Some(fraction) = decimal.and_then(|i| later.get(i)) {
             digits.push('.');
             digits.push_str(fraction);
+            used += 1;
         }
     } else if first.len() <= 3 && one_kind && integer.first().is_some_and(|g| g.len() == 3) {
-        integer
-            .iter()
-            .take_while(|g| g.len() == 3)
-            .for_each(|g| digits.push_str(g));
+        integer.iter().take_while(|g| g.len() == 3).for_each(|g| {
+            digits.push_str(g);
+            used += 1;
+        });
     } else if let (Some(&sep), Some(fraction)) = (seps.first(), later.first())
         && is_mark(sep)
     {
         // Not digit groups: the first separator is a decimal mark (`1.2.3` → 1.2).
         digits.push('.');
         digits.push_str(fraction);
+        used += 1;
     }
     // Hundreds of digits read as infinity, which every `>=` would hold for: no number.
-    digits.parse::<f64>().ok().filter(|n| n.is_finite())
+    let value = digits.parse::<f64>().ok().filter(|n| n.is_finite())?;
+    Some((value, used))
 }
 
 #[cfg(test)]
@@ -748,6 +794,32 @@ mod tests {
         assert_eq!(extract_number("1.200", "de-DE"), Some(1200.0));
         assert_eq!(extract_number("1.200", "es-MX"), Some(1.2));
         assert_eq!(extract_number("1,200", "es-ES"), Some(1.2));
+    }
+
+    #[test]
+    fn parses_a_text_that_is_one_number() {
+        for lang in ["fr-FR", "en-US"] {
+            assert_eq!(parse_number(" 72 ", lang), Some(72.0));
+            assert_eq!(parse_number("38,5", lang), Some(38.5));
+            assert_eq!(parse_number("-3", lang), Some(-3.0));
+            assert_eq!(parse_number("1.234,5", lang), Some(1234.5));
+            assert_eq!(parse_number("1,200,000", lang), Some(1_200_000.0));
+            assert_eq!(parse_number("12\u{a0}500", lang), Some(12_500.0));
+            // Rust's own forms, without a comma.
+            assert_eq!(parse_number("1e3", lang), Some(1000.0));
+            assert_eq!(parse_number(".5", lang), Some(0.5));
+            // More than one number, or words: not a number.
+            for text in [
+                "72 ans", "1.2.3", "1,200,00", "1,2,3", "nan", "inf", "", "-", "a1",
+            ] {
+                assert_eq!(parse_number(text, lang), None, "{text:?} in {lang}");
+            }
+        }
+        // One separator before three digits: the language decides, as for `extract_number`.
+        assert_eq!(parse_number("1,200", "en-US"), Some(1200.0));
+        assert_eq!(parse_number("1,200", "fr-FR"), Some(1.2));
+        assert_eq!(parse_number("1.200", "de-DE"), Some(1200.0));
+        assert_eq!(parse_number("1.200", "en-US"), Some(1.2));
     }
 
     #[test]

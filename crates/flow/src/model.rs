@@ -434,7 +434,7 @@ impl Route {
     ) -> bool {
         let answer_ok =
             self.answer.is_empty() || self.answer.iter().any(|m| m.matches(answer, language));
-        answer_ok && self.conditions.iter().all(|c| c.eval(lookup))
+        answer_ok && self.conditions.iter().all(|c| c.eval(lookup, language))
     }
 }
 
@@ -566,18 +566,13 @@ impl Literal {
         }
     }
 
-    /// The value as a number: a number, or text that reads as a finite one (`"72"`, `" 38,5 "`
-    /// with a decimal comma); never a word such as `nan` or `inf`, which Rust's float parser
-    /// would take (French callers say "nan" for no).
-    pub fn as_number(&self) -> Option<f64> {
+    /// The value as a number: a number, or text that is one number read in `language` (a
+    /// BCP-47 tag) as [`matcher::parse_number`] reads it: `"72"`, `" 38,5 "` with a decimal
+    /// comma, `"1,200"` (1200 in English, 1.2 in French); never a word such as `nan` or `inf`.
+    pub fn as_number(&self, language: &str) -> Option<f64> {
         match self {
             Literal::Number(n) => Some(*n),
-            Literal::Text(t) => t
-                .trim()
-                .replace(',', ".")
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite()),
+            Literal::Text(t) => matcher::parse_number(t, language),
             Literal::Bool(_) => None,
         }
     }
@@ -605,15 +600,16 @@ pub struct Condition {
 }
 
 impl Condition {
-    /// Evaluates with variables from `lookup`. A missing variable makes every comparison false
-    /// except `!=`. Numbers compare numerically (text that parses as a number counts as one);
-    /// text compares case- and accent-insensitively. A number and text that is not one are
-    /// never equal nor ordered: only `!=` holds.
-    pub fn eval(&self, lookup: &dyn Fn(&str) -> Option<Literal>) -> bool {
+    /// Evaluates with variables from `lookup`, in the call's `language`. A missing variable
+    /// makes every comparison false except `!=`. Numbers compare numerically (text that is
+    /// one number counts as one, read in `language`: [`Literal::as_number`]); text compares
+    /// case- and accent-insensitively. A number and text that is not one are never equal nor
+    /// ordered: only `!=` holds.
+    pub fn eval(&self, lookup: &dyn Fn(&str) -> Option<Literal>, language: &str) -> bool {
         let Some(left) = lookup(&self.var) else {
             return self.op == CmpOp::Ne;
         };
-        match (left.as_number(), self.value.as_number()) {
+        match (left.as_number(language), self.value.as_number(language)) {
             (Some(a), Some(b)) => {
                 return Comparison {
                     op: self.op,
@@ -901,30 +897,45 @@ mod tests {
             op,
             value,
         };
-        assert!(c("score", CmpOp::Ge, Literal::Number(4.0)).eval(&vars));
-        assert!(!c("score", CmpOp::Gt, Literal::Number(4.0)).eval(&vars));
-        assert!(c("risk", CmpOp::Eq, Literal::Text("eleve".into())).eval(&vars));
-        assert!(c("age", CmpOp::Ge, Literal::Number(65.0)).eval(&vars));
-        assert!(!c("missing", CmpOp::Eq, Literal::Number(1.0)).eval(&vars));
-        assert!(c("missing", CmpOp::Ne, Literal::Number(1.0)).eval(&vars));
+        assert!(c("score", CmpOp::Ge, Literal::Number(4.0)).eval(&vars, "fr-FR"));
+        assert!(!c("score", CmpOp::Gt, Literal::Number(4.0)).eval(&vars, "fr-FR"));
+        assert!(c("risk", CmpOp::Eq, Literal::Text("eleve".into())).eval(&vars, "fr-FR"));
+        assert!(c("age", CmpOp::Ge, Literal::Number(65.0)).eval(&vars, "fr-FR"));
+        assert!(!c("missing", CmpOp::Eq, Literal::Number(1.0)).eval(&vars, "fr-FR"));
+        assert!(c("missing", CmpOp::Ne, Literal::Number(1.0)).eval(&vars, "fr-FR"));
         // Words a float parser reads ("nan", "inf") are text: a French "nan" (no) equals
         // itself, and a caller saying "infinity" is no number above 65.
         let said = |v: &str| (v == "answer").then(|| Literal::Text("Nan".into()));
-        assert!(c("answer", CmpOp::Eq, Literal::Text("nan".into())).eval(&said));
+        assert!(c("answer", CmpOp::Eq, Literal::Text("nan".into())).eval(&said, "fr-FR"));
         let said = |v: &str| (v == "answer").then(|| Literal::Text("infinity".into()));
-        assert!(!c("answer", CmpOp::Ge, Literal::Number(65.0)).eval(&said));
+        assert!(!c("answer", CmpOp::Ge, Literal::Number(65.0)).eval(&said, "fr-FR"));
         // A word and a number: never equal, neither above the other.
         let said = |v: &str| (v == "age").then(|| Literal::Text("je ne sais pas".into()));
         for op in [CmpOp::Eq, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge] {
-            assert!(!c("age", op, Literal::Number(65.0)).eval(&said), "{op:?}");
+            assert!(
+                !c("age", op, Literal::Number(65.0)).eval(&said, "fr-FR"),
+                "{op:?}"
+            );
         }
-        assert!(c("age", CmpOp::Ne, Literal::Number(65.0)).eval(&said));
-        assert!(!c("score", CmpOp::Gt, Literal::Text("high".into())).eval(&vars));
+        assert!(c("age", CmpOp::Ne, Literal::Number(65.0)).eval(&said, "fr-FR"));
+        assert!(!c("score", CmpOp::Gt, Literal::Text("high".into())).eval(&vars, "fr-FR"));
         // Two words still compare as text.
-        assert!(c("risk", CmpOp::Gt, Literal::Text("bas".into())).eval(&vars));
-        assert_eq!(Literal::Text(" 38,5 ".into()).as_number(), Some(38.5));
-        assert_eq!(Literal::Text("inf".into()).as_number(), None);
-        assert_eq!(Literal::Bool(true).as_number(), None);
+        assert!(c("risk", CmpOp::Gt, Literal::Text("bas".into())).eval(&vars, "fr-FR"));
+        assert_eq!(
+            Literal::Text(" 38,5 ".into()).as_number("en-US"),
+            Some(38.5)
+        );
+        assert_eq!(Literal::Text("inf".into()).as_number("en-US"), None);
+        assert_eq!(Literal::Bool(true).as_number("en-US"), None);
+        // Text that is one number reads by the call's language, as a `number` route does.
+        let said = |v: &str| (v == "amount").then(|| Literal::Text("1,200".into()));
+        assert!(c("amount", CmpOp::Ge, Literal::Number(1000.0)).eval(&said, "en-US"));
+        assert!(!c("amount", CmpOp::Ge, Literal::Number(1000.0)).eval(&said, "fr-FR"));
+        let said = |v: &str| (v == "amount").then(|| Literal::Text("1.234.567,5".into()));
+        assert!(c("amount", CmpOp::Eq, Literal::Number(1_234_567.5)).eval(&said, "en-US"));
+        // Text with more than a number in it is text.
+        let said = |v: &str| (v == "age").then(|| Literal::Text("72 ans".into()));
+        assert!(!c("age", CmpOp::Ge, Literal::Number(65.0)).eval(&said, "fr-FR"));
     }
 
     #[test]

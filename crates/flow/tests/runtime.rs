@@ -1795,3 +1795,60 @@ fn keys_pressed_carry_no_intent() {
     call.press("1");
     assert_eq!(call.at(), "hours");
 }
+
+/// An `if:` condition reads a number said as text as a `number` route does, by the call's
+/// language: "1,200" is 1200 in English and 1.2 in French (it was 1.2 in every language).
+#[test]
+fn an_if_condition_reads_a_spoken_number_in_the_calls_language() {
+    for (language, said, by_if, by_number) in [
+        ("en-US", "1,200", "big", "big"),
+        ("fr-FR", "1,200", "small", "small"),
+        ("fr-FR", "1.200", "big", "big"),
+        ("en-US", "1.234,5", "big", "big"),
+    ] {
+        let flow = inline(&format!(
+            r#"
+flow: amounts
+language: {language}
+defaults:
+  retry: {{ exhausted: small }}
+nodes:
+  by-if:
+    say: How much?
+    ask: speech
+    routes:
+      - {{ if: answer >= 1000, goto: big }}
+      - {{ if: answer < 1000, goto: small }}
+  by-number:
+    say: How much?
+    ask: speech
+    routes:
+      - {{ number: ">= 1000", goto: big }}
+      - {{ number: "< 1000", goto: small }}
+  big:
+    say: A lot.
+    hangup: true
+  small:
+    say: Not much.
+    hangup: true
+"#
+        ));
+        let mut call = Call::new(flow.clone());
+        call.say(said);
+        assert_eq!(
+            call.path(),
+            ["by-if", by_if],
+            "`if` on {said:?} in {language}"
+        );
+        let start = flow.find("by-number").unwrap();
+        let mut flow = flow;
+        flow.start = start;
+        let mut call = Call::new(flow);
+        call.say(said);
+        assert_eq!(
+            call.path(),
+            ["by-number", by_number],
+            "`number` on {said:?} in {language}"
+        );
+    }
+}

@@ -76,7 +76,7 @@ pub(crate) fn apply(
             AssignOp::Add(n) => {
                 let current = lookup(session, &a.var)
                     .as_ref()
-                    .and_then(Literal::as_number)
+                    .and_then(|l| l.as_number(&session.language))
                     .unwrap_or(0.0);
                 let sum = current + n;
                 Literal::Number(if sum.is_finite() { sum } else { current })
@@ -172,7 +172,7 @@ mod tests {
         assert!(
             s.vars
                 .get("score")
-                .and_then(Literal::as_number)
+                .and_then(|l| l.as_number("en-US"))
                 .is_some_and(f64::is_finite)
         );
         assert_eq!(ev.len(), 4);
