@@ -375,6 +375,14 @@ enum Goes {
 /// `(question, answer, where it goes)`; question 0 is the welcome, 7 the classification.
 const EN_PHRASINGS: &[(usize, &str, Goes)] = &[
     (0, "I fell and broke my arm", Goes::To("dispatcher")),
+    (0, "he passed out", Goes::To("dispatcher")),
+    (0, "there's a lot of blood", Goes::To("dispatcher")),
+    (0, "I have chest pain", Goes::To("dispatcher")),
+    (0, "my baby is choking", Goes::To("dispatcher")),
+    (0, "I took too many pills", Goes::To("dispatcher")),
+    (0, "I want to kill myself", Goes::To("dispatcher")),
+    (0, "my wife is in labor", Goes::To("dispatcher")),
+    (0, "he is not responding", Goes::To("dispatcher")),
     (
         0,
         "it's about my mother, she can't breathe",
@@ -445,6 +453,20 @@ const EN_PHRASINGS: &[(usize, &str, Goes)] = &[
 const FR_PHRASINGS: &[(usize, &str, Goes)] = &[
     (0, "je suis tombé dans l'escalier", Goes::To("dispatcher")),
     (0, "ma mère ne respire plus", Goes::To("dispatcher")),
+    (0, "il a perdu connaissance", Goes::To("dispatcher")),
+    (0, "il s'est évanoui", Goes::To("dispatcher")),
+    (0, "il y a beaucoup de sang", Goes::To("dispatcher")),
+    (0, "j'ai mal à la poitrine", Goes::To("dispatcher")),
+    (0, "mon bébé s'étouffe", Goes::To("dispatcher")),
+    (0, "j'ai pris trop de médicaments", Goes::To("dispatcher")),
+    (0, "je veux me suicider", Goes::To("dispatcher")),
+    (0, "ma femme accouche", Goes::To("dispatcher")),
+    (0, "il ne répond plus", Goes::To("dispatcher")),
+    (
+        0,
+        "non, je n'ai pas mal à la poitrine, c'est pour le covid",
+        Goes::To("classify"),
+    ),
     (
         0,
         "mon mari a de la fièvre et il tousse",
