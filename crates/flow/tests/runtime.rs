@@ -1237,6 +1237,25 @@ fn sales_garbage_then_keys() {
     assert_eq!(call.path(), ["menu", "support"]);
 }
 
+/// Callers say what they want, not only the option's name.
+#[test]
+fn sales_menu_understands_what_callers_want() {
+    for (said, goes) in [
+        ("I'd like a quote", "sales"),
+        ("how much are your prices", "sales"),
+        ("I want to purchase a licence", "sales"),
+        ("my phone is not working", "support"),
+        ("the app doesn't work", "support"),
+        ("I have an issue with my account", "support"),
+        ("can you fix my router", "support"),
+        ("I'd like to speak to a person", "operator"),
+    ] {
+        let mut call = Call::new(example("sales-menu.yaml"));
+        call.say(said);
+        assert_eq!(call.path(), ["menu", goes], "{said:?}");
+    }
+}
+
 #[test]
 fn sales_queue_full_apologises() {
     let mut call = Call::new(example("sales-menu.yaml"));
