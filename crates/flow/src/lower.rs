@@ -2450,10 +2450,10 @@ fn split_op(text: &str) -> Option<(&str, CmpOp, &str)> {
 /// `>= 65`, `< 38.5`, or a bare number (equality).
 pub(crate) fn parse_comparison(text: &str) -> Option<Comparison> {
     let t = text.trim();
-    if let Ok(n) = t.parse::<f64>() {
-        return n.is_finite().then_some(Comparison {
+    if let Some(value) = file_number(t) {
+        return Some(Comparison {
             op: CmpOp::Eq,
-            value: n,
+            value,
         });
     }
     let (left, op, right) = split_op(t)?;
@@ -2599,7 +2599,7 @@ mod tests {
                 value: 65.0
             })
         );
-        assert_eq!(parse_comparison("38,5").map(|c| c.op), None);
+        assert_eq!(parse_comparison("38,5").map(|c| c.op), Some(CmpOp::Eq));
         // Digit groups that read the same in every language; a number that does not is
         // refused, with both readings.
         assert_eq!(
