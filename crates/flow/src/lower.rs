@@ -216,13 +216,23 @@ impl<'a> Lowerer<'a> {
             .push(Diagnostic::error(code, self.file, span, message, label).with_help_opt(help));
     }
 
-    /// A number that reads one way in English and another in French (`1,200`).
-    fn ambiguous_number(&mut self, span: Span, (text, point, comma): (String, f64, f64)) {
+    /// An `if` condition or `number` comparison that cannot be read (`F0031`): its number
+    /// reads differently by language (`1,200`), or else it is not written as one.
+    fn unreadable(&mut self, t: &Spanned<String>, message: String, label: &str, help: &str) {
+        let Some((text, point, comma)) = ambiguous_number(&t.value) else {
+            return self.error_help(
+                codes::INVALID_CONDITION,
+                t.span,
+                message,
+                label,
+                Some(help.into()),
+            );
+        };
         let point = Literal::Number(point).to_text();
         let comma = Literal::Number(comma).to_text();
         self.error_help(
             codes::INVALID_CONDITION,
-            span,
+            t.span,
             format!("`{text}` could be {point} or {comma}"),
             "ambiguous number",
             Some(format!(
@@ -1838,16 +1848,12 @@ impl<'a> Lowerer<'a> {
                     ));
                     answer.push(AnswerMatch::Number(c));
                 }
-                None => match ambiguous_number(&t.value) {
-                    Some(readings) => self.ambiguous_number(t.span, readings),
-                    None => self.error_help(
-                        codes::INVALID_CONDITION,
-                        t.span,
-                        format!("`{}` is not a number comparison", t.value),
-                        "invalid comparison",
-                        Some("write an operator and a number, e.g. `>= 65` or `< 38.5`".into()),
-                    ),
-                },
+                None => self.unreadable(
+                    &t,
+                    format!("`{}` is not a number comparison", t.value),
+                    "invalid comparison",
+                    "write an operator and a number, e.g. `>= 65` or `< 38.5`",
+                ),
             }
         }
         if let Some(v) = f.get("intent")
@@ -1879,16 +1885,12 @@ impl<'a> Lowerer<'a> {
                         labels.push(cond.source());
                         conditions.push(cond);
                     }
-                    None => match ambiguous_number(&c.value) {
-                        Some(readings) => self.ambiguous_number(c.span, readings),
-                        None => self.error_help(
-                            codes::INVALID_CONDITION,
-                            c.span,
-                            format!("`{}` is not a condition", c.value),
-                            "invalid condition",
-                            Some("write `variable operator value`, e.g. `score >= 4` or `risk == high` (operators: == != < <= > >=)".into()),
-                        ),
-                    },
+                    None => self.unreadable(
+                        &c,
+                        format!("`{}` is not a condition", c.value),
+                        "invalid condition",
+                        "write `variable operator value`, e.g. `score >= 4` or `risk == high` (operators: == != < <= > >=)",
+                    ),
                 }
             }
         }
